@@ -1,0 +1,223 @@
+"""HTTP glue between Chalice and the core: errors as JSON, language, identity, per-process ports.
+
+Routes in app.py stay one-liners: parse the request with these helpers, call `civic`, return.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import uuid
+from functools import cached_property
+from typing import Any, Callable
+
+from chalice import Response
+
+from civic import observability
+from civic.errors import ApiError, bad_request, unauthorized
+from civic.i18n import pick_language, text
+from civic.settings import Settings, get_settings
+
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{8,128}$")
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+class Ports:
+    """The adapters one process uses, built on first use (moto must be able to intercept them)."""
+
+    @cached_property
+    def settings(self) -> Settings:
+        settings = get_settings()
+        from civic.storage import models
+
+        models.bind(settings)
+        return settings
+
+    @cached_property
+    def store(self):
+        from civic.storage.dynamo import DynamoReportStore
+
+        self.settings  # binds the models
+        return DynamoReportStore()
+
+    @cached_property
+    def signer(self):
+        from civic.storage.s3 import S3UploadSigner
+
+        return S3UploadSigner(self.settings)
+
+    @cached_property
+    def verifier(self):
+        from civic.auth import TokenVerifier
+
+        s = self.settings
+        jwks_url = f"{s.aws_endpoint_url.rstrip('/')}/{s.user_pool_id}/.well-known/jwks.json" if s.aws_endpoint_url else None
+        return TokenVerifier(
+            region=s.aws_region, user_pool_id=s.user_pool_id, client_id=s.user_pool_client_id, jwks_url=jwks_url
+        )
+
+    @cached_property
+    def idempotent_submit(self) -> Callable[..., dict]:
+        """`submit` wrapped in Powertools idempotency: one report per (citizen, Idempotency-Key)."""
+        import boto3
+        from aws_lambda_powertools.utilities.idempotency import (
+            DynamoDBPersistenceLayer,
+            IdempotencyConfig,
+            idempotent_function,
+        )
+
+        from civic.intake import submit
+
+        s = self.settings
+        layer = DynamoDBPersistenceLayer(
+            table_name=s.idempotency_table,
+            boto3_client=boto3.client("dynamodb", region_name=s.aws_region, endpoint_url=s.aws_endpoint_url),
+        )
+        config = IdempotencyConfig(
+            event_key_jmespath="key",
+            payload_validation_jmespath="body",
+            expires_after_seconds=24 * 3600,
+            raise_on_no_idempotency_key=True,
+        )
+
+        @idempotent_function(data_keyword_argument="request", persistence_store=layer, config=config)
+        def submit_once(request: dict) -> dict:
+            return submit(
+                request["body"], citizen_id=request["citizen_id"], store=self.store, signer=self.signer, settings=s
+            )
+
+        return submit_once
+
+
+ports = Ports()
+
+
+def language(request) -> str:
+    return pick_language(request.headers.get("accept-language"))
+
+
+def json_response(body: Any, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(
+        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        status_code=status,
+        headers={"Content-Type": JSON_TYPE, **(headers or {})},
+    )
+
+
+def error_response(error: ApiError, lang: str) -> Response:
+    return json_response(error.body(lang), error.status)
+
+
+def request_id(request) -> str:
+    context = request.context or {}
+    return request.headers.get("x-request-id") or context.get("requestId") or uuid.uuid4().hex
+
+
+def endpoint(view: Callable[..., Any]) -> Callable[..., Response]:
+    """Wrap a route: JSON answers, ApiError → its status, anything else → a 500 without internals.
+
+    Logs one line per request with the correlation id; never the body, claims or query (they may
+    carry personal data).
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        request = _current_request()
+        log = observability.logger()
+        rid = request_id(request)
+        log.set_correlation_id(rid)
+        lang = language(request)
+        try:
+            result = view(*args, **kwargs)
+            response = result if isinstance(result, Response) else json_response(result)
+        except ApiError as exc:
+            if exc.status < 500:
+                observability.count("RefusedInputs")
+            log.info("refused", extra={"route": view.__name__, "status": exc.status, "code": exc.code})
+            response = error_response(exc, lang)
+        except Exception:
+            observability.count("HandlerErrors")
+            log.exception("handler error", extra={"route": view.__name__})
+            response = json_response(
+                {
+                    "error": {
+                        "code": "internal_error",
+                        "message": text(
+                            "Đã có lỗi, vui lòng thử lại sau", "Something went wrong; please try again later"
+                        ).get(lang),
+                        "fields": {},
+                        "request_id": rid,
+                    }
+                },
+                500,
+            )
+        response.headers["X-Request-Id"] = rid
+        observability.metrics().flush_metrics()
+        return response
+
+    return wrapper
+
+
+_app = None
+
+
+def bind_app(app) -> None:
+    """The Chalice app whose `current_request` the endpoint wrapper reads."""
+    global _app
+    _app = app
+
+
+def _current_request():
+    return _app.current_request
+
+
+def json_body(request) -> Any:
+    raw = request.raw_body
+    if not raw:
+        raise bad_request("invalid_json", text("Thiếu nội dung JSON", "A JSON body is required"))
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise bad_request(
+            "invalid_json", text("Nội dung không phải JSON hợp lệ", "The body is not valid JSON")
+        ) from None
+
+
+def query(request) -> dict[str, str]:
+    return dict(request.query_params or {})
+
+
+def claims(request) -> dict:
+    """Claims of a route behind the Cognito authorizer (API Gateway, or the local gateway)."""
+    found = ((request.context or {}).get("authorizer") or {}).get("claims")
+    if not found or not found.get("sub"):
+        raise unauthorized()
+    return found
+
+
+def optional_viewer(request) -> str | None:
+    """The signed-in user's id on a public route, verified here (API Gateway does not on these)."""
+    from civic.auth import InvalidToken, bearer_token
+
+    token = bearer_token(request.headers)
+    if not token:
+        return None
+    try:
+        return ports.verifier.verify(token).get("sub")
+    except InvalidToken:
+        raise unauthorized() from None
+
+
+def idempotency_key(request) -> str:
+    key = request.headers.get("idempotency-key")
+    if not key or not IDEMPOTENCY_KEY.match(key):
+        raise bad_request(
+            "idempotency_key_required",
+            text(
+                "Cần tiêu đề Idempotency-Key (8–128 ký tự chữ, số, - _ . :)",
+                "An Idempotency-Key header is required (8–128 letters, digits, - _ . :)",
+            ),
+            {"Idempotency-Key": text("Thiếu hoặc sai định dạng", "Missing or malformed")},
+        )
+    return key

@@ -1,0 +1,1 @@
+"""The pure domain: no AWS, no HTTP. Storage and transport are passed in."""

@@ -1,0 +1,47 @@
+"""The category list. Shipped as package data for now; operators' changes come with the admin API."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from civic.i18n import Text
+
+
+@dataclass(frozen=True)
+class Category:
+    code: str
+    name: Text
+    description: Text
+    keywords: tuple[str, ...]
+    # Locations in this category are published rounded (e.g. security reports protect the reporter).
+    private_location: bool
+
+    def public(self, lang: str | None = None) -> dict:
+        out = {
+            "code": self.code,
+            "name": self.name.as_dict(),
+            "description": self.description.as_dict(),
+            "keywords": list(self.keywords),
+            "private_location": self.private_location,
+        }
+        if lang:
+            out["label"] = self.name.get(lang)
+        return out
+
+
+@lru_cache(maxsize=1)
+def all_categories() -> dict[str, Category]:
+    raw = json.loads(resources.files("civic").joinpath("data/categories.json").read_text("utf-8"))
+    return {
+        item["code"]: Category(
+            code=item["code"],
+            name=Text(**item["name"]),
+            description=Text(**item["description"]),
+            keywords=tuple(item.get("keywords", ())),
+            private_location=bool(item.get("private_location")),
+        )
+        for item in raw
+    }

@@ -1,0 +1,55 @@
+"""Map cells: a fixed 0.25° grid that the Reports table indexes (GSI ByCell) for the public feed.
+
+A plain grid (not geohash) because covering a bounding box is then two ranges of integers.
+0.25° is about 28 km: a city's bbox is a handful of cells, a province's a few dozen.
+"""
+
+from __future__ import annotations
+
+import math
+
+CELL_DEGREES = 0.25
+MAX_FEED_CELLS = 120
+# Locations of private categories are published rounded to this many decimals (~1.1 km).
+PRIVATE_DECIMALS = 2
+
+BBox = tuple[float, float, float, float]  # south, west, north, east
+
+
+def _index(value: float) -> int:
+    return math.floor(value / CELL_DEGREES)
+
+
+def cell_of(lat: float, lon: float) -> str:
+    return f"g{_index(lat)}:{_index(lon)}"
+
+
+def cells_covering(bbox: BBox) -> list[str]:
+    south, west, north, east = bbox
+    return [
+        f"g{i}:{j}"
+        for i in range(_index(south), _index(north) + 1)
+        for j in range(_index(west), _index(east) + 1)
+    ]
+
+
+def inside(bbox: BBox, lat: float, lon: float) -> bool:
+    south, west, north, east = bbox
+    return south <= lat <= north and west <= lon <= east
+
+
+def parse_bbox(raw: str) -> BBox:
+    """`south,west,north,east` in degrees; raises ValueError with a reason."""
+    parts = raw.split(",")
+    if len(parts) != 4:
+        raise ValueError("bbox needs four numbers: south,west,north,east")
+    south, west, north, east = (float(p) for p in parts)
+    if not all(math.isfinite(v) for v in (south, west, north, east)):
+        raise ValueError("bbox values must be finite numbers")
+    if not (-90 <= south < north <= 90 and -180 <= west < east <= 180):
+        raise ValueError("bbox must have south < north and west < east, within ±90/±180")
+    return south, west, north, east
+
+
+def rounded(lat: float, lon: float, decimals: int = PRIVATE_DECIMALS) -> tuple[float, float]:
+    return round(lat, decimals), round(lon, decimals)

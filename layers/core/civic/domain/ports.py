@@ -1,0 +1,50 @@
+"""The interfaces the domain needs from storage and uploads (ports); adapters live in civic.storage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from civic.domain.reports import Report, TimelineEvent
+
+
+class TrackingCodeTaken(Exception):
+    """The random tracking code already exists; draw another."""
+
+
+class ConcurrentChange(Exception):
+    """The report changed since it was read; the caller re-reads and decides again."""
+
+
+@dataclass
+class FeedQuery:
+    cells: list[str]
+    bbox: tuple[float, float, float, float]
+    limit: int
+    before_key: str | None = None  # created_key of the last item of the previous page
+    category: str | None = None
+    status: str | None = None
+
+
+class ReportStore(Protocol):
+    def create(self, report: Report, event: TimelineEvent) -> None:
+        """Write a new report, its tracking-code guard and its first event in one transaction."""
+
+    def save(self, report: Report, expected_version: int, event: TimelineEvent) -> None:
+        """Write the next version of a report and its event in one transaction, if nobody else did."""
+
+    def get(self, report_id: str) -> Report | None: ...
+
+    def get_by_tracking(self, code: str) -> Report | None: ...
+
+    def timeline(self, report_id: str) -> list[TimelineEvent]: ...
+
+    def by_citizen(self, citizen_id: str, limit: int, before_key: str | None) -> list[Report]: ...
+
+    def feed(self, query: FeedQuery) -> list[Report]:
+        """Newest first across the query's cells, filtered, at most `limit`."""
+
+
+class UploadSigner(Protocol):
+    def presign_post(self, key: str, content_type: str, max_size: int) -> dict:
+        """{"url", "fields"} for a browser/mobile POST of exactly this type and at most this size."""

@@ -1,0 +1,339 @@
+"""Reports and their timeline: the shapes, the submission rules, and what each reader may see."""
+
+from __future__ import annotations
+
+import math
+import secrets
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from civic.domain import geo
+from civic.domain.categories import Category
+from civic.errors import ApiError, bad_request
+from civic.i18n import Text, iso_utc, text
+
+# The lifecycle of DESIGN.md; transitions other than submission arrive with the staff workflow.
+STATUSES = (
+    "submitted",
+    "needs_triage",
+    "routed",
+    "accepted",
+    "refused",
+    "in_progress",
+    "pending_approval",
+    "resolved",
+    "closed",
+)
+PRIORITIES = ("normal", "urgent", "complex")
+
+MAX_DESCRIPTION = 4000
+MAX_ADDRESS = 300
+MAX_MEDIA = 5
+PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic")
+VIDEO_TYPES = ("video/mp4",)
+
+# Tracking codes: no 0/O, 1/I/L, U/V look-alikes, so they survive being read aloud or retyped.
+TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"
+TRACKING_LENGTH = 6
+
+
+def new_tracking_code(prefix: str) -> str:
+    body = "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(TRACKING_LENGTH))
+    return f"{prefix}-{body}"
+
+
+def normalise_tracking_code(raw: str) -> str:
+    """Accepts what people type: lower case, spaces, a missing dash."""
+    cleaned = raw.strip().upper().replace(" ", "")
+    if "-" not in cleaned and len(cleaned) > TRACKING_LENGTH:
+        cleaned = f"{cleaned[:-TRACKING_LENGTH]}-{cleaned[-TRACKING_LENGTH:]}"
+    return cleaned
+
+
+# ---------------------------------------------------------------- submission
+
+
+class MediaDeclaration(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    content_type: Literal["image/jpeg", "image/png", "image/webp", "image/heic", "video/mp4"]
+    size: int = Field(gt=0)
+
+
+class ReportSubmission(BaseModel):
+    """The body of POST /v1/reports: mobile, web, Open311 and chat clients all send this."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    category: str = Field(min_length=1, max_length=64)
+    description: str = Field(max_length=MAX_DESCRIPTION)
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    address: str | None = Field(None, max_length=MAX_ADDRESS)
+    anonymous: bool = False
+    media: list[MediaDeclaration] = Field(default_factory=list, max_length=MAX_MEDIA)
+
+    @field_validator("lat", "lon", mode="before")
+    @classmethod
+    def _number(cls, value: Any) -> Any:
+        # JSON integers are fine for coordinates; booleans are not numbers here.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
+
+    @field_validator("description")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be empty")
+        return value
+
+    @field_validator("address")
+    @classmethod
+    def _strip(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+
+_FIELD_MESSAGES: dict[str, Text] = {
+    "missing": text("Thiếu trường bắt buộc", "This field is required"),
+    "extra_forbidden": text("Trường không được hỗ trợ", "Unknown field"),
+    "string_too_long": text("Nội dung quá dài", "Too long"),
+    "string_too_short": text("Không được để trống", "Must not be empty"),
+    "too_long": text("Quá nhiều mục (tối đa 5 tệp ảnh/video)", "Too many items (at most 5 photos/videos)"),
+    "greater_than_equal": text("Giá trị nằm ngoài phạm vi cho phép", "Value out of range"),
+    "less_than_equal": text("Giá trị nằm ngoài phạm vi cho phép", "Value out of range"),
+    "greater_than": text("Giá trị phải lớn hơn 0", "Must be greater than 0"),
+    "literal_error": text(
+        "Định dạng không được hỗ trợ (JPEG, PNG, WebP, HEIC, MP4)",
+        "Unsupported type (JPEG, PNG, WebP, HEIC, MP4)",
+    ),
+}
+
+
+def _field_name(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc) or "body"
+
+
+def validation_error(exc: ValidationError) -> ApiError:
+    fields: dict[str, Text] = {}
+    for err in exc.errors():
+        name = _field_name(err["loc"])
+        if name in fields:
+            continue
+        kind = err["type"]
+        if kind in _FIELD_MESSAGES:
+            fields[name] = _FIELD_MESSAGES[kind]
+        elif kind.endswith("_type") or kind.endswith("_parsing"):
+            fields[name] = text("Sai kiểu dữ liệu", f"Wrong type: {err['msg']}")
+        else:
+            fields[name] = text("Giá trị không hợp lệ", err["msg"])
+    return bad_request(
+        "invalid_request", text("Dữ liệu gửi lên không hợp lệ", "The request is not valid"), fields
+    )
+
+
+# ---------------------------------------------------------------- the report
+
+
+@dataclass
+class MediaItem:
+    media_id: str
+    kind: Literal["photo", "video"]
+    content_type: str
+    declared_size: int
+    status: Literal["pending", "ready", "refused"] = "pending"
+    reason: dict[str, str] | None = None
+    renditions: dict[str, str] = field(default_factory=dict)  # name -> key in the media bucket
+
+    @property
+    def upload_key(self) -> str:
+        return self.media_id  # the uploads key is f"uploads/{report_id}/{media_id}"
+
+
+@dataclass
+class Report:
+    id: str
+    tracking_code: str
+    status: str
+    category: str
+    description: str
+    lat: float
+    lon: float
+    citizen_id: str
+    created_at: str
+    updated_at: str
+    version: int = 1
+    address: str | None = None
+    anonymous: bool = False
+    priority: str = "normal"
+    unit_code: str | None = None
+    due_at: str | None = None
+    media: list[MediaItem] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def cell(self) -> str:
+        return geo.cell_of(self.lat, self.lon)
+
+    @property
+    def created_key(self) -> str:
+        """Sort key for newest-first listings; the id breaks ties between equal timestamps."""
+        return f"{self.created_at}#{self.id}"
+
+
+@dataclass
+class TimelineEvent:
+    report_id: str
+    seq: int  # the report's version after this change: one event per version, in order
+    type: str
+    at: str
+    actor_role: str  # citizen | officer | system | ...
+    actor_id: str | None = None
+    public: bool = True
+    status: str | None = None  # the report's status after the change
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def event_id(self) -> str:
+        return f"{self.report_id}:{self.seq}"
+
+
+def upload_key(report_id: str, media_id: str) -> str:
+    return f"uploads/{report_id}/{media_id}"
+
+
+def media_kind(content_type: str) -> Literal["photo", "video"]:
+    return "video" if content_type in VIDEO_TYPES else "photo"
+
+
+def new_report(
+    submission: ReportSubmission,
+    *,
+    citizen_id: str,
+    tracking_code: str,
+    now: str,
+    report_id: str | None = None,
+) -> tuple[Report, TimelineEvent]:
+    """A fresh report in `submitted` and its first timeline event."""
+    report = Report(
+        id=report_id or uuid.uuid4().hex,
+        tracking_code=tracking_code,
+        status="submitted",
+        category=submission.category,
+        description=submission.description,
+        lat=submission.lat,
+        lon=submission.lon,
+        address=submission.address,
+        anonymous=submission.anonymous,
+        citizen_id=citizen_id,
+        created_at=now,
+        updated_at=now,
+        media=[
+            MediaItem(
+                media_id=uuid.uuid4().hex[:12],
+                kind=media_kind(m.content_type),
+                content_type=m.content_type,
+                declared_size=m.size,
+            )
+            for m in submission.media
+        ],
+    )
+    event = TimelineEvent(
+        report_id=report.id,
+        seq=report.version,
+        type="submitted",
+        at=now,
+        actor_role="citizen",
+        actor_id=citizen_id,
+        status=report.status,
+        data={"category": report.category, "media_count": len(report.media)},
+    )
+    return report, event
+
+
+def change(report: Report, *, at: str, **updates: Any) -> Report:
+    """The next version of a report; callers pair it with exactly one timeline event."""
+    return replace(report, version=report.version + 1, updated_at=at, **updates)
+
+
+# ---------------------------------------------------------------- views
+
+
+def _media_public(item: MediaItem, media_base_url: str) -> dict:
+    out: dict[str, Any] = {"media_id": item.media_id, "kind": item.kind, "status": item.status}
+    if item.status == "ready":
+        out["renditions"] = {
+            name: f"{media_base_url.rstrip('/')}/{key}" for name, key in item.renditions.items()
+        }
+    return out
+
+
+def public_view(report: Report, category: Category | None, media_base_url: str) -> dict:
+    """What anyone may see: never the citizen's identity; private categories' places rounded."""
+    private = bool(category and category.private_location)
+    lat, lon = geo.rounded(report.lat, report.lon) if private else (report.lat, report.lon)
+    return {
+        "id": report.id,
+        "tracking_code": report.tracking_code,
+        "status": report.status,
+        "category": report.category,
+        "category_name": category.name.as_dict() if category else None,
+        "description": report.description,
+        "location": {"lat": lat, "lon": lon, "precision": "approximate" if private else "exact"},
+        "address": None if private else report.address,
+        "unit_code": report.unit_code,
+        "priority": report.priority,
+        "created_at": report.created_at,
+        "updated_at": report.updated_at,
+        "due_at": report.due_at,
+        # Only finished renditions are public; pending or refused items are the owner's business.
+        "media": [_media_public(m, media_base_url) for m in report.media if m.status == "ready"],
+    }
+
+
+def owner_view(report: Report, category: Category | None, media_base_url: str) -> dict:
+    """The author's own view: the exact place, the anonymity choice, every media item's state."""
+    view = public_view(report, category, media_base_url)
+    view["location"] = {"lat": report.lat, "lon": report.lon, "precision": "exact"}
+    view["address"] = report.address
+    view["anonymous"] = report.anonymous
+    view["media"] = []
+    for item in report.media:
+        entry = _media_public(item, media_base_url)
+        if item.reason:
+            entry["reason"] = item.reason
+        entry["content_type"] = item.content_type
+        view["media"].append(entry)
+    view["flags"] = list(report.flags)
+    view["is_owner"] = True
+    return view
+
+
+def public_event(event: TimelineEvent) -> dict:
+    """A timeline entry for the public history: what happened and when, never who (by id)."""
+    return {
+        "seq": event.seq,
+        "type": event.type,
+        "at": event.at,
+        "by": event.actor_role,
+        "status": event.status,
+        "data": {k: v for k, v in event.data.items() if k in PUBLIC_EVENT_DATA},
+    }
+
+
+# Keys of event data that may be shown publicly (answers, reasons, unit codes; never people).
+PUBLIC_EVENT_DATA = frozenset(
+    {"category", "media_count", "media_id", "unit_code", "reason", "answer", "priority", "due_at", "status"}
+)
+
+
+def now_iso() -> str:
+    from civic.i18n import utc_now
+
+    return iso_utc(utc_now())

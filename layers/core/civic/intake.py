@@ -1,0 +1,259 @@
+"""Citizen intake use cases: submit a report, read it, track it, list mine, the public feed.
+
+Pure over its ports (ReportStore, UploadSigner): the Chalice routes only parse, call and shape.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Any, Mapping
+
+from pydantic import ValidationError
+
+from civic.domain import geo
+from civic.domain.categories import all_categories
+from civic.domain.ports import FeedQuery, ReportStore, TrackingCodeTaken, UploadSigner
+from civic.domain.reports import (
+    STATUSES,
+    Report,
+    ReportSubmission,
+    new_report,
+    new_tracking_code,
+    normalise_tracking_code,
+    now_iso,
+    owner_view,
+    public_event,
+    public_view,
+    upload_key,
+    validation_error,
+)
+from civic.errors import ApiError, bad_request, not_found
+from civic.i18n import text
+from civic.settings import Settings
+
+REPORT_ID = re.compile(r"^[0-9a-f]{32}$")
+DEFAULT_PAGE = 20
+MAX_PAGE = 100
+_TRACKING_ATTEMPTS = 8
+
+
+def parse_submission(body: Any, settings: Settings) -> ReportSubmission:
+    """Validate a submission completely before anything is written."""
+    if not isinstance(body, dict):
+        raise bad_request(
+            "invalid_request",
+            text("Nội dung phải là một đối tượng JSON", "The body must be a JSON object"),
+        )
+    try:
+        submission = ReportSubmission.model_validate(body)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+    if submission.category not in all_categories():
+        raise bad_request(
+            "unknown_category",
+            text("Lĩnh vực không tồn tại", "Unknown category"),
+            {"category": text("Chọn một lĩnh vực trong /v1/categories", "Pick one from /v1/categories")},
+        )
+    if not geo.inside(settings.service_bbox, submission.lat, submission.lon):
+        outside = text("Vị trí nằm ngoài khu vực phục vụ", "The location is outside the service area")
+        raise bad_request("outside_service_area", outside, {"lat": outside, "lon": outside})
+    for index, item in enumerate(submission.media):
+        limit = (
+            settings.max_upload_bytes_video
+            if item.content_type.startswith("video/")
+            else settings.max_upload_bytes_photo
+        )
+        if item.size > limit:
+            raise ApiError(
+                413,
+                "media_too_large",
+                text(
+                    f"Tệp quá lớn (tối đa {limit // (1024 * 1024)} MB)",
+                    f"File too large (at most {limit // (1024 * 1024)} MB)",
+                ),
+                {f"media.{index}.size": text("Quá dung lượng cho phép", "Over the size limit")},
+            )
+    return submission
+
+
+def submit(
+    body: Any,
+    *,
+    citizen_id: str,
+    store: ReportStore,
+    signer: UploadSigner,
+    settings: Settings,
+    now: str | None = None,
+) -> dict:
+    """Create a report in `submitted` and one presigned upload per declared media item."""
+    submission = parse_submission(body, settings)
+    at = now or now_iso()
+    for _ in range(_TRACKING_ATTEMPTS):
+        report, event = new_report(
+            submission,
+            citizen_id=citizen_id,
+            tracking_code=new_tracking_code(settings.tracking_prefix),
+            now=at,
+        )
+        try:
+            store.create(report, event)
+            break
+        except TrackingCodeTaken:
+            continue
+    else:  # 8 collisions in a row means the code space is nearly full: an operator must act.
+        raise RuntimeError("could not draw a free tracking code")
+    uploads = []
+    for item in report.media:
+        limit = (
+            settings.max_upload_bytes_video if item.kind == "video" else settings.max_upload_bytes_photo
+        )
+        # The declared size is what the citizen promised; allow it exactly, never more than the limit.
+        post = signer.presign_post(
+            upload_key(report.id, item.media_id), item.content_type, min(item.declared_size, limit)
+        )
+        uploads.append({"media_id": item.media_id, "url": post["url"], "fields": post["fields"]})
+    return {
+        "id": report.id,
+        "tracking_code": report.tracking_code,
+        "status": report.status,
+        "created_at": report.created_at,
+        "uploads": uploads,
+    }
+
+
+def _load(store: ReportStore, report_id: str) -> Report:
+    report = store.get(report_id) if REPORT_ID.match(report_id or "") else None
+    if report is None:
+        raise not_found("Không tìm thấy phản ánh", "Report not found")
+    return report
+
+
+def view_report(store: ReportStore, report_id: str, viewer_id: str | None, settings: Settings) -> dict:
+    report = _load(store, report_id)
+    category = all_categories().get(report.category)
+    if viewer_id and viewer_id == report.citizen_id:
+        return owner_view(report, category, settings.media_base_url)
+    return public_view(report, category, settings.media_base_url)
+
+
+def track(store: ReportStore, code: str, settings: Settings) -> dict:
+    report = store.get_by_tracking(normalise_tracking_code(code or ""))
+    if report is None:
+        raise not_found("Không tìm thấy mã theo dõi", "Tracking code not found")
+    view = public_view(report, all_categories().get(report.category), settings.media_base_url)
+    view["timeline"] = [public_event(e) for e in store.timeline(report.id) if e.public]
+    return view
+
+
+# ---------------------------------------------------------------- listings
+
+
+def encode_cursor(created_key: str) -> str:
+    return base64.urlsafe_b64encode(created_key.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raw = ""
+    if "#" not in raw:
+        raise bad_request(
+            "invalid_cursor",
+            text("Con trỏ phân trang không hợp lệ", "Invalid paging cursor"),
+            {"cursor": text("Dùng giá trị next_cursor của trang trước", "Use the previous page's next_cursor")},
+        )
+    return raw
+
+
+def _limit(params: Mapping[str, str]) -> int:
+    raw = params.get("limit")
+    if raw is None:
+        return DEFAULT_PAGE
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        raise bad_request(
+            "invalid_limit",
+            text("Giới hạn không hợp lệ", "Invalid limit"),
+            {"limit": text(f"Số nguyên từ 1 đến {MAX_PAGE}", f"An integer from 1 to {MAX_PAGE}")},
+        )
+    return int(raw)
+
+
+def _page(reports: list[Report], limit: int, view) -> dict:
+    return {
+        "items": [view(r) for r in reports],
+        "next_cursor": encode_cursor(reports[-1].created_key) if len(reports) == limit else None,
+    }
+
+
+def my_reports(store: ReportStore, citizen_id: str, params: Mapping[str, str], settings: Settings) -> dict:
+    limit = _limit(params)
+    reports = store.by_citizen(citizen_id, limit, decode_cursor(params.get("cursor")))
+    cats = all_categories()
+    return _page(reports, limit, lambda r: owner_view(r, cats.get(r.category), settings.media_base_url))
+
+
+_FEED_PARAMS = {"bbox", "category", "status", "limit", "cursor"}
+
+
+def feed(store: ReportStore, params: Mapping[str, str], settings: Settings) -> dict:
+    unknown = set(params) - _FEED_PARAMS
+    if unknown:
+        raise bad_request(
+            "unknown_parameter",
+            text("Tham số không được hỗ trợ", "Unknown query parameter"),
+            {name: text("Không hỗ trợ", "Not supported") for name in sorted(unknown)},
+        )
+    limit = _limit(params)
+    if params.get("bbox"):
+        try:
+            bbox = geo.parse_bbox(params["bbox"])
+        except ValueError as exc:
+            raise bad_request(
+                "invalid_bbox",
+                text("Vùng bản đồ không hợp lệ", "Invalid bbox"),
+                {"bbox": text("Dạng nam,tây,bắc,đông (độ)", str(exc))},
+            ) from None
+    else:
+        bbox = settings.feed_default_bbox or settings.service_bbox
+    cells = geo.cells_covering(bbox)
+    if len(cells) > geo.MAX_FEED_CELLS:
+        raise bad_request(
+            "bbox_too_large",
+            text("Vùng bản đồ quá lớn, hãy phóng to", "The bbox is too large; zoom in"),
+            {"bbox": text("Thu nhỏ vùng tìm kiếm", f"At most {geo.MAX_FEED_CELLS} cells of 0.25°")},
+        )
+    category = params.get("category") or None
+    if category and category not in all_categories():
+        raise bad_request(
+            "unknown_category",
+            text("Lĩnh vực không tồn tại", "Unknown category"),
+            {"category": text("Chọn một lĩnh vực trong /v1/categories", "Pick one from /v1/categories")},
+        )
+    status = params.get("status") or None
+    if status and status not in STATUSES:
+        raise bad_request(
+            "unknown_status",
+            text("Trạng thái không tồn tại", "Unknown status"),
+            {"status": text(", ".join(STATUSES), ", ".join(STATUSES))},
+        )
+    query = FeedQuery(
+        cells=cells,
+        bbox=bbox,
+        limit=limit,
+        before_key=decode_cursor(params.get("cursor")),
+        category=category,
+        status=status,
+    )
+    cats = all_categories()
+    return _page(
+        store.feed(query), limit, lambda r: public_view(r, cats.get(r.category), settings.media_base_url)
+    )
+
+
+def categories(lang: str) -> dict:
+    return {"items": [c.public(lang) for c in all_categories().values()]}

@@ -1,0 +1,39 @@
+"""Powertools logging, metrics and tracing, configured once per process.
+
+The logger and metrics are cheap and built on first use; the X-Ray tracer (aws_xray_sdk, slow to
+import) is built only by the functions that trace, never on the API's import path.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+SERVICE = "civicbridge"
+NAMESPACE = "CivicBridge"
+
+
+@lru_cache(maxsize=1)
+def logger():
+    from aws_lambda_powertools import Logger
+
+    return Logger(service=SERVICE)
+
+
+@lru_cache(maxsize=1)
+def metrics():
+    from aws_lambda_powertools import Metrics
+
+    return Metrics(namespace=NAMESPACE, service=SERVICE)
+
+
+@lru_cache(maxsize=1)
+def tracer():
+    from aws_lambda_powertools import Tracer
+
+    return Tracer(service=SERVICE)
+
+
+def count(name: str, value: int = 1) -> None:
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    metrics().add_metric(name=name, unit=MetricUnit.Count, value=value)

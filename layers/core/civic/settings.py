@@ -1,0 +1,77 @@
+"""One validated settings object, read from the environment at handler entry (never at import)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+BBox = tuple[float, float, float, float]
+
+
+class Settings(BaseSettings):
+    """Every environment variable the handlers read. Names match `infra/template.yaml` Globals."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    stage: str = "dev"
+    aws_region: str = Field("ap-southeast-1", validation_alias="AWS_REGION")
+    # Set only locally (the embedded moto server); boto3/botocore read the same variable.
+    aws_endpoint_url: str | None = Field(None, validation_alias="AWS_ENDPOINT_URL")
+
+    reports_table: str = "civic-reports"
+    timeline_table: str = "civic-timeline"
+    units_table: str = "civic-units"
+    users_table: str = "civic-users"
+    stats_table: str = "civic-stats"
+    idempotency_table: str = "civic-idempotency"
+
+    uploads_bucket: str = "civic-uploads"
+    media_bucket: str = "civic-media"
+    config_bucket: str = "civic-config"
+    notify_queue_url: str = ""
+
+    user_pool_id: str = ""
+    user_pool_client_id: str = ""
+
+    # Where rendition URLs point: CloudFront in AWS, the local web server locally.
+    media_base_url: str = ""
+    # Prefix of tracking codes, e.g. "HN" for Hà Nội → HN-4K7Q2M.
+    tracking_prefix: str = "VN"
+    # Reported locations must fall inside this box: south,west,north,east (Vietnam by default).
+    service_bbox: Annotated[BBox, NoDecode] = (8.0, 102.0, 23.5, 110.0)
+    # The public feed without a bbox covers this box (the province or city served).
+    feed_default_bbox: Annotated[BBox | None, NoDecode] = None
+    upload_url_ttl_seconds: int = 900
+    max_upload_bytes_photo: int = 15 * 1024 * 1024
+    max_upload_bytes_video: int = 100 * 1024 * 1024
+
+    @field_validator("service_bbox", "feed_default_bbox", mode="before")
+    @classmethod
+    def _parse_bbox(cls, value):
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            parts = [float(p) for p in value.split(",")]
+            if len(parts) != 4:
+                raise ValueError("bbox must be south,west,north,east")
+            return tuple(parts)
+        return value
+
+    @field_validator("service_bbox", "feed_default_bbox")
+    @classmethod
+    def _check_bbox(cls, value):
+        if value is None:
+            return value
+        south, west, north, east = value
+        if not (-90 <= south < north <= 90 and -180 <= west < east <= 180):
+            raise ValueError("bbox must be south,west,north,east with south<north and west<east")
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests call `get_settings.cache_clear()` after changing the env."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Storage adapters. Only this package imports PynamoDB or boto3; the domain receives its stores."""

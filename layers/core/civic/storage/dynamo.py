@@ -1,0 +1,231 @@
+"""The ReportStore on DynamoDB: every change is one TransactWriteItems of the report row and its
+timeline event, guarded by the version the caller read."""
+
+from __future__ import annotations
+
+import heapq
+from decimal import Decimal
+from typing import Any, Iterator
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from civic.domain.ports import ConcurrentChange, FeedQuery, TrackingCodeTaken
+from civic.domain.reports import MediaItem, Report, TimelineEvent
+from civic.storage.models import MediaMap, ReportModel, TimelineModel, TrackingCodeModel
+
+TRACKING_PREFIX = "tracking#"
+# A feed page reads at most this many raw items per cell before giving up on filters.
+_MAX_SCAN_PER_CELL = 500
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; the domain wants int/float."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _raw_map(attr: Any) -> dict:
+    if attr is None:
+        return {}
+    if hasattr(attr, "as_dict"):
+        return _plain(attr.as_dict())
+    return _plain(dict(attr))
+
+
+def report_to_model(report: Report) -> ReportModel:
+    return ReportModel(
+        id=report.id,
+        tracking_code=report.tracking_code,
+        status=report.status,
+        category=report.category,
+        description=report.description,
+        lat=report.lat,
+        lon=report.lon,
+        address=report.address,
+        anonymous=report.anonymous,
+        citizen_id=report.citizen_id,
+        priority=report.priority,
+        unit_code=report.unit_code,
+        due_at=report.due_at,
+        created_at=report.created_at,
+        updated_at=report.updated_at,
+        version=report.version,
+        media=[
+            MediaMap(
+                media_id=m.media_id,
+                kind=m.kind,
+                content_type=m.content_type,
+                declared_size=m.declared_size,
+                status=m.status,
+                reason=m.reason,
+                renditions=m.renditions or None,
+            )
+            for m in report.media
+        ],
+        flags=list(report.flags),
+        cell=report.cell,
+        created_key=report.created_key,
+        status_created=f"{report.status}#{report.created_key}" if report.unit_code else None,
+        due_day=report.due_at[:10] if report.due_at else None,
+    )
+
+
+def model_to_report(model: ReportModel) -> Report:
+    return Report(
+        id=model.id,
+        tracking_code=model.tracking_code,
+        status=model.status,
+        category=model.category,
+        description=model.description,
+        lat=float(model.lat),
+        lon=float(model.lon),
+        address=model.address,
+        anonymous=bool(model.anonymous),
+        citizen_id=model.citizen_id,
+        priority=model.priority,
+        unit_code=model.unit_code,
+        due_at=model.due_at,
+        created_at=model.created_at,
+        updated_at=model.updated_at,
+        version=int(model.version),
+        media=[
+            MediaItem(
+                media_id=m.media_id,
+                kind=m.kind,
+                content_type=m.content_type,
+                declared_size=int(m.declared_size),
+                status=m.status,
+                reason=_raw_map(m.reason) or None,
+                renditions=_raw_map(m.renditions),
+            )
+            for m in (model.media or [])
+        ],
+        flags=list(model.flags or []),
+    )
+
+
+def event_to_model(event: TimelineEvent) -> TimelineModel:
+    return TimelineModel(
+        report_id=event.report_id,
+        seq=event.seq,
+        type=event.type,
+        at=event.at,
+        actor_role=event.actor_role,
+        actor_id=event.actor_id,
+        public=event.public,
+        status=event.status,
+        data=event.data,
+    )
+
+
+def model_to_event(model: TimelineModel) -> TimelineEvent:
+    return TimelineEvent(
+        report_id=model.report_id,
+        seq=int(model.seq),
+        type=model.type,
+        at=model.at,
+        actor_role=model.actor_role,
+        actor_id=model.actor_id,
+        public=bool(model.public),
+        status=model.status,
+        data=_raw_map(model.data),
+    )
+
+
+def _reasons(exc: TransactWriteError) -> list[str | None]:
+    return [getattr(r, "code", None) if r else None for r in (exc.cancellation_reasons or [])]
+
+
+class DynamoReportStore:
+    def __init__(self, connection: Connection | None = None) -> None:
+        self._connection = connection or ReportModel._get_connection().connection
+
+    def create(self, report: Report, event: TimelineEvent) -> None:
+        guard = TrackingCodeModel(id=TRACKING_PREFIX + report.tracking_code, report_id=report.id)
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.save(guard, condition=TrackingCodeModel.id.does_not_exist())
+                tx.save(report_to_model(report), condition=ReportModel.id.does_not_exist())
+                tx.save(event_to_model(event), condition=TimelineModel.seq.does_not_exist())
+        except TransactWriteError as exc:
+            reasons = _reasons(exc)
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                raise TrackingCodeTaken(report.tracking_code) from exc
+            if "ConditionalCheckFailed" in reasons:
+                raise ConcurrentChange(report.id) from exc
+            raise
+
+    def save(self, report: Report, expected_version: int, event: TimelineEvent) -> None:
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.save(report_to_model(report), condition=ReportModel.version == expected_version)
+                tx.save(event_to_model(event), condition=TimelineModel.seq.does_not_exist())
+        except TransactWriteError as exc:
+            if "ConditionalCheckFailed" in _reasons(exc) or "TransactionConflict" in _reasons(exc):
+                raise ConcurrentChange(report.id) from exc
+            raise
+
+    def get(self, report_id: str) -> Report | None:
+        if report_id.startswith(TRACKING_PREFIX):
+            return None
+        try:
+            return model_to_report(ReportModel.get(report_id, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def get_by_tracking(self, code: str) -> Report | None:
+        try:
+            guard = TrackingCodeModel.get(TRACKING_PREFIX + code, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return self.get(guard.report_id)
+
+    def timeline(self, report_id: str) -> list[TimelineEvent]:
+        return [
+            model_to_event(m)
+            for m in TimelineModel.query(report_id, consistent_read=True, scan_index_forward=True)
+        ]
+
+    def by_citizen(self, citizen_id: str, limit: int, before_key: str | None) -> list[Report]:
+        condition = ReportModel.created_key < before_key if before_key else None
+        rows = ReportModel.by_citizen.query(
+            citizen_id, condition, scan_index_forward=False, limit=limit
+        )
+        return [model_to_report(m) for m in rows]
+
+    def feed(self, query: FeedQuery) -> list[Report]:
+        streams = [self._cell_stream(cell, query) for cell in query.cells]
+        merged = heapq.merge(*streams, key=lambda r: r.created_key, reverse=True)
+        out: list[Report] = []
+        for report in merged:
+            out.append(report)
+            if len(out) >= query.limit:
+                break
+        return out
+
+    def _cell_stream(self, cell: str, query: FeedQuery) -> Iterator[Report]:
+        """Newest-first reports of one cell that pass the filters; lazily paged."""
+        south, west, north, east = query.bbox
+        condition = ReportModel.created_key < query.before_key if query.before_key else None
+        filters = ReportModel.lat.between(south, north) & ReportModel.lon.between(west, east)
+        if query.category:
+            filters &= ReportModel.category == query.category
+        if query.status:
+            filters &= ReportModel.status == query.status
+        rows = ReportModel.by_cell.query(
+            cell,
+            condition,
+            filter_condition=filters,
+            scan_index_forward=False,
+            page_size=min(max(query.limit, 25), 100),
+            limit=_MAX_SCAN_PER_CELL,
+        )
+        for model in rows:
+            yield model_to_report(model)

@@ -1,0 +1,82 @@
+"""In-memory fakes of the storage ports, for unit tests of the domain (same semantics, no AWS)."""
+
+from __future__ import annotations
+
+import copy
+import threading
+
+from civic.domain import geo
+from civic.domain.ports import ConcurrentChange, FeedQuery, TrackingCodeTaken
+from civic.domain.reports import Report, TimelineEvent
+
+
+class InMemoryReportStore:
+    def __init__(self) -> None:
+        self.reports: dict[str, Report] = {}
+        self.codes: dict[str, str] = {}
+        self.events: dict[str, list[TimelineEvent]] = {}
+        self._lock = threading.Lock()
+
+    def create(self, report: Report, event: TimelineEvent) -> None:
+        with self._lock:
+            if report.tracking_code in self.codes:
+                raise TrackingCodeTaken(report.tracking_code)
+            if report.id in self.reports:
+                raise ConcurrentChange(report.id)
+            self.codes[report.tracking_code] = report.id
+            self.reports[report.id] = copy.deepcopy(report)
+            self.events[report.id] = [copy.deepcopy(event)]
+
+    def save(self, report: Report, expected_version: int, event: TimelineEvent) -> None:
+        with self._lock:
+            current = self.reports.get(report.id)
+            if current is None or current.version != expected_version:
+                raise ConcurrentChange(report.id)
+            if any(e.seq == event.seq for e in self.events[report.id]):
+                raise ConcurrentChange(report.id)
+            self.reports[report.id] = copy.deepcopy(report)
+            self.events[report.id].append(copy.deepcopy(event))
+
+    def get(self, report_id: str) -> Report | None:
+        found = self.reports.get(report_id)
+        return copy.deepcopy(found) if found else None
+
+    def get_by_tracking(self, code: str) -> Report | None:
+        report_id = self.codes.get(code)
+        return self.get(report_id) if report_id else None
+
+    def timeline(self, report_id: str) -> list[TimelineEvent]:
+        return sorted(copy.deepcopy(self.events.get(report_id, [])), key=lambda e: e.seq)
+
+    def by_citizen(self, citizen_id: str, limit: int, before_key: str | None) -> list[Report]:
+        mine = [r for r in self.reports.values() if r.citizen_id == citizen_id]
+        return self._page(mine, limit, before_key)
+
+    def feed(self, query: FeedQuery) -> list[Report]:
+        cells = set(query.cells)
+        hits = [
+            r
+            for r in self.reports.values()
+            if r.cell in cells
+            and geo.inside(query.bbox, r.lat, r.lon)
+            and (query.category is None or r.category == query.category)
+            and (query.status is None or r.status == query.status)
+        ]
+        return self._page(hits, query.limit, query.before_key)
+
+    @staticmethod
+    def _page(reports: list[Report], limit: int, before_key: str | None) -> list[Report]:
+        ordered = sorted(reports, key=lambda r: r.created_key, reverse=True)
+        if before_key:
+            ordered = [r for r in ordered if r.created_key < before_key]
+        return [copy.deepcopy(r) for r in ordered[:limit]]
+
+
+class FakeUploadSigner:
+    def __init__(self, base_url: str = "https://uploads.example.test") -> None:
+        self.base_url = base_url
+        self.signed: list[tuple[str, str, int]] = []
+
+    def presign_post(self, key: str, content_type: str, max_size: int) -> dict:
+        self.signed.append((key, content_type, max_size))
+        return {"url": self.base_url, "fields": {"key": key, "Content-Type": content_type}}

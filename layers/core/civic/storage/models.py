@@ -1,0 +1,198 @@
+"""PynamoDB models of the tables declared in infra/template.yaml (a test checks they agree).
+
+Table names are bound at runtime from the settings (`bind`), never at import.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from civic.settings import Settings
+
+
+class _Meta:
+    table_name = "unbound"
+    region = "ap-southeast-1"
+    billing_mode = "PAY_PER_REQUEST"
+
+
+class ByUnitStatus(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "ByUnitStatus"
+        projection = AllProjection()
+
+    unit_code = UnicodeAttribute(hash_key=True)
+    status_created = UnicodeAttribute(range_key=True)
+
+
+class ByCitizen(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "ByCitizen"
+        projection = AllProjection()
+
+    citizen_id = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class ByCell(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "ByCell"
+        projection = AllProjection()
+
+    cell = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class ByDue(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "ByDue"
+        projection = AllProjection()
+
+    due_day = UnicodeAttribute(hash_key=True)
+    due_at = UnicodeAttribute(range_key=True)
+
+
+class MediaMap(MapAttribute):
+    media_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    content_type = UnicodeAttribute()
+    declared_size = NumberAttribute()
+    status = UnicodeAttribute()
+    reason = MapAttribute(null=True)
+    renditions = MapAttribute(null=True)
+
+
+class ReportModel(Model):
+    class Meta(_Meta):
+        pass
+
+    id = UnicodeAttribute(hash_key=True)
+    tracking_code = UnicodeAttribute()
+    status = UnicodeAttribute()
+    category = UnicodeAttribute()
+    description = UnicodeAttribute()
+    lat = NumberAttribute()
+    lon = NumberAttribute()
+    address = UnicodeAttribute(null=True)
+    anonymous = BooleanAttribute(default=False)
+    citizen_id = UnicodeAttribute()
+    priority = UnicodeAttribute(default="normal")
+    unit_code = UnicodeAttribute(null=True)
+    due_at = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    # Optimistic concurrency: every change is conditioned on the version it read.
+    version = NumberAttribute()
+    media = ListAttribute(of=MediaMap, default=list)
+    flags = ListAttribute(of=UnicodeAttribute, default=list)
+    # Index keys, derived from the fields above when the row is written.
+    cell = UnicodeAttribute()
+    created_key = UnicodeAttribute()
+    status_created = UnicodeAttribute(null=True)
+    due_day = UnicodeAttribute(null=True)
+
+    by_unit_status = ByUnitStatus()
+    by_citizen = ByCitizen()
+    by_cell = ByCell()
+    by_due = ByDue()
+
+
+class TrackingCodeModel(Model):
+    """A guard row in the Reports table (`id = "tracking#<code>"`): makes tracking codes unique,
+    and answers a lookup by code with a strongly consistent read."""
+
+    class Meta(_Meta):
+        pass
+
+    id = UnicodeAttribute(hash_key=True)
+    report_id = UnicodeAttribute()
+
+
+class TimelineModel(Model):
+    class Meta(_Meta):
+        pass
+
+    report_id = UnicodeAttribute(hash_key=True)
+    seq = NumberAttribute(range_key=True)
+    type = UnicodeAttribute()
+    at = UnicodeAttribute()
+    actor_role = UnicodeAttribute()
+    actor_id = UnicodeAttribute(null=True)
+    public = BooleanAttribute(default=True)
+    status = UnicodeAttribute(null=True)
+    data = MapAttribute(default=dict)
+
+
+class ByParent(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "ByParent"
+        projection = AllProjection()
+
+    parent_code = UnicodeAttribute(hash_key=True)
+    code = UnicodeAttribute(range_key=True)
+
+
+class UnitModel(Model):
+    class Meta(_Meta):
+        pass
+
+    code = UnicodeAttribute(hash_key=True)
+    parent_code = UnicodeAttribute(null=True)
+    kind = UnicodeAttribute()  # province | ward | district | agency | ...
+    name_vi = UnicodeAttribute()
+    name_en = UnicodeAttribute()
+    categories = ListAttribute(of=UnicodeAttribute, default=list)
+    contact = MapAttribute(null=True)
+    synthetic = BooleanAttribute(default=False)
+
+    by_parent = ByParent()
+
+
+class UserModel(Model):
+    """Staff membership and citizen profiles; the only table that holds personal data."""
+
+    class Meta(_Meta):
+        pass
+
+    user_id = UnicodeAttribute(hash_key=True)
+    role = UnicodeAttribute()
+    units = ListAttribute(of=UnicodeAttribute, default=list)
+    display_name = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+
+
+class StatModel(Model):
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+# Model → the settings field naming its table. Models sharing a table share a name.
+TABLE_OF = {
+    ReportModel: "reports_table",
+    TrackingCodeModel: "reports_table",
+    TimelineModel: "timeline_table",
+    UnitModel: "units_table",
+    UserModel: "users_table",
+    StatModel: "stats_table",
+}
+
+
+def bind(settings: Settings) -> None:
+    """Point every model at the tables, region and endpoint of these settings."""
+    for model, setting in TABLE_OF.items():
+        model.Meta.table_name = getattr(settings, setting)
+        model.Meta.region = settings.aws_region
+        model.Meta.host = settings.aws_endpoint_url
+        model._connection = None  # PynamoDB caches the connection with the old name

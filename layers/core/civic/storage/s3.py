@@ -1,0 +1,37 @@
+"""S3 adapters: presigned POSTs for uploads. Clients are created lazily so moto can intercept them."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from civic.settings import Settings
+
+
+class S3UploadSigner:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    @cached_property
+    def _client(self):
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "s3",
+            region_name=self._settings.aws_region,
+            endpoint_url=self._settings.aws_endpoint_url,
+            config=Config(signature_version="s3v4", s3={"addressing_style": "path"} if self._settings.aws_endpoint_url else {}),
+        )
+
+    def presign_post(self, key: str, content_type: str, max_size: int) -> dict:
+        """A POST the client sends as multipart/form-data: exactly this key and type, ≤ max_size bytes."""
+        return self._client.generate_presigned_post(
+            Bucket=self._settings.uploads_bucket,
+            Key=key,
+            Fields={"Content-Type": content_type},
+            Conditions=[
+                {"Content-Type": content_type},
+                ["content-length-range", 1, max_size],
+            ],
+            ExpiresIn=self._settings.upload_url_ttl_seconds,
+        )

@@ -1,0 +1,167 @@
+"""The intake use cases over in-memory fakes: validation, tracking codes, views, listings."""
+
+import pytest
+
+from civic import intake
+from civic.domain.reports import TRACKING_ALPHABET, normalise_tracking_code
+from civic.errors import ApiError
+from civic.settings import Settings
+from civic.storage.memory import FakeUploadSigner, InMemoryReportStore
+
+SETTINGS = Settings(tracking_prefix="HN", media_base_url="https://cdn.test/media", feed_default_bbox=(20.9, 105.7, 21.1, 105.95))
+GOOD = {"category": "traffic", "description": "Ổ gà lớn trước số 12", "lat": 21.0285, "lon": 105.8542}
+
+
+@pytest.fixture
+def store():
+    return InMemoryReportStore()
+
+
+def submit(store, body=None, citizen="citizen-1", signer=None):
+    return intake.submit(
+        dict(GOOD) if body is None else body,
+        citizen_id=citizen,
+        store=store,
+        signer=signer or FakeUploadSigner(),
+        settings=SETTINGS,
+    )
+
+
+def test_submit_creates_report_event_and_uploads(store):
+    signer = FakeUploadSigner()
+    body = dict(GOOD, media=[{"content_type": "image/jpeg", "size": 2000}, {"content_type": "video/mp4", "size": 9000}])
+    created = submit(store, body, signer=signer)
+    assert created["status"] == "submitted"
+    prefix, code = created["tracking_code"].split("-")
+    assert prefix == "HN" and len(code) == 6 and set(code) <= set(TRACKING_ALPHABET)
+    assert len(created["uploads"]) == 2
+    assert [s[1:] for s in signer.signed] == [("image/jpeg", 2000), ("video/mp4", 9000)]
+    assert signer.signed[0][0] == f"uploads/{created['id']}/{created['uploads'][0]['media_id']}"
+    events = store.timeline(created["id"])
+    assert [(e.seq, e.type, e.status) for e in events] == [(1, "submitted", "submitted")]
+    assert store.get(created["id"]).version == 1
+
+
+@pytest.mark.parametrize(
+    "body, code, field",
+    [
+        ({**GOOD, "category": "nope"}, "unknown_category", "category"),
+        ({**GOOD, "lat": 95}, "invalid_request", "lat"),
+        ({**GOOD, "lat": "21.0"}, "invalid_request", "lat"),
+        ({**GOOD, "lat": True}, "invalid_request", "lat"),
+        ({**GOOD, "lat": 48.85, "lon": 2.35}, "outside_service_area", "lat"),
+        ({**GOOD, "description": "x" * 4001}, "invalid_request", "description"),
+        ({**GOOD, "description": "   "}, "invalid_request", "description"),
+        ({**GOOD, "extra": 1}, "invalid_request", "extra"),
+        ({k: v for k, v in GOOD.items() if k != "lon"}, "invalid_request", "lon"),
+        ({**GOOD, "media": [{"content_type": "image/jpeg", "size": 1}] * 6}, "invalid_request", "media"),
+        ({**GOOD, "media": [{"content_type": "application/pdf", "size": 1}]}, "invalid_request", "media.0.content_type"),
+        ({**GOOD, "media": [{"content_type": "image/jpeg", "size": 0}]}, "invalid_request", "media.0.size"),
+    ],
+)
+def test_bad_input_is_refused_and_writes_nothing(store, body, code, field):
+    with pytest.raises(ApiError) as err:
+        submit(store, body)
+    assert err.value.status == 400
+    assert err.value.code == code
+    assert field in err.value.fields
+    assert err.value.body("en")["error"]["message"]
+    assert store.reports == {} and store.events == {}
+
+
+def test_oversized_media_is_413(store):
+    with pytest.raises(ApiError) as err:
+        submit(store, {**GOOD, "media": [{"content_type": "image/jpeg", "size": 10**9}]})
+    assert err.value.status == 413 and store.reports == {}
+
+
+def test_body_must_be_object(store):
+    with pytest.raises(ApiError) as err:
+        submit(store, [GOOD])
+    assert err.value.code == "invalid_request"
+
+
+def test_tracking_code_collision_draws_again(store, monkeypatch):
+    codes = iter(["HN-AAAAAA", "HN-AAAAAA", "HN-BBBBBB"])
+    monkeypatch.setattr(intake, "new_tracking_code", lambda prefix: next(codes))
+    first = submit(store)
+    second = submit(store)
+    assert (first["tracking_code"], second["tracking_code"]) == ("HN-AAAAAA", "HN-BBBBBB")
+
+
+def test_views_owner_vs_public(store):
+    created = submit(store, {**GOOD, "address": "12 Phố Huế", "anonymous": True})
+    public = intake.view_report(store, created["id"], None, SETTINGS)
+    other = intake.view_report(store, created["id"], "someone-else", SETTINGS)
+    mine = intake.view_report(store, created["id"], "citizen-1", SETTINGS)
+    assert public == other
+    assert "citizen_id" not in public and "anonymous" not in public and "is_owner" not in public
+    assert mine["is_owner"] and mine["anonymous"] is True
+
+
+def test_private_category_location_is_rounded_and_address_hidden(store):
+    created = submit(store, {**GOOD, "category": "security", "lat": 21.028512, "lon": 105.854211, "address": "ngõ 5"})
+    public = intake.view_report(store, created["id"], None, SETTINGS)
+    assert public["location"] == {"lat": 21.03, "lon": 105.85, "precision": "approximate"}
+    assert public["address"] is None
+    mine = intake.view_report(store, created["id"], "citizen-1", SETTINGS)
+    assert mine["location"]["lat"] == 21.028512
+
+
+def test_track_by_code_accepts_sloppy_typing(store):
+    created = submit(store)
+    code = created["tracking_code"]
+    tracked = intake.track(store, " " + code.lower().replace("-", "") + " ", SETTINGS)
+    assert tracked["id"] == created["id"]
+    assert [e["type"] for e in tracked["timeline"]] == ["submitted"]
+    assert "actor_id" not in tracked["timeline"][0]
+    assert normalise_tracking_code("hn 4k7q2m") == "HN-4K7Q2M"
+
+
+def test_unknown_ids_and_codes_are_404(store):
+    for call in (
+        lambda: intake.view_report(store, "0" * 32, None, SETTINGS),
+        lambda: intake.view_report(store, "../etc", None, SETTINGS),
+        lambda: intake.track(store, "HN-ZZZZZZ", SETTINGS),
+    ):
+        with pytest.raises(ApiError) as err:
+            call()
+        assert err.value.status == 404
+
+
+def test_feed_pages_newest_first_with_filters(store):
+    ids = []
+    for i in range(5):
+        created = intake.submit(
+            {**GOOD, "category": "traffic" if i % 2 == 0 else "environment"},
+            citizen_id="c", store=store, signer=FakeUploadSigner(), settings=SETTINGS, now=f"2026-11-0{i + 1}T00:00:00.000Z",
+        )
+        ids.append(created["id"])
+    page1 = intake.feed(store, {"limit": "2"}, SETTINGS)
+    assert [r["id"] for r in page1["items"]] == [ids[4], ids[3]]
+    page2 = intake.feed(store, {"limit": "2", "cursor": page1["next_cursor"]}, SETTINGS)
+    assert [r["id"] for r in page2["items"]] == [ids[2], ids[1]]
+    traffic = intake.feed(store, {"category": "traffic"}, SETTINGS)
+    assert [r["id"] for r in traffic["items"]] == [ids[4], ids[2], ids[0]]
+    assert traffic["next_cursor"] is None
+    outside = intake.feed(store, {"bbox": "10,106,10.5,106.5"}, SETTINGS)
+    assert outside["items"] == []
+
+
+@pytest.mark.parametrize(
+    "params, code",
+    [
+        ({"bbox": "1,2,3"}, "invalid_bbox"),
+        ({"bbox": "21,106,20,105"}, "invalid_bbox"),
+        ({"bbox": "8,102,23.5,110"}, "bbox_too_large"),
+        ({"limit": "0"}, "invalid_limit"),
+        ({"limit": "abc"}, "invalid_limit"),
+        ({"cursor": "!!!"}, "invalid_cursor"),
+        ({"status": "nope"}, "unknown_status"),
+        ({"colour": "red"}, "unknown_parameter"),
+    ],
+)
+def test_feed_bad_params(store, params, code):
+    with pytest.raises(ApiError) as err:
+        intake.feed(store, params, SETTINGS)
+    assert err.value.status == 400 and err.value.code == code
