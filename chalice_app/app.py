@@ -18,7 +18,8 @@ from civic import __version__, intake
 from civic.errors import ApiError
 from civic.observability import count
 
-app = Chalice(app_name="civicbridge")
+# configure_logs=False: Powertools owns the "civicbridge" logger (same name as the app).
+app = Chalice(app_name="civicbridge", configure_logs=False)
 bind_app(app)
 
 # The provider ARN is replaced by the user pool's at package time (infra/chalice-merge.yaml).

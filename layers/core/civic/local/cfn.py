@@ -122,18 +122,32 @@ class OfflineManagedPolicyLoader:
 
 
 def translate(sam: Mapping[str, Any], code_locations: Mapping[str, Any] | None = None,
-              parameter_values: Mapping[str, Any] | None = None) -> dict:
+              parameter_values: Mapping[str, Any] | None = None, region: str | None = None) -> dict:
     """Translate a SAM template to plain CloudFormation offline (no AWS calls).
 
     Local CodeUri/ContentUri are first replaced by S3 URIs (see `with_code_locations`); managed
-    policy names resolve without IAM. Raises samtranslator's InvalidDocumentException on SAM errors.
+    policy names resolve without IAM; the region (for pseudo parameters only) defaults to
+    AWS_REGION / AWS_DEFAULT_REGION / ap-southeast-1. Raises samtranslator's
+    InvalidDocumentException on SAM errors.
     """
-    from samtranslator.translator.transform import transform
+    import os
 
+    import boto3
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+    from samtranslator.utils.py27hash_fix import (to_py27_compatible_template,
+                                                  undo_mark_unicode_str_in_template)
+
+    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "ap-southeast-1"
     fragment = with_code_locations(sam, code_locations)
     params = dict(parameter_values or {})
-    translated = transform(fragment, params, OfflineManagedPolicyLoader())
-    return _plain(translated)
+    to_py27_compatible_template(fragment, params)
+    # A Session with an explicit region is pure configuration: no credentials or calls needed.
+    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=region))
+    policies = OfflineManagedPolicyLoader().load()
+    translated = translator.translate(fragment, parameter_values=params,
+                                      get_managed_policy_map=lambda: policies)
+    return _plain(undo_mark_unicode_str_in_template(translated))
 
 
 # --------------------------------------------------------------------------- lint

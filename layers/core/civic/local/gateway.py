@@ -54,6 +54,7 @@ log = logging.getLogger("civic.local.gateway")
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 _ROUTE_CACHE_SIZE = 4096
+_HOP_BY_HOP = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
 
 GatewayResponse = tuple[int, list[tuple[str, str]], bytes]
 
@@ -227,6 +228,7 @@ class LocalGateway:
             return
         server.shutdown()
         server.server_close()
+        server.close_connections()
         if thread is not None:
             thread.join(timeout=5)
         self._server = None
@@ -422,19 +424,23 @@ class LocalGateway:
     @staticmethod
     def _render(response: dict[str, Any], out_headers: list[tuple[str, str]]) -> GatewayResponse:
         status = int(response.get("statusCode", 200))
-        headers = list(out_headers)
+        single = response.get("headers") or {}
+        multi = response.get("multiValueHeaders") or {}
+        # An X-Request-Id set by the app wins (in AWS it is the app's header that reaches the client).
+        app_sets_rid = any(k.lower() == "x-request-id" for k in (*single, *multi))
+        headers = [h for h in out_headers if not (app_sets_rid and h[0] == "X-Request-Id")]
         has_ct = False
-        for k, v in (response.get("headers") or {}).items():
-            if k.lower() in ("content-length", "transfer-encoding", "connection", "x-request-id"):
+        for k, v in single.items():
+            lk = k.lower()
+            if lk in _HOP_BY_HOP:
                 continue
-            if k.lower() == "content-type":
-                has_ct = True
+            has_ct = has_ct or lk == "content-type"
             headers.append((k, str(v)))
-        for k, vs in (response.get("multiValueHeaders") or {}).items():
-            if k.lower() in ("content-length", "transfer-encoding", "connection", "x-request-id"):
+        for k, vs in multi.items():
+            lk = k.lower()
+            if lk in _HOP_BY_HOP:
                 continue
-            if k.lower() == "content-type":
-                has_ct = True
+            has_ct = has_ct or lk == "content-type"
             for v in vs:
                 headers.append((k, str(v)))
         body = response.get("body")
@@ -457,10 +463,40 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
     gateway: LocalGateway
 
+    def server_activate(self) -> None:
+        self._conns: set[socket.socket] = set()
+        self._conns_lock = threading.Lock()
+        super().server_activate()
+
     def get_request(self) -> tuple[socket.socket, Any]:
         sock, addr = super().get_request()
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self._conns_lock:
+            self._conns.add(sock)
         return sock, addr
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._conns_lock:
+            self._conns.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Drop open keep-alive connections (their threads then finish)."""
+        with self._conns_lock:
+            conns = list(self._conns)
+        for sock in conns:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            return  # client went away: not worth a traceback
+        log.exception("error serving %s", client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

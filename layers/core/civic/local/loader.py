@@ -2,30 +2,69 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import sys
+import zlib
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     import chalice
 
 
+def _load_package(name: str, directory: str) -> ModuleType:
+    """Import the package at ``directory`` as ``name`` from its ``__init__.py`` (submodules resolve inside it)."""
+    init = os.path.join(directory, "__init__.py")
+    spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[directory])
+    if spec is None or spec.loader is None:  # pragma: no cover
+        raise ImportError(f"cannot load package {directory}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+def _ensure_chalicelib(project_dir: str) -> None:
+    """Make ``import chalicelib`` resolve to ``<project_dir>/chalicelib`` (Chalice's vendored-code convention).
+
+    Chalice packages ``chalicelib/`` next to ``app.py``; in Lambda it is importable because the
+    project root is the function's code root. Locally it is registered in ``sys.modules`` from its
+    path. A ``chalicelib`` of a *different* project loaded earlier is replaced (with its submodules).
+    """
+    directory = os.path.join(project_dir, "chalicelib")
+    if not os.path.isfile(os.path.join(directory, "__init__.py")):
+        return
+    current = sys.modules.get("chalicelib")
+    if current is not None:
+        paths = [os.path.abspath(p) for p in getattr(current, "__path__", [])]
+        if paths == [directory]:
+            return
+        for mod in [m for m in sys.modules if m == "chalicelib" or m.startswith("chalicelib.")]:
+            del sys.modules[mod]
+    _load_package("chalicelib", directory)
+
+
 def load_chalice_app(project_dir: str | os.PathLike[str] = "chalice_app", attr: str = "app") -> chalice.Chalice:
     """Import ``<project_dir>/app.py`` and return its ``app`` (a ``chalice.Chalice``).
 
     The module is registered in ``sys.modules`` under a name derived from its absolute path
-    (``_chalice_app_<hash>``) so dataclasses/pickling inside it work and loading the same file
-    twice returns the same module. The app must import only installed packages (``civic``,
-    ``chalice``), not siblings in its directory.
+    (``_chalice_app_<hash>``), so loading the same file twice returns the same app object. The
+    app may import installed packages (``civic``, ``chalice``) and its own ``chalicelib``
+    package, which is loaded from ``<project_dir>/chalicelib`` by path; ``sys.path`` is untouched.
     """
-    path = os.path.abspath(os.path.join(os.fspath(project_dir), "app.py"))
+    project = os.path.abspath(os.fspath(project_dir))
+    path = os.path.join(project, "app.py")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no Chalice app at {path}")
-    name = "_chalice_app_" + hashlib.sha1(path.encode()).hexdigest()[:12]
+    name = f"_chalice_app_{zlib.crc32(path.encode()):08x}"
     module = sys.modules.get(name)
     if module is None:
+        _ensure_chalicelib(project)
         spec = importlib.util.spec_from_file_location(name, path)
         if spec is None or spec.loader is None:  # pragma: no cover
             raise ImportError(f"cannot load {path}")

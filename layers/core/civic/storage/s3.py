@@ -35,3 +35,29 @@ class S3UploadSigner:
             ],
             ExpiresIn=self._settings.upload_url_ttl_seconds,
         )
+
+
+class S3BlobStore:
+    """Reads and writes objects; used by the media function."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    @cached_property
+    def _client(self):
+        import boto3
+
+        return boto3.client("s3", region_name=self._settings.aws_region, endpoint_url=self._settings.aws_endpoint_url)
+
+    def read(self, bucket: str, key: str, max_bytes: int) -> bytes:
+        # Never read more than the declared size (+1 to notice a larger file).
+        body = self._client.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{max_bytes}")["Body"]
+        return body.read()
+
+    def write(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
+        self._client.put_object(
+            Bucket=bucket, Key=key, Body=data, ContentType=content_type, CacheControl="public, max-age=31536000, immutable"
+        )
+
+    def delete(self, bucket: str, key: str) -> None:
+        self._client.delete_object(Bucket=bucket, Key=key)

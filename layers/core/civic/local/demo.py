@@ -1,0 +1,234 @@
+"""Demo data for the local stack: a SYNTHETIC sample city, its wards, users and public reports.
+
+The wards are a 3×3 tessellation of rectangles over central Hà Nội's coordinates — not real
+administrative boundaries — so every name says "(tổng hợp / synthetic)".
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from civic.domain.categories import all_categories
+from civic.domain.reports import (
+    Report,
+    TimelineEvent,
+    change,
+    new_report,
+    new_tracking_code,
+    ReportSubmission,
+)
+from civic.i18n import iso_utc
+from civic.routing import BOUNDARIES_KEY
+
+CITY = {"code": "DEMO", "name_vi": "Thành phố Mẫu (tổng hợp)", "name_en": "Sample City (synthetic)"}
+# south, west, north, east of the sample city; 3 rows × 3 columns of wards.
+CITY_BBOX = (20.98, 105.78, 21.07, 105.90)
+ROWS = COLS = 3
+PASSWORD = "Demo@2026!"
+
+
+@dataclass
+class DemoUser:
+    username: str
+    email: str
+    role: str
+    unit: str | None
+    name: str
+
+
+def wards() -> list[dict]:
+    south, west, north, east = CITY_BBOX
+    dlat, dlon = (north - south) / ROWS, (east - west) / COLS
+    out = []
+    for row in range(ROWS):
+        for col in range(COLS):
+            n = row * COLS + col + 1
+            s, w = south + row * dlat, west + col * dlon
+            out.append(
+                {
+                    "code": f"DEMO-W{n:02d}",
+                    "name_vi": f"Phường Mẫu {n} (tổng hợp)",
+                    "name_en": f"Sample Ward {n} (synthetic)",
+                    "ring": [[w, s], [w + dlon, s], [w + dlon, s + dlat], [w, s + dlat], [w, s]],
+                    "center": (s + dlat / 2, w + dlon / 2),
+                }
+            )
+    return out
+
+
+def boundaries_geojson() -> dict:
+    return {
+        "type": "FeatureCollection",
+        "name": "demo-wards-synthetic",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"unit_code": w["code"], "name_vi": w["name_vi"], "name_en": w["name_en"], "synthetic": True},
+                "geometry": {"type": "Polygon", "coordinates": [w["ring"]]},
+            }
+            for w in wards()
+        ],
+    }
+
+
+def users() -> list[DemoUser]:
+    out = [
+        DemoUser("citizen1", "citizen1@demo.civicbridge.vn", "citizen", None, "Nguyễn Văn An"),
+        DemoUser("citizen2", "citizen2@demo.civicbridge.vn", "citizen", None, "Trần Thị Bình"),
+        DemoUser("coordinator", "coordinator@demo.civicbridge.vn", "coordinator", "DEMO", "Điều phối viên"),
+        DemoUser("admin", "admin@demo.civicbridge.vn", "admin", "DEMO", "Quản trị viên"),
+    ]
+    for w in wards():
+        n = w["code"][-2:]
+        out.append(DemoUser(f"officer{n}", f"officer{n}@demo.civicbridge.vn", "officer", w["code"], f"Cán bộ phường {n}"))
+        out.append(DemoUser(f"leader{n}", f"leader{n}@demo.civicbridge.vn", "leader", w["code"], f"Lãnh đạo phường {n}"))
+    return out
+
+
+# The lifecycle paths demo reports take, ending in the state they show.
+_PATHS = {
+    "submitted": [],
+    "routed": ["routed"],
+    "accepted": ["routed", "accepted"],
+    "in_progress": ["routed", "accepted", "in_progress"],
+    "resolved": ["routed", "accepted", "in_progress", "resolved"],
+    "closed": ["routed", "accepted", "in_progress", "resolved", "closed"],
+    "refused": ["routed", "refused"],
+}
+_DESCRIPTIONS = {
+    "urban_order": "Quán nước lấn chiếm toàn bộ vỉa hè, người đi bộ phải xuống lòng đường.",
+    "traffic": "Ổ gà lớn giữa làn đường, xe máy đi qua rất nguy hiểm vào ban đêm.",
+    "livelihood": "Nước sinh hoạt mất ba ngày liền, chưa có thông báo từ đơn vị cấp nước.",
+    "environment": "Rác thải tập kết trên vỉa hè nhiều ngày không được thu gom, bốc mùi.",
+    "security": "Nhóm thanh niên tụ tập gây ồn ào sau 23 giờ.",
+    "electricity": "Cột điện nằm giữa đường sau khi mở rộng, chưa được di dời.",
+    "culture_tourism": "Biển chỉ dẫn tại điểm di tích bị hỏng, khách du lịch khó tìm lối vào.",
+    "other": "Thanh sắt nhọn nhô lên trên vỉa hè, dễ gây tai nạn cho người đi bộ.",
+}
+
+
+def demo_reports(citizen_ids: list[str], tracking_prefix: str, now: datetime, seed: int = 7):
+    """(report, events) pairs: public reports in several states spread over the wards."""
+    rng = random.Random(seed)
+    codes = list(all_categories())
+    states = list(_PATHS)
+    out = []
+    for i, ward in enumerate(wards() * 3):
+        lat, lon = ward["center"]
+        category = codes[i % len(codes)]
+        state = states[i % len(states)]
+        created = now - timedelta(days=rng.randint(1, 40), hours=rng.randint(0, 23), minutes=rng.randint(0, 59))
+        submission = ReportSubmission(
+            category=category,
+            description=_DESCRIPTIONS[category],
+            lat=round(lat + rng.uniform(-0.01, 0.01), 6),
+            lon=round(lon + rng.uniform(-0.012, 0.012), 6),
+            address=f"Số {rng.randint(1, 200)}, phố Mẫu {i + 1}",
+        )
+        report, first = new_report(
+            submission,
+            citizen_id=citizen_ids[i % len(citizen_ids)],
+            tracking_code=new_tracking_code(tracking_prefix),
+            now=iso_utc(created),
+        )
+        events = [first]
+        at = created
+        for step in _PATHS[state]:
+            at += timedelta(hours=rng.randint(2, 30))
+            data = {}
+            updates = {"status": step}
+            if step == "routed":
+                data = {"unit_code": ward["code"]}
+                updates["unit_code"] = ward["code"]
+            elif step == "refused":
+                data = {"reason": {"vi": "Nội dung chưa đủ thông tin để xử lý", "en": "Not enough information to act on"}}
+            elif step == "resolved":
+                data = {"answer": {"vi": "Đơn vị đã xử lý xong và khôi phục hiện trạng.", "en": "The unit fixed it."}}
+            report = change(report, at=iso_utc(at), **updates)
+            role = "system" if step == "routed" else "officer"
+            events.append(
+                TimelineEvent(report.id, report.version, step, iso_utc(at), role, None, True, step, data)
+            )
+        out.append((report, events))
+    return out
+
+
+def units() -> list[dict]:
+    city = {**CITY, "parent_code": None, "kind": "city", "categories": list(all_categories()), "synthetic": True}
+    return [city] + [
+        {
+            "code": w["code"],
+            "name_vi": w["name_vi"],
+            "name_en": w["name_en"],
+            "parent_code": CITY["code"],
+            "kind": "ward",
+            "categories": list(all_categories()),
+            "synthetic": True,
+        }
+        for w in wards()
+    ]
+
+
+def seed(env: dict, endpoint_url: str, region: str, tracking_prefix: str) -> list[dict]:
+    """Load everything into the running local AWS; returns the demo logins."""
+    import boto3
+
+    from civic.settings import Settings
+    from civic.storage import models
+    from civic.storage.dynamo import DynamoReportStore
+
+    settings = Settings(**{k.lower(): v for k, v in env.items() if k.lower() in Settings.model_fields})
+    models.bind(settings)
+    s3 = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+    s3.put_object(
+        Bucket=settings.config_bucket,
+        Key=BOUNDARIES_KEY,
+        Body=json.dumps(boundaries_geojson(), ensure_ascii=False).encode(),
+        ContentType="application/geo+json",
+    )
+    for unit in units():
+        models.UnitModel(**unit).save()
+
+    cognito = boto3.client("cognito-idp", endpoint_url=endpoint_url, region_name=region)
+    logins, citizen_ids = [], []
+    for user in users():
+        created = cognito.admin_create_user(
+            UserPoolId=settings.user_pool_id,
+            Username=user.email,  # the pool signs people in by email (or phone)
+            UserAttributes=[
+                {"Name": "email", "Value": user.email},
+                {"Name": "email_verified", "Value": "true"},
+                {"Name": "name", "Value": user.name},
+            ],
+            MessageAction="SUPPRESS",
+        )
+        cognito.admin_set_user_password(
+            UserPoolId=settings.user_pool_id, Username=user.email, Password=PASSWORD, Permanent=True
+        )
+        cognito.admin_add_user_to_group(UserPoolId=settings.user_pool_id, Username=user.email, GroupName=user.role)
+        sub = next(a["Value"] for a in created["User"]["Attributes"] if a["Name"] == "sub")
+        models.UserModel(
+            user_id=sub, role=user.role, units=[user.unit] if user.unit else [], display_name=user.name, email=user.email
+        ).save()
+        if user.role == "citizen":
+            citizen_ids.append(sub)
+        logins.append({"username": user.email, "password": PASSWORD, "role": user.role, "unit": user.unit})
+
+    store = DynamoReportStore()
+    for report, events in demo_reports(citizen_ids, tracking_prefix, datetime.now(timezone.utc)):
+        # Write the final state and its whole history, as the lifecycle would have.
+        store.create(_at_version(report, 1, events[0]), events[0])
+        for previous, event in zip(range(1, len(events)), events[1:]):
+            store.save(_at_version(report, event.seq, event), previous, event)
+    return logins
+
+
+def _at_version(report: Report, version: int, event: TimelineEvent) -> Report:
+    """The report as it stood after `event` (status and unit as of then)."""
+    from dataclasses import replace
+
+    unit = report.unit_code if version > 1 else None
+    return replace(report, version=version, status=event.status, unit_code=unit, updated_at=event.at, media=[])

@@ -1,0 +1,244 @@
+"""`civic local`: the whole system on one machine, as DESIGN.md's "Local equals cloud" describes.
+
+1. moto's ThreadedMotoServer on loopback is the embedded AWS;
+2. infra/template.yaml is translated offline and deployed into it (civic.local.deploy);
+3. demo data is loaded (civic.local.demo);
+4. the Chalice app runs behind LocalGateway, which verifies Cognito JWTs as API Gateway does;
+5. web/ is served, with /media/* read from the media bucket (CloudFront's job in AWS);
+6. the Dispatcher turns S3 notifications, stream records, queue messages and schedules into
+   Lambda events for the handlers in functions/.
+It writes .local/stack.json for scripts and tests; Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from civic.local import demo
+
+ROOT = Path(__file__).resolve().parents[4]  # the repository (layers/core/civic/local/ → up four)
+REGION = "ap-southeast-1"
+
+
+@dataclass
+class StackOptions:
+    host: str = "127.0.0.1"
+    api_port: int = 8000
+    web_port: int = 8080
+    aws_port: int = 4566
+    state_dir: Path = field(default_factory=lambda: ROOT / ".local")
+    root: Path = ROOT
+    tracking_prefix: str = "HN"
+    seed: bool = True
+
+
+class AlreadyRunning(RuntimeError):
+    pass
+
+
+def _port_busy(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.3)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class LocalStack:
+    def __init__(self, options: StackOptions) -> None:
+        self.options = options
+        self.state_file = options.state_dir / "stack.json"
+        self.lock_file = options.state_dir / "stack.pid"
+        self._stoppers: list = []
+        self.info: dict = {}
+
+    # ------------------------------------------------------------ start / stop
+
+    def check_not_running(self) -> None:
+        o = self.options
+        if self.lock_file.exists():
+            try:
+                pid = int(self.lock_file.read_text().strip() or 0)
+            except ValueError:
+                pid = 0
+            if pid and pid != os.getpid() and _pid_alive(pid):
+                raise AlreadyRunning(
+                    f"A local stack is already running (pid {pid}); see {self.state_file}. "
+                    "Stop it with Ctrl-C in its terminal, or `kill {pid}`.".replace("{pid}", str(pid))
+                )
+        for name, port in (("AWS", o.aws_port), ("API", o.api_port), ("web", o.web_port)):
+            if _port_busy(o.host, port):
+                raise AlreadyRunning(
+                    f"Port {port} ({name}) on {o.host} is already in use — is another stack or program running? "
+                    f"Choose other ports with --{name.lower()}-port."
+                )
+
+    def start(self) -> dict:
+        from moto.server import ThreadedMotoServer
+
+        from civic.local.deploy import deploy_stack
+
+        o = self.options
+        self.check_not_running()
+        o.state_dir.mkdir(parents=True, exist_ok=True)
+        self.lock_file.write_text(str(os.getpid()))
+        self._stoppers.append(lambda: self.lock_file.unlink(missing_ok=True))
+
+        endpoint = f"http://{o.host}:{o.aws_port}"
+        web_url = f"http://{o.host}:{o.web_port}"
+        api_url = f"http://{o.host}:{o.api_port}"
+        # Credentials for the embedded AWS only; moto accepts any.
+        os.environ.update(
+            AWS_ACCESS_KEY_ID="local",
+            AWS_SECRET_ACCESS_KEY="local",
+            AWS_DEFAULT_REGION=REGION,
+            AWS_REGION=REGION,
+            POWERTOOLS_TRACE_DISABLED="true",
+            POWERTOOLS_DEV="false",
+        )
+        os.environ.pop("AWS_PROFILE", None)
+
+        import logging
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
+        moto = ThreadedMotoServer(ip_address=o.host, port=o.aws_port, verbose=False)
+        moto.start()
+        self._stoppers.append(moto.stop)
+
+        started = time.monotonic()
+        deployed = deploy_stack(endpoint_url=endpoint, region=REGION, parameters={"TrackingPrefix": o.tracking_prefix})
+        deploy_seconds = time.monotonic() - started
+        env = dict(deployed.env)
+        env.update(
+            AWS_ENDPOINT_URL=endpoint,
+            AWS_REGION=REGION,
+            STAGE="local",
+            MEDIA_BASE_URL=web_url,
+            TRACKING_PREFIX=o.tracking_prefix,
+            FEED_DEFAULT_BBOX=",".join(str(v) for v in demo.CITY_BBOX),
+        )
+        os.environ.update(env)
+        from civic.settings import get_settings
+
+        get_settings.cache_clear()
+
+        logins = demo.seed(env, endpoint, REGION, o.tracking_prefix) if o.seed else []
+
+        from civic.auth import TokenVerifier
+        from civic.local.dispatcher import Dispatcher
+        from civic.local.gateway import LocalGateway
+        from civic.local.loader import load_chalice_app
+        from civic.local.webserver import WebServer
+
+        app = load_chalice_app(o.root / "chalice_app")
+        verifier = TokenVerifier(
+            region=REGION,
+            user_pool_id=deployed.user_pool_id,
+            client_id=deployed.user_pool_client_id,
+            jwks_url=f"{endpoint}/{deployed.user_pool_id}/.well-known/jwks.json",
+        )
+        gateway = LocalGateway(app, verifier, host=o.host, port=o.api_port)
+        gateway.start()
+        self._stoppers.append(gateway.stop)
+
+        web = WebServer(o.root / "web", host=o.host, port=o.web_port, media_bucket=env["MEDIA_BUCKET"],
+                        endpoint_url=endpoint, region=REGION)
+        web.start()
+        self._stoppers.append(web.stop)
+
+        dispatcher = Dispatcher(
+            deployed.sam,
+            template_dir=o.root / "infra",
+            physical_ids=deployed.physical_ids,
+            stream_arns=deployed.stream_arns,
+            endpoint_url=endpoint,
+            region=REGION,
+        )
+        dispatcher.start()
+        self._stoppers.append(dispatcher.stop)
+        self.dispatcher = dispatcher
+
+        self.info = {
+            "api_url": api_url,
+            "web_url": web_url,
+            "aws_endpoint_url": endpoint,
+            "region": REGION,
+            "user_pool_id": deployed.user_pool_id,
+            "user_pool_client_id": deployed.user_pool_client_id,
+            "env": env,
+            "demo_users": logins,
+            "pid": os.getpid(),
+            "deploy_seconds": round(deploy_seconds, 2),
+        }
+        self.state_file.write_text(json.dumps(self.info, indent=2, ensure_ascii=False))
+        self._stoppers.append(lambda: self.state_file.unlink(missing_ok=True))
+        return self.info
+
+    def stop(self) -> None:
+        while self._stoppers:
+            stopper = self._stoppers.pop()
+            try:
+                stopper()
+            except Exception as exc:  # keep stopping the rest
+                print(f"while stopping: {exc}", file=sys.stderr)
+
+
+def banner(info: dict) -> str:
+    lines = [
+        "",
+        "CivicBridge local stack is running — Ctrl-C to stop",
+        f"  API        {info['api_url']}   (try {info['api_url']}/v1/health)",
+        f"  Web        {info['web_url']}",
+        f"  AWS (moto) {info['aws_endpoint_url']}   region {info['region']}",
+        f"  User pool  {info['user_pool_id']}   client {info['user_pool_client_id']}",
+        f"  State      .local/stack.json (URLs, ids, demo users)",
+        "",
+        "Demo logins (all synthetic):",
+    ]
+    for user in info["demo_users"]:
+        if user["role"] in ("citizen", "coordinator", "admin") or user["unit"] == "DEMO-W01":
+            unit = f" unit {user['unit']}" if user["unit"] else ""
+            lines.append(f"  {user['username']:<34} {user['password']}  {user['role']}{unit}")
+    extra = sum(1 for u in info["demo_users"] if u["role"] in ("officer", "leader")) - 2
+    if extra > 0:
+        lines.append(f"  … and {extra} more officers/leaders (officer02@…, leader02@…), same password")
+    return "\n".join(lines)
+
+
+def run_forever(options: StackOptions) -> int:
+    stack = LocalStack(options)
+    try:
+        info = stack.start()
+    except AlreadyRunning as exc:
+        print(f"civic local: {exc}", file=sys.stderr)
+        return 2
+    except BaseException:
+        stack.stop()
+        raise
+    print(banner(info), flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    print("\nStopping…", flush=True)
+    stack.stop()
+    return 0

@@ -1,0 +1,71 @@
+"""The local stack, started once per test session exactly as `make run` starts it (a subprocess)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Stack:
+    def __init__(self, info: dict, log_path: Path, state_dir: Path, ports: dict):
+        self.info = info
+        self.api = info["api_url"]
+        self.web = info["web_url"]
+        self.log_path = log_path
+        self.state_dir = state_dir
+        self.ports = ports
+        self.cognito = boto3.client("cognito-idp", endpoint_url=info["aws_endpoint_url"], region_name=info["region"])
+
+    def login(self, username: str, password: str | None = None) -> str:
+        if password is None:
+            password = next(u["password"] for u in self.info["demo_users"] if u["username"] == username)
+        auth = self.cognito.initiate_auth(
+            ClientId=self.info["user_pool_client_id"],
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": username, "PASSWORD": password},
+        )
+        return auth["AuthenticationResult"]["IdToken"]
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    state_dir = tmp_path_factory.mktemp("stack")
+    log_path = state_dir / "stack.log"
+    ports = {"api": free_port(), "web": free_port(), "aws": free_port()}
+    cmd = [
+        sys.executable, "-m", "civic.cli", "local",
+        "--api-port", str(ports["api"]), "--web-port", str(ports["web"]), "--aws-port", str(ports["aws"]),
+        "--state-dir", str(state_dir), "--root", str(ROOT),
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT")}
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+    state = state_dir / "stack.json"
+    deadline = time.monotonic() + 180
+    while not state.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("local stack did not start:\n" + log_path.read_text(errors="replace")[-5000:])
+        time.sleep(0.2)
+    info = json.loads(state.read_text())
+    requests.get(info["api_url"] + "/v1/health", timeout=10).raise_for_status()
+    yield Stack(info, log_path, state_dir, ports)
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
