@@ -17,7 +17,6 @@ from chalice import Response
 from civic import observability
 from civic.errors import ApiError, bad_request, unauthorized
 from civic.i18n import pick_language, text
-from civic.settings import Settings, get_settings
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{8,128}$")
 JSON_TYPE = "application/json; charset=utf-8"
@@ -27,10 +26,12 @@ class Ports:
     """The adapters one process uses, built on first use (moto must be able to intercept them)."""
 
     @cached_property
-    def settings(self) -> Settings:
-        settings = get_settings()
+    def settings(self):
+        # Imported here, not at module level: pydantic-settings is a large share of a cold start.
+        from civic.settings import get_settings
         from civic.storage import models
 
+        settings = get_settings()
         models.bind(settings)
         return settings
 

@@ -5,6 +5,8 @@ Pure over its ports (ReportStore, UploadSigner): the Chalice routes only parse, 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import base64
 import binascii
 import re
@@ -31,7 +33,9 @@ from civic.domain.reports import (
 )
 from civic.errors import ApiError, bad_request, not_found
 from civic.i18n import text
-from civic.settings import Settings
+
+if TYPE_CHECKING:
+    from civic.settings import Settings
 
 REPORT_ID = re.compile(r"^[0-9a-f]{32}$")
 DEFAULT_PAGE = 20
@@ -87,6 +91,7 @@ def submit(
     settings: Settings,
     now: str | None = None,
 ) -> dict:
+
     """Create a report in `submitted` and one presigned upload per declared media item."""
     submission = parse_submission(body, settings)
     at = now or now_iso()

@@ -5,6 +5,8 @@ Table names are bound at runtime from the settings (`bind`), never at import.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
@@ -15,7 +17,8 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from civic.settings import Settings
+if TYPE_CHECKING:
+    from civic.settings import Settings
 
 
 class _Meta:

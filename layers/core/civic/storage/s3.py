@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from civic.settings import Settings
+if TYPE_CHECKING:
+    from civic.settings import Settings
 
 
 class S3UploadSigner:

@@ -1,0 +1,113 @@
+"""DynamoReportStore against moto, with the tables created from infra/template.yaml."""
+
+import threading
+
+import pytest
+from moto import mock_aws
+
+from civic.domain.ports import ConcurrentChange, FeedQuery, TrackingCodeTaken
+from civic.domain.reports import ReportSubmission, TimelineEvent, change, new_report
+from civic.settings import Settings
+from civic.storage import models
+from civic.storage.dynamo import DynamoReportStore
+
+
+@pytest.fixture(scope="module")
+def store():
+    from civic.local.deploy import deploy_stack
+
+    with mock_aws():
+        deployed = deploy_stack(endpoint_url=None, region="ap-southeast-1")
+        settings = Settings(**{k.lower(): v for k, v in deployed.env.items() if k.lower() in Settings.model_fields})
+        models.bind(settings)
+        yield DynamoReportStore()
+
+
+def make(code, lat=21.03, lon=105.85, at="2026-11-20T01:00:00.000Z", category="traffic", citizen="c1"):
+    sub = ReportSubmission(category=category, description="Ổ gà", lat=lat, lon=lon)
+    return new_report(sub, citizen_id=citizen, tracking_code=code, now=at)
+
+
+def test_create_get_track_timeline(store):
+    report, event = make("HN-AAAAA2")
+    store.create(report, event)
+    assert store.get(report.id) == report
+    assert store.get_by_tracking("HN-AAAAA2").id == report.id
+    assert [(e.seq, e.type) for e in store.timeline(report.id)] == [(1, "submitted")]
+    assert store.get("tracking#HN-AAAAA2") is None  # guard rows are not reports
+
+
+def test_tracking_code_is_unique(store):
+    first, e1 = make("HN-BBBBB2")
+    second, e2 = make("HN-BBBBB2")
+    store.create(first, e1)
+    with pytest.raises(TrackingCodeTaken):
+        store.create(second, e2)
+    assert store.get(second.id) is None and store.timeline(second.id) == []
+
+
+def test_stale_version_changes_nothing(store):
+    report, event = make("HN-CCCCC2")
+    store.create(report, event)
+    routed = change(report, at="2026-11-20T02:00:00.000Z", status="routed", unit_code="DEMO-W01")
+    store.save(routed, 1, TimelineEvent(report.id, 2, "routed", routed.updated_at, "system", status="routed"))
+    stale = change(report, at="2026-11-20T03:00:00.000Z", status="needs_triage")
+    with pytest.raises(ConcurrentChange):
+        store.save(stale, 1, TimelineEvent(report.id, 2, "needs_triage", stale.updated_at, "system"))
+    assert store.get(report.id).status == "routed"
+    assert [e.type for e in store.timeline(report.id)] == ["submitted", "routed"]
+
+
+def test_concurrent_writers_one_wins_per_version(store):
+    report, event = make("HN-DDDDD2")
+    store.create(report, event)
+    wins, losses = [], []
+
+    def attempt(n):
+        updated = change(report, at=f"2026-11-20T04:00:0{n}.000Z", priority="urgent")
+        try:
+            store.save(updated, 1, TimelineEvent(report.id, 2, f"try{n}", updated.updated_at, "officer"))
+            wins.append(n)
+        except ConcurrentChange:
+            losses.append(n)
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(wins) == 1 and len(losses) == 7
+    timeline = store.timeline(report.id)
+    assert [e.type for e in timeline] == ["submitted", f"try{wins[0]}"]
+    assert store.get(report.id).version == 2
+
+
+def test_feed_merges_cells_newest_first_and_pages(store):
+    # Two cells far apart inside one bbox; timestamps interleave across them.
+    created = []
+    for i, (lat, lon) in enumerate([(10.10, 106.10), (10.60, 106.60)] * 3):
+        report, event = make(f"HN-F{i}FFF2", lat=lat, lon=lon, at=f"2026-10-0{i + 1}T00:00:00.000Z",
+                             category="environment" if i % 2 else "traffic")
+        store.create(report, event)
+        created.append(report.id)
+    bbox = (10.0, 106.0, 10.9, 106.9)
+    from civic.domain.geo import cells_covering
+
+    query = FeedQuery(cells=cells_covering(bbox), bbox=bbox, limit=4)
+    page = store.feed(query)
+    assert [r.id for r in page] == created[::-1][:4]
+    rest = store.feed(FeedQuery(cells=query.cells, bbox=bbox, limit=4, before_key=page[-1].created_key))
+    assert [r.id for r in rest] == created[::-1][4:]
+    env = store.feed(FeedQuery(cells=query.cells, bbox=bbox, limit=10, category="environment"))
+    assert [r.id for r in env] == [created[5], created[3], created[1]]
+
+
+def test_by_citizen_newest_first(store):
+    ids = []
+    for i in range(3):
+        report, event = make(f"HN-G{i}GGG2", citizen="only-me", at=f"2026-09-0{i + 1}T00:00:00.000Z")
+        store.create(report, event)
+        ids.append(report.id)
+    first = store.by_citizen("only-me", 2, None)
+    assert [r.id for r in first] == [ids[2], ids[1]]
+    assert [r.id for r in store.by_citizen("only-me", 2, first[-1].created_key)] == [ids[0]]
