@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-unit package bench fuzz clean
+.PHONY: install run test test-unit lint package bench clean
 
 # One dev environment: a venv with the project (the `civic` package, editable) and its dev tools.
 $(STAMP): pyproject.toml
@@ -19,8 +19,11 @@ install: $(STAMP)
 run: install
 	$(BIN)/civic local $(ARGS)
 
-test: install
+test: install lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check layers chalice_app functions tests bench
 
 test-unit: install
 	$(BIN)/python -m pytest tests/unit

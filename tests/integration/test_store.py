@@ -6,7 +6,8 @@ import pytest
 from moto import mock_aws
 
 from civic.domain.ports import ConcurrentChange, FeedQuery, TrackingCodeTaken
-from civic.domain.reports import ReportSubmission, TimelineEvent, change, new_report
+from civic.domain.reports import TimelineEvent, change, new_report
+from civic.domain.submission import ReportSubmission
 from civic.settings import Settings
 from civic.storage import models
 from civic.storage.dynamo import DynamoReportStore

@@ -4,7 +4,8 @@ import io
 
 from PIL import Image
 
-from civic.domain.reports import ReportSubmission, new_report
+from civic.domain.reports import new_report
+from civic.domain.submission import ReportSubmission
 from civic.local.demo import boundaries_geojson, wards
 from civic.media import Upload, make_renditions, process_upload, sniff
 from civic.routing import RoutingIndex, route_report

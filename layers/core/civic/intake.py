@@ -12,15 +12,12 @@ import binascii
 import re
 from typing import Any, Mapping
 
-from pydantic import ValidationError
-
 from civic.domain import geo
 from civic.domain.categories import all_categories
 from civic.domain.ports import FeedQuery, ReportStore, TrackingCodeTaken, UploadSigner
 from civic.domain.reports import (
     STATUSES,
     Report,
-    ReportSubmission,
     new_report,
     new_tracking_code,
     normalise_tracking_code,
@@ -29,12 +26,12 @@ from civic.domain.reports import (
     public_event,
     public_view,
     upload_key,
-    validation_error,
 )
 from civic.errors import ApiError, bad_request, not_found
 from civic.i18n import text
 
 if TYPE_CHECKING:
+    from civic.domain.submission import ReportSubmission
     from civic.settings import Settings
 
 REPORT_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -45,6 +42,10 @@ _TRACKING_ATTEMPTS = 8
 
 def parse_submission(body: Any, settings: Settings) -> ReportSubmission:
     """Validate a submission completely before anything is written."""
+    from pydantic import ValidationError
+
+    from civic.domain.submission import ReportSubmission, validation_error
+
     if not isinstance(body, dict):
         raise bad_request(
             "invalid_request",

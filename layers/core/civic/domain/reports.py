@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import math
 import secrets
 import uuid
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from typing import TYPE_CHECKING, Any, Literal
 
 from civic.domain import geo
 from civic.domain.categories import Category
-from civic.errors import ApiError, bad_request
-from civic.i18n import Text, iso_utc, text
+from civic.i18n import iso_utc
+
+if TYPE_CHECKING:
+    from civic.domain.submission import ReportSubmission
 
 # The lifecycle of DESIGN.md; transitions other than submission arrive with the staff workflow.
 STATUSES = (
@@ -51,91 +50,6 @@ def normalise_tracking_code(raw: str) -> str:
     if "-" not in cleaned and len(cleaned) > TRACKING_LENGTH:
         cleaned = f"{cleaned[:-TRACKING_LENGTH]}-{cleaned[-TRACKING_LENGTH:]}"
     return cleaned
-
-
-# ---------------------------------------------------------------- submission
-
-
-class MediaDeclaration(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    content_type: Literal["image/jpeg", "image/png", "image/webp", "image/heic", "video/mp4"]
-    size: int = Field(gt=0)
-
-
-class ReportSubmission(BaseModel):
-    """The body of POST /v1/reports: mobile, web, Open311 and chat clients all send this."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    category: str = Field(min_length=1, max_length=64)
-    description: str = Field(max_length=MAX_DESCRIPTION)
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    address: str | None = Field(None, max_length=MAX_ADDRESS)
-    anonymous: bool = False
-    media: list[MediaDeclaration] = Field(default_factory=list, max_length=MAX_MEDIA)
-
-    @field_validator("lat", "lon", mode="before")
-    @classmethod
-    def _number(cls, value: Any) -> Any:
-        # JSON integers are fine for coordinates; booleans are not numbers here.
-        if isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError("must be a finite number")
-        return value
-
-    @field_validator("description")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("must not be empty")
-        return value
-
-    @field_validator("address")
-    @classmethod
-    def _strip(cls, value: str | None) -> str | None:
-        return value.strip() or None if value is not None else None
-
-
-_FIELD_MESSAGES: dict[str, Text] = {
-    "missing": text("Thiếu trường bắt buộc", "This field is required"),
-    "extra_forbidden": text("Trường không được hỗ trợ", "Unknown field"),
-    "string_too_long": text("Nội dung quá dài", "Too long"),
-    "string_too_short": text("Không được để trống", "Must not be empty"),
-    "too_long": text("Quá nhiều mục (tối đa 5 tệp ảnh/video)", "Too many items (at most 5 photos/videos)"),
-    "greater_than_equal": text("Giá trị nằm ngoài phạm vi cho phép", "Value out of range"),
-    "less_than_equal": text("Giá trị nằm ngoài phạm vi cho phép", "Value out of range"),
-    "greater_than": text("Giá trị phải lớn hơn 0", "Must be greater than 0"),
-    "literal_error": text(
-        "Định dạng không được hỗ trợ (JPEG, PNG, WebP, HEIC, MP4)",
-        "Unsupported type (JPEG, PNG, WebP, HEIC, MP4)",
-    ),
-}
-
-
-def _field_name(loc: tuple) -> str:
-    return ".".join(str(part) for part in loc) or "body"
-
-
-def validation_error(exc: ValidationError) -> ApiError:
-    fields: dict[str, Text] = {}
-    for err in exc.errors():
-        name = _field_name(err["loc"])
-        if name in fields:
-            continue
-        kind = err["type"]
-        if kind in _FIELD_MESSAGES:
-            fields[name] = _FIELD_MESSAGES[kind]
-        elif kind.endswith("_type") or kind.endswith("_parsing"):
-            fields[name] = text("Sai kiểu dữ liệu", f"Wrong type: {err['msg']}")
-        else:
-            fields[name] = text("Giá trị không hợp lệ", err["msg"])
-    return bad_request(
-        "invalid_request", text("Dữ liệu gửi lên không hợp lệ", "The request is not valid"), fields
-    )
 
 
 # ---------------------------------------------------------------- the report

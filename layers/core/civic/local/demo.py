@@ -18,8 +18,8 @@ from civic.domain.reports import (
     change,
     new_report,
     new_tracking_code,
-    ReportSubmission,
 )
+from civic.domain.submission import ReportSubmission
 from civic.i18n import iso_utc
 from civic.routing import BOUNDARIES_KEY
 

@@ -45,7 +45,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from civic.local.cfn import (
-    CODE_PROPERTIES,
     DEFAULT_TEMPLATE,
     REPO_ROOT,
     Resolver,

@@ -185,6 +185,7 @@ class LocalStack:
             "demo_users": logins,
             "pid": os.getpid(),
             "deploy_seconds": round(deploy_seconds, 2),
+            "state_file": str(self.state_file),
         }
         self.state_file.write_text(json.dumps(self.info, indent=2, ensure_ascii=False))
         self._stoppers.append(lambda: self.state_file.unlink(missing_ok=True))
@@ -207,7 +208,7 @@ def banner(info: dict) -> str:
         f"  Web        {info['web_url']}",
         f"  AWS (moto) {info['aws_endpoint_url']}   region {info['region']}",
         f"  User pool  {info['user_pool_id']}   client {info['user_pool_client_id']}",
-        f"  State      .local/stack.json (URLs, ids, demo users)",
+        f"  State      {info['state_file']} (URLs, ids, demo users)",
         "",
         "Demo logins (all synthetic):",
     ]
