@@ -130,7 +130,8 @@ def endpoint(view: Callable[..., Any]) -> Callable[..., Response]:
         log.set_correlation_id(rid)
         lang = language(request)
         try:
-            result = view(*args, **kwargs)
+            with observability.traced(view.__name__):
+                result = view(*args, **kwargs)
             response = result if isinstance(result, Response) else json_response(result)
         except ApiError as exc:
             if exc.status < 500:

@@ -256,3 +256,13 @@ def test_second_start_says_already_running(stack):
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert done.returncode == 2
     assert "already running" in done.stderr
+
+
+def test_civic_token_signs_in_a_demo_user(stack):
+    done = subprocess.run(
+        [sys.executable, "-m", "civic.cli", "token", "--state-dir", str(stack.state_dir), "--user", "citizen1@demo.civicbridge.vn"],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    mine = requests.get(stack.api + "/v1/me/reports", headers=auth(done.stdout.strip()), timeout=5)
+    assert mine.status_code == 200 and mine.json()["items"], "the demo citizen has demo reports"

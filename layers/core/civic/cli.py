@@ -24,6 +24,36 @@ def _local(args: argparse.Namespace) -> int:
     return run_forever(options)
 
 
+def _token(args: argparse.Namespace) -> int:
+    """Sign in to the running local stack's user pool and print an ID token (for curl)."""
+    import json
+
+    import boto3
+
+    state = Path(args.state_dir or Path(args.root) / ".local") / "stack.json"
+    if not state.exists():
+        print(f"civic token: no running local stack ({state} not found); start one with `make run`", file=sys.stderr)
+        return 2
+    info = json.loads(state.read_text())
+    password = args.password or next(
+        (u["password"] for u in info["demo_users"] if u["username"] == args.user), None
+    )
+    if password is None:
+        print(f"civic token: {args.user} is not a demo user; pass --password", file=sys.stderr)
+        return 2
+    cognito = boto3.client(
+        "cognito-idp", endpoint_url=info["aws_endpoint_url"], region_name=info["region"],
+        aws_access_key_id="local", aws_secret_access_key="local",
+    )
+    auth = cognito.initiate_auth(
+        ClientId=info["user_pool_client_id"],
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": args.user, "PASSWORD": password},
+    )
+    print(auth["AuthenticationResult"]["IdToken"])
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="civic", description="CivicBridge operator and developer tools")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -37,6 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     local.add_argument("--tracking-prefix", default="HN", help="prefix of tracking codes (default HN)")
     local.add_argument("--no-demo", action="store_true", help="start without demo data")
     local.set_defaults(func=_local)
+
+    token = sub.add_parser("token", help="print an ID token of a user of the running local stack")
+    token.add_argument("--user", default="citizen1@demo.civicbridge.vn", help="email (default: the first demo citizen)")
+    token.add_argument("--password", help="needed for users that are not demo users")
+    token.add_argument("--state-dir", help="where the stack wrote stack.json (default .local/)")
+    token.add_argument("--root", default=".", help="the repository root (default: current directory)")
+    token.set_defaults(func=_token)
 
     args = parser.parse_args(argv)
     if args.command == "local" and not (Path(args.root) / "chalice_app" / "app.py").exists():

@@ -37,3 +37,21 @@ def count(name: str, value: int = 1) -> None:
     from aws_lambda_powertools.metrics import MetricUnit
 
     metrics().add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def tracing_enabled() -> bool:
+    """In Lambda with X-Ray on, unless Powertools' own switch turns tracing off (locally, in tests)."""
+    import os
+
+    if os.environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() in ("1", "true"):
+        return False
+    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME") and os.environ.get("_X_AMZN_TRACE_ID"))
+
+
+def traced(name: str):
+    """A subsegment around one API route; the tracer is imported on the first traced request only."""
+    from contextlib import nullcontext
+
+    if not tracing_enabled():
+        return nullcontext()
+    return tracer().provider.in_subsegment(f"## {name}")
