@@ -1,6 +1,6 @@
 """CivicBridge HTTP API (Chalice). Routes only: parse, call the core in `civic`, shape the answer."""
 
-from chalice import Chalice, CognitoUserPoolAuthorizer
+from chalice import Chalice, CognitoUserPoolAuthorizer, CORSConfig
 
 from chalicelib.http import (
     bind_app,
@@ -13,14 +13,26 @@ from chalicelib.http import (
     optional_viewer,
     ports,
     query,
+    require_group,
 )
-from civic import __version__, intake
+from civic import __version__, directory, intake
 from civic.errors import ApiError
 from civic.observability import count
 
 # configure_logs=False: Powertools owns the "civicbridge" logger (same name as the app).
 app = Chalice(app_name="civicbridge", configure_logs=False)
 bind_app(app)
+
+# Browsers may send the headers our API reads, and read the ones it answers with.
+CORS = CORSConfig(
+    allow_origin="*",
+    allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Accept-Language", "X-Request-Id"],
+    expose_headers=["X-Request-Id", "Location"],
+    max_age=600,
+)
+# JSON is what we read; other declared types reach the handler, which answers invalid_json itself
+# (Chalice's own 415 would not have the API's error shape).
+BODY_TYPES = ["application/json", "text/plain", "application/x-www-form-urlencoded"]
 
 # The provider ARN is replaced by the user pool's at package time (infra/chalice-merge.yaml).
 authorizer = CognitoUserPoolAuthorizer(
@@ -29,13 +41,13 @@ authorizer = CognitoUserPoolAuthorizer(
 )
 
 
-@app.route("/v1/health", methods=["GET"], cors=True)
+@app.route("/v1/health", methods=["GET"], cors=CORS)
 @endpoint
 def health():
     return {"status": "ok", "version": __version__}
 
 
-@app.route("/v1/config", methods=["GET"], cors=True)
+@app.route("/v1/config", methods=["GET"], cors=CORS)
 @endpoint
 def public_config():
     s = ports.settings
@@ -51,52 +63,142 @@ def public_config():
     }
 
 
-@app.route("/v1/categories", methods=["GET"], cors=True)
+@app.route("/v1/categories", methods=["GET"], cors=CORS)
 @endpoint
 def categories():
     return intake.categories(language(app.current_request))
 
 
-@app.route("/v1/reports", methods=["POST"], authorizer=authorizer, cors=True)
+@app.route("/v1/reports", methods=["POST"], authorizer=authorizer, cors=CORS, content_types=BODY_TYPES)
 @endpoint
 def submit_report():
     request = app.current_request
     citizen_id = claims(request)["sub"]
     key = idempotency_key(request)
-    body = json_body(request)
-    intake.parse_submission(body, ports.settings)  # refuse bad input before any write
+    # Refuse bad input before any write; the idempotency check compares the validated submission,
+    # so 21 and 21.0, or no media and "media": [], count as the same body.
+    submission = intake.parse_submission(json_body(request), ports.settings)
+    body = submission.model_dump(mode="json")
     try:
-        created = ports.idempotent_submit(request={"key": f"{citizen_id}:{key}", "citizen_id": citizen_id, "body": body})
+        created = ports.idempotent_submit(
+            request={"key": f"{citizen_id}:{key}", "citizen_id": citizen_id, "body": body}, context=app.lambda_context
+        )
     except Exception as exc:  # Powertools' idempotency errors, mapped to the API's
         raise _idempotency_error(exc) from exc
     count("ReportsSubmitted")
     return json_response(created, 201, {"Location": f"/v1/reports/{created['id']}"})
 
 
-@app.route("/v1/reports", methods=["GET"], cors=True)
+@app.route("/v1/reports", methods=["GET"], cors=CORS)
 @endpoint
 def public_feed():
     return intake.feed(ports.store, query(app.current_request), ports.settings)
 
 
-@app.route("/v1/reports/{report_id}", methods=["GET"], cors=True)
+@app.route("/v1/reports/nearby", methods=["GET"], cors=CORS)
+@endpoint
+def nearby_reports():
+    return directory.nearby(ports.store, query(app.current_request), ports.settings)
+
+
+@app.route("/v1/reports/{report_id}", methods=["GET"], cors=CORS)
 @endpoint
 def get_report(report_id):
     viewer = optional_viewer(app.current_request)
-    return intake.view_report(ports.store, report_id, viewer, ports.settings)
+    return intake.view_report(ports.store, report_id, viewer, ports.settings, follows=ports.follows)
 
 
-@app.route("/v1/track/{code}", methods=["GET"], cors=True)
+@app.route("/v1/track/{code}", methods=["GET"], cors=CORS)
 @endpoint
 def track(code):
     return intake.track(ports.store, code, ports.settings)
 
 
-@app.route("/v1/me/reports", methods=["GET"], authorizer=authorizer, cors=True)
+@app.route("/v1/me/reports", methods=["GET"], authorizer=authorizer, cors=CORS)
 @endpoint
 def my_reports():
     request = app.current_request
     return intake.my_reports(ports.store, claims(request)["sub"], query(request), ports.settings)
+
+
+@app.route("/v1/reports/{report_id}/follow", methods=["POST", "DELETE"], authorizer=authorizer, cors=CORS)
+@endpoint
+def follow(report_id):
+    request = app.current_request
+    return intake.set_following(
+        ports.store, ports.follows, report_id, claims(request)["sub"], request.method == "POST"
+    )
+
+
+@app.route("/v1/units/locate", methods=["GET"], cors=CORS)
+@endpoint
+def locate_unit():
+    d = ports.directory
+    return directory.locate(query(app.current_request), d.locator(), d.tree, d.rules, ports.settings)
+
+
+@app.route("/v1/units/{code}", methods=["GET"], cors=CORS)
+@endpoint
+def get_unit(code):
+    d = ports.directory
+    return directory.unit_view(code, d.tree, d.geometry)
+
+
+# ---------------------------------------------------------------- operators (admin group only)
+
+
+@app.route("/v1/admin/units", methods=["GET", "POST"], authorizer=authorizer, cors=CORS, content_types=BODY_TYPES)
+@endpoint
+def admin_units():
+    request = app.current_request
+    require_group(request, "admin")
+    if request.method == "GET":
+        return {"items": [u.public() for u in ports.units.units()]}
+    created = directory.put_unit(json_body(request), ports.units)
+    ports.directory.invalidate()
+    return json_response(created, 201)
+
+
+@app.route("/v1/admin/units/{code}", methods=["GET", "PUT", "DELETE"], authorizer=authorizer, cors=CORS, content_types=BODY_TYPES)
+@endpoint
+def admin_unit(code):
+    request = app.current_request
+    require_group(request, "admin")
+    if request.method == "GET":
+        return directory.unit_view(code, ports.units.tree(), lambda _code: None)
+    if request.method == "PUT":
+        saved = directory.put_unit(json_body(request), ports.units, code)
+    else:
+        directory.delete_unit(code, ports.units)
+        saved = {"deleted": code}
+    ports.directory.invalidate()
+    return saved
+
+
+@app.route("/v1/admin/rules", methods=["GET", "POST"], authorizer=authorizer, cors=CORS, content_types=BODY_TYPES)
+@endpoint
+def admin_rules():
+    request = app.current_request
+    require_group(request, "admin")
+    if request.method == "GET":
+        return {"items": [r.public() for r in ports.units.rules()]}
+    created = directory.put_rule(json_body(request), ports.units)
+    ports.directory.invalidate()
+    return json_response(created, 201)
+
+
+@app.route("/v1/admin/rules/{rule_id}", methods=["PUT", "DELETE"], authorizer=authorizer, cors=CORS, content_types=BODY_TYPES)
+@endpoint
+def admin_rule(rule_id):
+    request = app.current_request
+    require_group(request, "admin")
+    if request.method == "PUT":
+        saved = directory.put_rule(json_body(request), ports.units, rule_id)
+    else:
+        directory.delete_rule(rule_id, ports.units)
+        saved = {"deleted": rule_id}
+    ports.directory.invalidate()
+    return saved
 
 
 def _idempotency_error(exc: Exception) -> Exception:

@@ -43,6 +43,26 @@ class Ports:
         return DynamoReportStore()
 
     @cached_property
+    def units(self):
+        from civic.storage.units import DynamoUnitStore
+
+        self.settings  # binds the models
+        return DynamoUnitStore()
+
+    @cached_property
+    def follows(self):
+        from civic.storage.units import DynamoFollowStore
+
+        self.settings
+        return DynamoFollowStore()
+
+    @cached_property
+    def directory(self):
+        from civic.storage.directory import Directory
+
+        return Directory(self.settings, units_store=self.units)
+
+    @cached_property
     def signer(self):
         from civic.storage.s3 import S3UploadSigner
 
@@ -88,7 +108,12 @@ class Ports:
                 request["body"], citizen_id=request["citizen_id"], store=self.store, signer=self.signer, settings=s
             )
 
-        return submit_once
+        def run(request: dict, context=None) -> dict:
+            if context is not None:  # in Lambda: in-progress records expire with the invocation
+                config.register_lambda_context(context)
+            return submit_once(request=request)
+
+        return run
 
 
 ports = Ports()
@@ -127,6 +152,7 @@ def endpoint(view: Callable[..., Any]) -> Callable[..., Response]:
         request = _current_request()
         log = observability.logger()
         rid = request_id(request)
+        log.clear_state()  # keys appended by an earlier invocation in this process
         log.set_correlation_id(rid)
         lang = language(request)
         try:
@@ -155,7 +181,7 @@ def endpoint(view: Callable[..., Any]) -> Callable[..., Response]:
                 500,
             )
         response.headers["X-Request-Id"] = rid
-        observability.metrics().flush_metrics()
+        observability.flush_metrics()
         return response
 
     return wrapper
@@ -180,7 +206,7 @@ def json_body(request) -> Any:
         raise bad_request("invalid_json", text("Thiếu nội dung JSON", "A JSON body is required"))
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly nested input
         raise bad_request(
             "invalid_json", text("Nội dung không phải JSON hợp lệ", "The body is not valid JSON")
         ) from None
@@ -195,6 +221,21 @@ def claims(request) -> dict:
     found = ((request.context or {}).get("authorizer") or {}).get("claims")
     if not found or not found.get("sub"):
         raise unauthorized()
+    return found
+
+
+def groups(found: dict) -> set[str]:
+    """`cognito:groups` as API Gateway passes it ("a,b" or "[a b]") or as a JWT list."""
+    raw = found.get("cognito:groups") or ""
+    if isinstance(raw, list):
+        return {str(g) for g in raw}
+    return {g for g in raw.strip("[]").replace(",", " ").split() if g}
+
+
+def require_group(request, group: str) -> dict:
+    found = claims(request)
+    if group not in groups(found):
+        raise ApiError(403, "forbidden", text("Bạn không có quyền thực hiện thao tác này", "You are not allowed to do this"))
     return found
 
 

@@ -1,43 +1,36 @@
 """Timeline stream (submitted events) → route each new report to the unit responsible."""
 
-import time
-
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from civic import observability
 from civic.domain.reports import now_iso
-from civic.routing import BOUNDARIES_KEY, RoutingIndex, route_report
+from civic.routing import route_report
 from civic.settings import get_settings
 from civic.storage import models
+from civic.storage.directory import Directory
 from civic.storage.dynamo import DynamoReportStore
 
 logger = observability.logger()
 metrics = observability.metrics()
 tracer = observability.tracer()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-
-_INDEX_TTL = 60.0
-_cache: dict = {}
-
-
-def _index(settings) -> RoutingIndex:
-    """The boundaries, re-read at most once a minute so an operator's new upload takes effect."""
-    if _cache.get("expires", 0) < time.monotonic():
-        import boto3
-
-        s3 = boto3.client("s3", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url)
-        raw = s3.get_object(Bucket=settings.config_bucket, Key=BOUNDARIES_KEY)["Body"].read()
-        _cache.update(index=RoutingIndex.from_bytes(raw), expires=time.monotonic() + _INDEX_TTL)
-    return _cache["index"]
+_directory: Directory | None = None  # per container: units, rules and the index, refreshed cheaply
 
 
 def _route(record) -> None:
     image = record.dynamodb.new_image
     if image.get("type") != "submitted":
         return
-    settings = get_settings()
-    models.bind(settings)
-    outcome = route_report(image["report_id"], store=DynamoReportStore(), index=_index(settings), now=now_iso())
+    directory = _directory
+    outcome = route_report(
+        image["report_id"],
+        store=DynamoReportStore(),
+        locator=directory.locator(),
+        tree=directory.tree,
+        rules=directory.rules,
+        now=now_iso(),
+        settings=directory.settings,
+    )
     logger.info("routed", extra={"outcome": outcome})
     observability.count(f"Reports_{outcome}")
 
@@ -46,4 +39,9 @@ def _route(record) -> None:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event, context):
+    global _directory
+    if _directory is None:
+        settings = get_settings()
+        models.bind(settings)
+        _directory = Directory(settings)
     return process_partial_response(event=event, record_handler=_route, processor=processor, context=context)

@@ -12,6 +12,8 @@ TABLES = {
     models.TimelineModel: "TimelineTable",
     models.UnitModel: "UnitsTable",
     models.UserModel: "UsersTable",
+    models.RuleModel: "RulesTable",
+    models.FollowModel: "FollowsTable",
     models.StatModel: "StatsTable",
 }
 TYPE_CODES = {"UnicodeAttribute": "S", "NumberAttribute": "N", "BinaryAttribute": "B"}

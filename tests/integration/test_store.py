@@ -17,6 +17,9 @@ from civic.storage.dynamo import DynamoReportStore
 def store():
     from civic.local.deploy import deploy_stack
 
+    from civic.local.moto_fixes import serialise_dynamodb_writes
+
+    serialise_dynamodb_writes()  # moto alone loses updates under concurrent transactions
     with mock_aws():
         deployed = deploy_stack(endpoint_url=None, region="ap-southeast-1")
         settings = Settings(**{k.lower(): v for k, v in deployed.env.items() if k.lower() in Settings.model_fields})

@@ -52,6 +52,8 @@ def test_submit_creates_report_event_and_uploads(store):
         ({**GOOD, "lat": 48.85, "lon": 2.35}, "outside_service_area", "lat"),
         ({**GOOD, "description": "x" * 4001}, "invalid_request", "description"),
         ({**GOOD, "description": "   "}, "invalid_request", "description"),
+        ({**GOOD, "description": "a\x00b"}, "invalid_request", "description"),
+        ({**GOOD, "address": "ngõ\x1b[31m 5"}, "invalid_request", "address"),
         ({**GOOD, "extra": 1}, "invalid_request", "extra"),
         ({k: v for k, v in GOOD.items() if k != "lon"}, "invalid_request", "lon"),
         ({**GOOD, "media": [{"content_type": "image/jpeg", "size": 1}] * 6}, "invalid_request", "media"),

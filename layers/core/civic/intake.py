@@ -136,12 +136,32 @@ def _load(store: ReportStore, report_id: str) -> Report:
     return report
 
 
-def view_report(store: ReportStore, report_id: str, viewer_id: str | None, settings: Settings) -> dict:
+def view_report(
+    store: ReportStore, report_id: str, viewer_id: str | None, settings: Settings, follows=None
+) -> dict:
     report = _load(store, report_id)
     category = all_categories().get(report.category)
     if viewer_id and viewer_id == report.citizen_id:
-        return owner_view(report, category, settings.media_base_url)
-    return public_view(report, category, settings.media_base_url)
+        view = owner_view(report, category, settings.media_base_url)
+    else:
+        view = public_view(report, category, settings.media_base_url)
+    if follows is not None:
+        view["followers"] = follows.count(report.id)
+        if viewer_id and viewer_id != report.citizen_id:
+            view["following"] = follows.is_following(report.id, viewer_id)
+    return view
+
+
+def set_following(store: ReportStore, follows, report_id: str, user_id: str, on: bool) -> dict:
+    """Follow (or stop following) someone else's report, to be notified like its author."""
+    report = _load(store, report_id)
+    if report.citizen_id == user_id:
+        raise ApiError(409, "own_report", text("Bạn là người gửi phản ánh này", "You are the author of this report"))
+    if on:
+        follows.follow(report.id, user_id, now_iso())
+    else:
+        follows.unfollow(report.id, user_id)
+    return {"report_id": report.id, "following": on, "followers": follows.count(report.id)}
 
 
 def track(store: ReportStore, code: str, settings: Settings) -> dict:

@@ -39,6 +39,13 @@ def count(name: str, value: int = 1) -> None:
     metrics().add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
+def flush_metrics() -> None:
+    """Emit the request's metrics (EMF), if it recorded any."""
+    current = metrics()
+    if current.metric_set:
+        current.flush_metrics()
+
+
 def tracing_enabled() -> bool:
     """In Lambda with X-Ray on, unless Powertools' own switch turns tracing off (locally, in tests)."""
     import os

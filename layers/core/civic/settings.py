@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     timeline_table: str = "civic-timeline"
     units_table: str = "civic-units"
     users_table: str = "civic-users"
+    rules_table: str = "civic-rules"
+    follows_table: str = "civic-follows"
     stats_table: str = "civic-stats"
     idempotency_table: str = "civic-idempotency"
 
@@ -44,6 +46,13 @@ class Settings(BaseSettings):
     service_bbox: Annotated[BBox, NoDecode] = (8.0, 102.0, 23.5, 110.0)
     # The public feed without a bbox covers this box (the province or city served).
     feed_default_bbox: Annotated[BBox | None, NoDecode] = None
+    # Routing: a point this close outside every boundary (coast, border) goes to the nearest unit.
+    snap_distance_m: float = 500.0
+    # A new report this close to an open one of the same category, this recent, is a probable duplicate.
+    duplicate_radius_m: float = 50.0
+    duplicate_window_days: int = 30
+    # How often functions check whether a new routing index was published (one small GET).
+    index_check_seconds: float = 30.0
     upload_url_ttl_seconds: int = 900
     max_upload_bytes_photo: int = 15 * 1024 * 1024
     max_upload_bytes_video: int = 100 * 1024 * 1024

@@ -53,3 +53,21 @@ def parse_bbox(raw: str) -> BBox:
 
 def rounded(lat: float, lon: float, decimals: int = PRIVATE_DECIMALS) -> tuple[float, float]:
     return round(lat, decimals), round(lon, decimals)
+
+
+EARTH_RADIUS_M = 6_371_008.8
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def bbox_around(lat: float, lon: float, radius_m: float) -> BBox:
+    """The box that contains the circle of `radius_m` around a point."""
+    dlat = math.degrees(radius_m / EARTH_RADIUS_M)
+    dlon = dlat / max(math.cos(math.radians(lat)), 1e-6)
+    return (max(-90.0, lat - dlat), max(-180.0, lon - dlon), min(90.0, lat + dlat), min(180.0, lon + dlon))

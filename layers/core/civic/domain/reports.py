@@ -87,7 +87,9 @@ class Report:
     anonymous: bool = False
     priority: str = "normal"
     unit_code: str | None = None
-    due_at: str | None = None
+    due_at: str | None = None  # resolution deadline
+    accept_due_at: str | None = None  # acceptance deadline
+    duplicate_of: str | None = None  # a probable duplicate of this open report (shown, never hidden)
     media: list[MediaItem] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
 
@@ -206,6 +208,8 @@ def public_view(report: Report, category: Category | None, media_base_url: str) 
         "created_at": report.created_at,
         "updated_at": report.updated_at,
         "due_at": report.due_at,
+        "accept_due_at": report.accept_due_at,
+        "duplicate_of": report.duplicate_of,
         # Only finished renditions are public; pending or refused items are the owner's business.
         "media": [_media_public(m, media_base_url) for m in report.media if m.status == "ready"],
     }
@@ -243,7 +247,10 @@ def public_event(event: TimelineEvent) -> dict:
 
 # Keys of event data that may be shown publicly (answers, reasons, unit codes; never people).
 PUBLIC_EVENT_DATA = frozenset(
-    {"category", "media_count", "media_id", "unit_code", "reason", "answer", "priority", "due_at", "status"}
+    {
+        "category", "media_count", "media_id", "unit_code", "admin_unit", "basis", "rule_id", "snapped",
+        "reason", "answer", "priority", "due_at", "accept_due_at", "duplicate_of", "status",
+    }
 )
 
 

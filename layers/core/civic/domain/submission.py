@@ -48,7 +48,7 @@ class ReportSubmission(BaseModel):
     @field_validator("description")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        value = value.strip()
+        value = _printable(value).strip()
         if not value:
             raise ValueError("must not be empty")
         return value
@@ -56,7 +56,14 @@ class ReportSubmission(BaseModel):
     @field_validator("address")
     @classmethod
     def _strip(cls, value: str | None) -> str | None:
-        return value.strip() or None if value is not None else None
+        return _printable(value).strip() or None if value is not None else None
+
+
+def _printable(value: str) -> str:
+    """Text without control characters (NUL, escapes), which no person types; newlines and tabs stay."""
+    if any(ord(ch) < 32 and ch not in "\n\t\r" or ord(ch) == 127 for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
 
 
 _FIELD_MESSAGES: dict[str, Text] = {
@@ -64,6 +71,7 @@ _FIELD_MESSAGES: dict[str, Text] = {
     "extra_forbidden": text("Trường không được hỗ trợ", "Unknown field"),
     "string_too_long": text("Nội dung quá dài", "Too long"),
     "string_too_short": text("Không được để trống", "Must not be empty"),
+    "value_error": text("Giá trị không hợp lệ (trống hoặc có ký tự điều khiển)", "Invalid value (empty, or control characters)"),
     "too_long": text("Quá nhiều mục (tối đa 5 tệp ảnh/video)", "Too many items (at most 5 photos/videos)"),
     "greater_than_equal": text("Giá trị nằm ngoài phạm vi cho phép", "Value out of range"),
     "less_than_equal": text("Giá trị nằm ngoài phạm vi cho phép", "Value out of range"),

@@ -21,7 +21,6 @@ from civic.domain.reports import (
 )
 from civic.domain.submission import ReportSubmission
 from civic.i18n import iso_utc
-from civic.routing import BOUNDARIES_KEY
 
 CITY = {"code": "DEMO", "name_vi": "Thành phố Mẫu (tổng hợp)", "name_en": "Sample City (synthetic)"}
 # south, west, north, east of the sample city; 3 rows × 3 columns of wards.
@@ -59,19 +58,48 @@ def wards() -> list[dict]:
     return out
 
 
+# Specialised agencies of the sample city, and the rules that send categories to them.
+AGENCIES = [
+    {"code": "DEMO-EVN", "name_vi": "Công ty Điện lực Thành phố Mẫu (tổng hợp)",
+     "name_en": "Sample City Power Company (synthetic)", "kind": "company", "categories": ["electricity"],
+     "contact": {"phone": "1900 0000"}},
+    {"code": "DEMO-SVHDL", "name_vi": "Sở Văn hóa và Du lịch (tổng hợp)",
+     "name_en": "Department of Culture and Tourism (synthetic)", "kind": "department", "categories": ["culture_tourism"]},
+]
+RULES = [
+    # The power company's service area (its own boundary) takes electricity reports: the pole in
+    # the middle of a widened road goes to it, not to the ward.
+    {"id": "electricity-to-evn", "category": "electricity", "scope": "boundary", "target": "DEMO-EVN",
+     "note": "Điện, chiếu sáng → Điện lực"},
+    # Heritage and tourism problems anywhere in the city go to the department.
+    {"id": "culture-to-svhdl", "category": "culture_tourism", "scope": "ancestor", "where": "DEMO",
+     "target": "DEMO-SVHDL", "note": "Văn hóa, du lịch → Sở VHDL"},
+]
+WARD_CATEGORIES = ["urban_order", "traffic", "livelihood", "environment", "security", "other"]
+
+
 def boundaries_geojson() -> dict:
-    return {
-        "type": "FeatureCollection",
-        "name": "demo-wards-synthetic",
-        "features": [
-            {
-                "type": "Feature",
-                "properties": {"unit_code": w["code"], "name_vi": w["name_vi"], "name_en": w["name_en"], "synthetic": True},
-                "geometry": {"type": "Polygon", "coordinates": [w["ring"]]},
-            }
-            for w in wards()
-        ],
-    }
+    """The wards (admin units) and the power company's service area (the whole city)."""
+    south, west, north, east = CITY_BBOX
+    evn_ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"unit_code": w["code"], "name_vi": w["name_vi"], "name_en": w["name_en"], "synthetic": True},
+            "geometry": {"type": "Polygon", "coordinates": [w["ring"]]},
+        }
+        for w in wards()
+    ]
+    features.append(
+        {"type": "Feature", "properties": {"unit_code": "DEMO-EVN", "synthetic": True},
+         "geometry": {"type": "Polygon", "coordinates": [evn_ring]}}
+    )
+    return {"type": "FeatureCollection", "name": "demo-wards-synthetic", "features": features}
+
+
+def handler_for(category: str, ward_code: str) -> str:
+    """Who the demo rules send a report to (mirrors RULES, for the pre-built demo history)."""
+    return {"electricity": "DEMO-EVN", "culture_tourism": "DEMO-SVHDL"}.get(category, ward_code)
 
 
 def users() -> list[DemoUser]:
@@ -141,8 +169,9 @@ def demo_reports(citizen_ids: list[str], tracking_prefix: str, now: datetime, se
             data = {}
             updates = {"status": step}
             if step == "routed":
-                data = {"unit_code": ward["code"]}
-                updates["unit_code"] = ward["code"]
+                handler = handler_for(category, ward["code"])
+                data = {"unit_code": handler, "admin_unit": ward["code"]}
+                updates["unit_code"] = handler
             elif step == "refused":
                 data = {"reason": {"vi": "Nội dung chưa đủ thông tin để xử lý", "en": "Not enough information to act on"}}
             elif step == "resolved":
@@ -157,19 +186,23 @@ def demo_reports(citizen_ids: list[str], tracking_prefix: str, now: datetime, se
 
 
 def units() -> list[dict]:
-    city = {**CITY, "parent_code": None, "kind": "city", "categories": list(all_categories()), "synthetic": True}
-    return [city] + [
-        {
-            "code": w["code"],
-            "name_vi": w["name_vi"],
-            "name_en": w["name_en"],
-            "parent_code": CITY["code"],
-            "kind": "ward",
-            "categories": list(all_categories()),
-            "synthetic": True,
-        }
-        for w in wards()
-    ]
+    city = {**CITY, "parent_code": None, "kind": "city", "categories": [], "synthetic": True}
+    return (
+        [city]
+        + [{**a, "parent_code": CITY["code"], "synthetic": True} for a in AGENCIES]
+        + [
+            {
+                "code": w["code"],
+                "name_vi": w["name_vi"],
+                "name_en": w["name_en"],
+                "parent_code": CITY["code"],
+                "kind": "ward",
+                "categories": WARD_CATEGORIES,
+                "synthetic": True,
+            }
+            for w in wards()
+        ]
+    )
 
 
 def seed(env: dict, endpoint_url: str, region: str, tracking_prefix: str) -> list[dict]:
@@ -182,15 +215,27 @@ def seed(env: dict, endpoint_url: str, region: str, tracking_prefix: str) -> lis
 
     settings = Settings(**{k.lower(): v for k, v in env.items() if k.lower() in Settings.model_fields})
     models.bind(settings)
+    from civic.boundaries import process_bytes
+    from civic.domain.units import UnitTree, parse_rule, parse_unit
+    from civic.storage.routing_index import S3BoundaryStore
+    from civic.storage.units import DynamoUnitStore
+
+    unit_store = DynamoUnitStore()
+    parsed = [parse_unit(u, all_categories()) for u in units()]
+    for unit in parsed:
+        unit_store.put(unit)
+    for rule in RULES:
+        unit_store.put_rule(parse_rule(rule, all_categories()))
+    # The boundaries go through the same validation and index build as an operator's upload.
     s3 = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
-    s3.put_object(
-        Bucket=settings.config_bucket,
-        Key=BOUNDARIES_KEY,
-        Body=json.dumps(boundaries_geojson(), ensure_ascii=False).encode(),
-        ContentType="application/geo+json",
+    status = process_bytes(
+        json.dumps(boundaries_geojson(), ensure_ascii=False).encode(),
+        source_key="boundaries/incoming/demo-wards-synthetic.geojson",
+        store=S3BoundaryStore(s3, settings.config_bucket),
+        tree=UnitTree(parsed),
     )
-    for unit in units():
-        models.UnitModel(**unit).save()
+    if not status["ok"]:
+        raise RuntimeError(f"demo boundaries refused: {status['report']}")
 
     cognito = boto3.client("cognito-idp", endpoint_url=endpoint_url, region_name=region)
     logins, citizen_ids = [], []

@@ -67,7 +67,7 @@ log = logging.getLogger(__name__)
 
 #: Settings env var -> nothing; the names the handlers read (see civic.settings.Settings).
 SETTINGS_ENV = (
-    "STAGE", "REPORTS_TABLE", "TIMELINE_TABLE", "UNITS_TABLE", "USERS_TABLE", "STATS_TABLE",
+    "STAGE", "REPORTS_TABLE", "TIMELINE_TABLE", "UNITS_TABLE", "USERS_TABLE", "RULES_TABLE", "FOLLOWS_TABLE", "STATS_TABLE",
     "IDEMPOTENCY_TABLE", "UPLOADS_BUCKET", "MEDIA_BUCKET", "CONFIG_BUCKET", "NOTIFY_QUEUE_URL",
     "USER_POOL_ID", "USER_POOL_CLIENT_ID", "MEDIA_BASE_URL", "TRACKING_PREFIX",
     "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL",
@@ -240,11 +240,8 @@ def _complete_bucket(s3, name: str, props: dict) -> None:
     notif = props.get("NotificationConfiguration")
     if notif:
         config: dict[str, list] = {}
-        for c in notif.get("LambdaConfigurations", []):
-            item = {"LambdaFunctionArn": c["Function"], "Events": [c["Event"]]}
-            if _cfn_filter(c.get("Filter")):
-                item["Filter"] = _cfn_filter(c.get("Filter"))
-            config.setdefault("LambdaFunctionConfigurations", []).append(item)
+        # Lambda targets are left out: moto would try to run them in Docker on every upload
+        # (which this machine lacks); the local dispatcher delivers those events instead.
         for c in notif.get("QueueConfigurations", []):
             item = {"QueueArn": c["Queue"], "Events": [c["Event"]]}
             if _cfn_filter(c.get("Filter")):

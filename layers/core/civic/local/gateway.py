@@ -60,7 +60,9 @@ GatewayResponse = tuple[int, list[tuple[str, str]], bytes]
 
 
 def _json_error(code: str, message: str) -> bytes:
-    return json.dumps({"error": {"code": code, "message": message}}, separators=(",", ":")).encode()
+    """The API's error shape; the gateway's own refusals carry their technical reason in English."""
+    body = {"error": {"code": code, "message": message, "fields": {}}}
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 def _thread_safe(app: Chalice) -> Chalice:

@@ -117,6 +117,9 @@ class LocalStack:
         import logging
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
+        from civic.local.moto_fixes import serialise_dynamodb_writes
+
+        serialise_dynamodb_writes()
         moto = ThreadedMotoServer(ip_address=o.host, port=o.aws_port, verbose=False)
         moto.start()
         self._stoppers.append(moto.stop)
@@ -158,7 +161,7 @@ class LocalStack:
         self._stoppers.append(gateway.stop)
 
         web = WebServer(o.root / "web", host=o.host, port=o.web_port, media_bucket=env["MEDIA_BUCKET"],
-                        endpoint_url=endpoint, region=REGION)
+                        endpoint_url=endpoint, region=REGION, api_url=api_url)
         web.start()
         self._stoppers.append(web.stop)
 

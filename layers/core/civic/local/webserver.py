@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import mimetypes
 import threading
 from functools import partial
@@ -19,7 +20,19 @@ class _Handler(SimpleHTTPRequestHandler):
     def do_GET(self):
         if self.path.startswith("/media/"):
             return self._media(head=False)
+        if self.path.split("?", 1)[0] == "/config.js":
+            return self._config()
         return super().do_GET()
+
+    def _config(self) -> None:
+        """Where the pages find the API; in AWS the deploy writes the same file to the web bucket."""
+        data = f"window.CIVIC_API = {json.dumps(self.server.api_url)};\n".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/javascript; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        self.wfile.write(data)
 
     def do_HEAD(self):
         if self.path.startswith("/media/"):
@@ -50,11 +63,14 @@ class _Handler(SimpleHTTPRequestHandler):
 
 
 class WebServer:
-    def __init__(self, root: Path, host: str, port: int, media_bucket: str, endpoint_url: str, region: str) -> None:
+    def __init__(
+        self, root: Path, host: str, port: int, media_bucket: str, endpoint_url: str, region: str, api_url: str
+    ) -> None:
         import boto3
 
         self.server = ThreadingHTTPServer((host, port), partial(_Handler, directory=str(root)))
         self.server.daemon_threads = True
+        self.server.api_url = api_url
         self.server.media = (boto3.client("s3", endpoint_url=endpoint_url, region_name=region), media_bucket)
         self._thread = threading.Thread(target=self.server.serve_forever, name="web", daemon=True)
 

@@ -96,6 +96,8 @@ class ReportModel(Model):
     version = NumberAttribute()
     media = ListAttribute(of=MediaMap, default=list)
     flags = ListAttribute(of=UnicodeAttribute, default=list)
+    accept_due_at = UnicodeAttribute(null=True)
+    duplicate_of = UnicodeAttribute(null=True)
     # Index keys, derived from the fields above when the row is written.
     cell = UnicodeAttribute()
     created_key = UnicodeAttribute()
@@ -159,6 +161,40 @@ class UnitModel(Model):
     by_parent = ByParent()
 
 
+class RuleModel(Model):
+    class Meta(_Meta):
+        pass
+
+    id = UnicodeAttribute(hash_key=True)
+    category = UnicodeAttribute()
+    scope = UnicodeAttribute()
+    target = UnicodeAttribute()
+    where = UnicodeAttribute(null=True)
+    priority = NumberAttribute(default=0)
+    enabled = BooleanAttribute(default=True)
+    note = UnicodeAttribute(default="")
+
+
+class ByUser(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "ByUser"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    report_id = UnicodeAttribute(range_key=True)
+
+
+class FollowModel(Model):
+    class Meta(_Meta):
+        pass
+
+    report_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(range_key=True)
+    at = UnicodeAttribute()
+
+    by_user = ByUser()
+
+
 class UserModel(Model):
     """Staff membership and citizen profiles; the only table that holds personal data."""
 
@@ -188,6 +224,8 @@ TABLE_OF = {
     TimelineModel: "timeline_table",
     UnitModel: "units_table",
     UserModel: "users_table",
+    RuleModel: "rules_table",
+    FollowModel: "follows_table",
     StatModel: "stats_table",
 }
 

@@ -1,4 +1,4 @@
-"""The media rules and routing over in-memory fakes."""
+"""The media rules over in-memory fakes."""
 
 import io
 
@@ -6,9 +6,7 @@ from PIL import Image
 
 from civic.domain.reports import new_report
 from civic.domain.submission import ReportSubmission
-from civic.local.demo import boundaries_geojson, wards
 from civic.media import Upload, make_renditions, process_upload, sniff
-from civic.routing import RoutingIndex, route_report
 from civic.storage.memory import InMemoryReportStore
 
 
@@ -105,21 +103,3 @@ def test_sniff():
     assert sniff(b"\x00\x00\x00\x18ftypheic") == "image/heic"
     assert sniff(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == "image/webp"
     assert sniff(b"GIF89a") is None
-
-
-def test_routing_to_ward_or_triage():
-    index = RoutingIndex.from_geojson(boundaries_geojson())
-    store = InMemoryReportStore()
-    for ward in wards():
-        lat, lon = ward["center"]
-        sub = ReportSubmission(category="traffic", description="x", lat=lat, lon=lon)
-        report, event = new_report(sub, citizen_id="c", tracking_code=f"HN-{ward['code'][-2:]}RRR2", now="t0")
-        store.create(report, event)
-        assert route_report(report.id, store=store, index=index, now="t1") == "routed"
-        assert store.get(report.id).unit_code == ward["code"]
-        assert route_report(report.id, store=store, index=index, now="t2") == "ignored"  # replay
-    far = ReportSubmission(category="traffic", description="x", lat=10.8, lon=106.7)
-    report, event = new_report(far, citizen_id="c", tracking_code="HN-FARRR2", now="t0")
-    store.create(report, event)
-    assert route_report(report.id, store=store, index=index, now="t1") == "needs_triage"
-    assert [e.type for e in store.timeline(report.id)] == ["submitted", "needs_triage"]

@@ -1,4 +1,4 @@
-"""The `civic` command: operators' and developers' entry point."""
+"""`civic local` (the whole system on this machine) and `civic token` (sign in to it, for curl)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ def _local(args: argparse.Namespace) -> int:
     from civic.local.stack import StackOptions, run_forever
 
     root = Path(args.root).resolve()
+    if not (root / "chalice_app" / "app.py").exists():
+        print(f"civic local: {root} is not a CivicBridge checkout (no chalice_app/app.py); use --root", file=sys.stderr)
+        return 2
     options = StackOptions(
         host="127.0.0.1",
         api_port=args.api_port,
@@ -45,19 +48,25 @@ def _token(args: argparse.Namespace) -> int:
         "cognito-idp", endpoint_url=info["aws_endpoint_url"], region_name=info["region"],
         aws_access_key_id="local", aws_secret_access_key="local",
     )
-    auth = cognito.initiate_auth(
-        ClientId=info["user_pool_client_id"],
-        AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": args.user, "PASSWORD": password},
-    )
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        auth = cognito.initiate_auth(
+            ClientId=info["user_pool_client_id"],
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": args.user, "PASSWORD": password},
+        )
+    except ClientError as exc:
+        print(f"civic token: sign-in refused: {exc.response['Error'].get('Message', exc)}", file=sys.stderr)
+        return 1
+    except BotoCoreError as exc:
+        print(f"civic token: the local stack at {info['aws_endpoint_url']} does not answer ({exc}); is it running?", file=sys.stderr)
+        return 2
     print(auth["AuthenticationResult"]["IdToken"])
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="civic", description="CivicBridge operator and developer tools")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def register(sub) -> None:
     local = sub.add_parser("local", help="run the whole system on this machine (what `make run` does)")
     local.add_argument("--api-port", type=int, default=8000, help="API port (default 8000)")
     local.add_argument("--web-port", type=int, default=8080, help="web app port (default 8080)")
@@ -75,11 +84,3 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--root", default=".", help="the repository root (default: current directory)")
     token.set_defaults(func=_token)
 
-    args = parser.parse_args(argv)
-    if args.command == "local" and not (Path(args.root) / "chalice_app" / "app.py").exists():
-        parser.error(f"{Path(args.root).resolve()} is not a CivicBridge checkout (no chalice_app/app.py); use --root")
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,35 @@
+"""Make moto's DynamoDB behave like DynamoDB under concurrency, for the local stack and tests.
+
+moto runs each request on its own thread, and its TransactWriteItems backs up the tables, applies
+the items one by one and restores the backup when a condition fails. Two transactions at once
+can therefore both pass their conditions, and a failing one can restore over a concurrent success
+— a lost update that real DynamoDB never allows (it isolates transactions). Serialising moto's
+write operations on one lock restores the guarantees the application relies on: conditional
+writes and transactions are atomic with respect to each other.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+
+_LOCK = threading.RLock()
+_WRITES = ("transact_write_items", "put_item", "update_item", "delete_item", "batch_write_item")
+
+
+def serialise_dynamodb_writes() -> None:
+    """Idempotent: wraps moto's DynamoDB backend write methods once per process."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    for name in _WRITES:
+        method = getattr(DynamoDBBackend, name)
+        if getattr(method, "_civic_serialised", False):
+            continue
+
+        @functools.wraps(method)
+        def locked(self, *args, __method=method, **kwargs):
+            with _LOCK:
+                return __method(self, *args, **kwargs)
+
+        locked._civic_serialised = True
+        setattr(DynamoDBBackend, name, locked)
