@@ -6,7 +6,8 @@ from civic import observability
 from civic.boundaries import process_upload
 from civic.settings import get_settings
 from civic.storage import models
-from civic.storage.routing_index import INCOMING_PREFIX, S3BoundaryStore, load_unit_tree, s3_client
+from civic.storage.units import DynamoUnitStore
+from civic.storage.routing_index import INCOMING_PREFIX, S3BoundaryStore, s3_client
 
 logger = observability.logger()
 metrics = observability.metrics()
@@ -30,7 +31,7 @@ def handler(event, context):
             results.append({"source_key": key, "outcome": "ignored"})
             continue
         if tree is None:
-            tree = load_unit_tree()
+            tree = DynamoUnitStore().tree()
         status = process_upload(key, store=S3BoundaryStore(client, bucket), tree=tree)
         counts = status["report"]["counts"]
         # Unit codes and counts only: boundaries files hold no personal data, and none is logged.

@@ -13,12 +13,12 @@ from moto import mock_aws
 from civic.boundaries import RoutingArtifact
 from civic.settings import Settings, get_settings
 from civic.storage import models
+from civic.storage.units import DynamoUnitStore
 from civic.storage.routing_index import (
     POINTER_KEY,
     STATUS_KEY,
     IndexCache,
     NoRoutingIndex,
-    load_unit_tree,
     publish_collection,
 )
 
@@ -106,7 +106,7 @@ class CountingS3:
 
 
 def test_units_loader(stack):
-    tree = load_unit_tree()
+    tree = DynamoUnitStore().tree()
     assert sorted(tree.by_code) == ["AG", "CITY", "W1", "W2", "W3"]
     assert tree.get("AG").contact == {"phone": "1900"} and tree.get("W1").parent_code == "CITY"
 
@@ -155,7 +155,7 @@ def test_good_then_broken_upload(stack, handler):
 def test_cache_checks_cheaply_and_picks_up_a_new_version(stack):
     _, settings, s3 = stack
     bucket = settings.config_bucket
-    first = publish_collection(GOOD, load_unit_tree(), client=s3, bucket=bucket, source_key="seed:a")
+    first = publish_collection(GOOD, DynamoUnitStore().tree(), client=s3, bucket=bucket, source_key="seed:a")
     assert first["ok"]
     now = [0.0]
     counting = CountingS3(s3)
@@ -174,7 +174,7 @@ def test_cache_checks_cheaply_and_picks_up_a_new_version(stack):
     assert cache.get() is artifact
     assert counting.gets == {POINTER_KEY: 2, artifact_key: 1} and counting.not_modified == 1
 
-    second = publish_collection(MOVED, load_unit_tree(), client=s3, bucket=bucket, source_key="seed:b")
+    second = publish_collection(MOVED, DynamoUnitStore().tree(), client=s3, bucket=bucket, source_key="seed:b")
     assert second["active_version"] != first["active_version"]
     now[0] = 40.0  # published, but the cache has not looked yet
     assert cache.get() is artifact
@@ -184,7 +184,7 @@ def test_cache_checks_cheaply_and_picks_up_a_new_version(stack):
     assert counting.gets[POINTER_KEY] == 3 and counting.gets[f"routing/index/{fresh.version}.bin"] == 1
 
     # The same pointer rewritten (same version, new ETag): read, but the artifact is not downloaded again.
-    again = publish_collection(MOVED, load_unit_tree(), client=s3, bucket=bucket, source_key="seed:c")
+    again = publish_collection(MOVED, DynamoUnitStore().tree(), client=s3, bucket=bucket, source_key="seed:c")
     assert again["active_version"] == fresh.version
     now[0] = 100.0
     assert cache.get() is fresh and cache.pointer["source_key"] == "seed:c"

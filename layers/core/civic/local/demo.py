@@ -6,7 +6,6 @@ administrative boundaries — so every name says "(tổng hợp / synthetic)".
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -215,9 +214,8 @@ def seed(env: dict, endpoint_url: str, region: str, tracking_prefix: str) -> lis
 
     settings = Settings(**{k.lower(): v for k, v in env.items() if k.lower() in Settings.model_fields})
     models.bind(settings)
-    from civic.boundaries import process_bytes
     from civic.domain.units import UnitTree, parse_rule, parse_unit
-    from civic.storage.routing_index import S3BoundaryStore
+    from civic.storage.routing_index import publish_collection
     from civic.storage.units import DynamoUnitStore
 
     unit_store = DynamoUnitStore()
@@ -228,11 +226,9 @@ def seed(env: dict, endpoint_url: str, region: str, tracking_prefix: str) -> lis
         unit_store.put_rule(parse_rule(rule, all_categories()))
     # The boundaries go through the same validation and index build as an operator's upload.
     s3 = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
-    status = process_bytes(
-        json.dumps(boundaries_geojson(), ensure_ascii=False).encode(),
-        source_key="boundaries/incoming/demo-wards-synthetic.geojson",
-        store=S3BoundaryStore(s3, settings.config_bucket),
-        tree=UnitTree(parsed),
+    status = publish_collection(
+        boundaries_geojson(), UnitTree(parsed), client=s3, bucket=settings.config_bucket,
+        source_key="seed:demo-wards-synthetic",
     )
     if not status["ok"]:
         raise RuntimeError(f"demo boundaries refused: {status['report']}")

@@ -135,6 +135,8 @@ class LocalStack:
             MEDIA_BASE_URL=web_url,
             TRACKING_PREFIX=o.tracking_prefix,
             FEED_DEFAULT_BBOX=",".join(str(v) for v in demo.CITY_BBOX),
+            # Locally a new boundaries upload should take effect at once, not after 30 s.
+            INDEX_CHECK_SECONDS="1",
         )
         os.environ.update(env)
         from civic.settings import get_settings

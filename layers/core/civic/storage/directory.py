@@ -52,12 +52,9 @@ class Directory:
     @property
     def index_cache(self):
         if self._index_cache is None:
-            import boto3
+            from civic.storage.routing_index import index_cache
 
-            from civic.storage.routing_index import IndexCache
-
-            s3 = boto3.client("s3", region_name=self.settings.aws_region, endpoint_url=self.settings.aws_endpoint_url)
-            self._index_cache = IndexCache(s3, self.settings.config_bucket, check_interval=self.settings.index_check_seconds)
+            self._index_cache = index_cache(self.settings)
         return self._index_cache
 
     def artifact(self):

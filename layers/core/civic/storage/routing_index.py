@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import posixpath
 import threading
 import time
@@ -148,23 +147,6 @@ def publish_collection(
     return process_bytes(raw, source_key=source_key, store=S3BoundaryStore(client, bucket), tree=tree, now=now)
 
 
-def load_unit_tree() -> "UnitTree":
-    """Every unit of the Units table (models must be bound: `civic.storage.models.bind(settings)`)."""
-    from civic.domain.units import Unit, UnitTree
-    from civic.storage.models import UnitModel
-
-    units = []
-    for row in UnitModel.scan():
-        contact = row.contact.as_dict() if row.contact is not None else {}
-        units.append(
-            Unit(
-                code=row.code, name_vi=row.name_vi, name_en=row.name_en, kind=row.kind, parent_code=row.parent_code,
-                categories=list(row.categories or []), contact=dict(contact), synthetic=bool(row.synthetic),
-            )
-        )
-    return UnitTree(units)
-
-
 class IndexCache:
     """The current `RoutingArtifact`, loaded once per container and refreshed when a new one is published.
 
@@ -265,14 +247,14 @@ _caches_lock = threading.Lock()
 def index_cache(settings: "Settings", *, check_interval: float | None = None) -> IndexCache:
     """The container's IndexCache for these settings' config bucket (created on first use).
 
-    `check_interval` defaults to $ROUTING_INDEX_CHECK_SECONDS, else 30 seconds.
+    `check_interval` defaults to the settings' `index_check_seconds` (INDEX_CHECK_SECONDS).
     """
     key = (settings.config_bucket, settings.aws_endpoint_url, settings.aws_region)
     with _caches_lock:
         cache = _caches.get(key)
         if cache is None:
             if check_interval is None:
-                check_interval = float(os.environ.get("ROUTING_INDEX_CHECK_SECONDS", DEFAULT_CHECK_SECONDS))
+                check_interval = settings.index_check_seconds
             cache = _caches[key] = IndexCache(s3_client(settings), settings.config_bucket, check_interval=check_interval)
         return cache
 
@@ -292,7 +274,6 @@ __all__ = [
     "S3BoundaryStore",
     "current_artifact",
     "index_cache",
-    "load_unit_tree",
     "publish_collection",
     "report_key",
 ]
