@@ -34,6 +34,7 @@ package: install
 
 bench: install
 	$(BIN)/python bench/bench_api.py
+	$(BIN)/python bench/bench_routing.py
 
 clean:
 	rm -rf build .local .pytest_cache
