@@ -6,6 +6,7 @@ from chalicelib.http import (
     bind_app,
     claims,
     endpoint,
+    image_format,
     idempotency_key,
     json_body,
     json_response,
@@ -92,33 +93,38 @@ def submit_report():
 @app.route("/v1/reports", methods=["GET"], cors=CORS)
 @endpoint
 def public_feed():
-    return intake.feed(ports.store, query(app.current_request), ports.settings)
+    request = app.current_request
+    return intake.feed(ports.store, query(request), ports.settings, image_format(request))
 
 
 @app.route("/v1/reports/nearby", methods=["GET"], cors=CORS)
 @endpoint
 def nearby_reports():
-    return directory.nearby(ports.store, query(app.current_request), ports.settings)
+    request = app.current_request
+    return directory.nearby(ports.store, query(request), ports.settings, image_format(request))
 
 
 @app.route("/v1/reports/{report_id}", methods=["GET"], cors=CORS)
 @endpoint
 def get_report(report_id):
-    viewer = optional_viewer(app.current_request)
-    return intake.view_report(ports.store, report_id, viewer, ports.settings, follows=ports.follows)
+    request = app.current_request
+    return intake.view_report(
+        ports.store, report_id, optional_viewer(request), ports.settings, follows=ports.follows,
+        image_format=image_format(request),
+    )
 
 
 @app.route("/v1/track/{code}", methods=["GET"], cors=CORS)
 @endpoint
 def track(code):
-    return intake.track(ports.store, code, ports.settings)
+    return intake.track(ports.store, code, ports.settings, image_format(app.current_request))
 
 
 @app.route("/v1/me/reports", methods=["GET"], authorizer=authorizer, cors=CORS)
 @endpoint
 def my_reports():
     request = app.current_request
-    return intake.my_reports(ports.store, claims(request)["sub"], query(request), ports.settings)
+    return intake.my_reports(ports.store, claims(request)["sub"], query(request), ports.settings, image_format(request))
 
 
 @app.route("/v1/reports/{report_id}/follow", methods=["POST", "DELETE"], authorizer=authorizer, cors=CORS)

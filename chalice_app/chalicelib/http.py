@@ -123,6 +123,11 @@ def language(request) -> str:
     return pick_language(request.headers.get("accept-language"))
 
 
+def image_format(request) -> str:
+    """Rendition URLs in WebP for clients that accept it (phones save data), JPEG otherwise."""
+    return "webp" if "image/webp" in (request.headers.get("accept") or "") else "jpeg"
+
+
 def json_response(body: Any, status: int = 200, headers: dict | None = None) -> Response:
     return Response(
         body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),

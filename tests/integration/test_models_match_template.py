@@ -9,6 +9,7 @@ from civic.storage import models
 TABLES = {
     models.ReportModel: "ReportsTable",
     models.TrackingCodeModel: "ReportsTable",
+    models.PhotoHashModel: "ReportsTable",
     models.TimelineModel: "TimelineTable",
     models.UnitModel: "UnitsTable",
     models.UserModel: "UsersTable",

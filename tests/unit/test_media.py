@@ -1,21 +1,29 @@
-"""The media rules over in-memory fakes."""
+"""The media rules over in-memory fakes: renditions, refusals, owner, location and reuse checks."""
 
 import io
+import struct
 
 from PIL import Image
 
-from civic.domain.reports import new_report
+from civic.domain.reports import new_report, public_view
 from civic.domain.submission import ReportSubmission
-from civic.media import Upload, make_renditions, process_upload, sniff
-from civic.storage.memory import InMemoryReportStore
+from civic.media import Upload, process_upload
+from civic.storage.memory import InMemoryPhotoRegistry, InMemoryReportStore
+from civic.video import BadContainer, strip_metadata
+
+OWNER = "citizen-1"
 
 
 class Blobs:
-    def __init__(self, objects):
-        self.objects = dict(objects)
+    def __init__(self, objects=None, owners=None):
+        self.objects = dict(objects or {})
+        self.owners = dict(owners or {})
 
     def read(self, bucket, key, max_bytes):
         return self.objects[(bucket, key)][: max_bytes + 1]
+
+    def owner(self, bucket, key):
+        return self.owners.get((bucket, key))
 
     def write(self, bucket, key, data, content_type):
         self.objects[(bucket, key)] = data
@@ -24,82 +32,143 @@ class Blobs:
         self.objects.pop((bucket, key), None)
 
 
-def jpeg(size=(3000, 2000), orientation=None):
+def jpeg(size=(3000, 2000), orientation=None, gps=None):
     img = Image.new("RGB", size, (10, 120, 200))
     exif = Image.Exif()
     exif[0x010F] = "CanaryCam"
     if orientation:
         exif[0x0112] = orientation
+    if gps:
+        def dms(value):
+            minutes = value % 1 * 60
+            return (float(int(value)), float(int(minutes)), round(minutes % 1 * 60, 2))
+
+        exif[0x8825] = {1: "N", 2: dms(gps[0]), 3: "E", 4: dms(gps[1])}
     buf = io.BytesIO()
     img.save(buf, "JPEG", exif=exif.tobytes())
     return buf.getvalue()
 
 
-def report_with(store, content_type, size):
-    sub = ReportSubmission(category="traffic", description="x", lat=21.0, lon=105.85, media=[{"content_type": content_type, "size": size}])
-    report, event = new_report(sub, citizen_id="c", tracking_code="HN-MMMMM2", now="2026-11-20T00:00:00.000Z")
+def box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I4s", 8 + len(payload), kind) + payload
+
+
+def mp4(with_gps=True) -> bytes:
+    udta = box(b"udta", box(b"\xa9xyz", b"+21.0285+105.8542/"))
+    moov = box(b"moov", box(b"mvhd", b"\x00" * 100) + (udta if with_gps else b""))
+    return box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2mp41") + moov + box(b"mdat", b"\x00" * 64)
+
+
+def setup(content_type, data, lat=21.0285, lon=105.8542, owner=OWNER, store=None, photos=None):
+    store = store or InMemoryReportStore()
+    sub = ReportSubmission(category="traffic", description="x", lat=lat, lon=lon,
+                           media=[{"content_type": content_type, "size": max(len(data), 1)}])
+    report, event = new_report(sub, citizen_id=OWNER, tracking_code=f"HN-{len(store.reports):06d}", now="2026-11-20T00:00:00.000Z")
     store.create(report, event)
-    return report, report.media[0]
+    key = f"uploads/{report.id}/{report.media[0].media_id}"
+    blobs = Blobs({("up", key): data}, {("up", key): owner})
+    return store, report, key, blobs, photos or InMemoryPhotoRegistry()
 
 
-def test_photo_becomes_three_clean_upright_renditions():
-    store = InMemoryReportStore()
-    data = jpeg(orientation=6)  # rotated 90°: renditions must come out portrait
-    report, item = report_with(store, "image/jpeg", len(data))
-    key = f"uploads/{report.id}/{item.media_id}"
-    blobs = Blobs({("up", key): data})
-    outcome = process_upload(Upload("up", key, len(data)), store=store, blobs=blobs, media_bucket="media", now="2026-11-20T00:01:00.000Z")
-    assert outcome == "ready"
-    stored = store.get(report.id)
-    assert stored.media[0].status == "ready" and stored.version == 2
+def run(store, key, blobs, photos, size):
+    return process_upload(Upload("up", key, size), store=store, blobs=blobs, photos=photos, media_bucket="media",
+                          now="2026-11-20T00:01:00.000Z")
+
+
+def test_photo_becomes_clean_upright_renditions_in_jpeg_and_webp():
+    data = jpeg(orientation=6, gps=(21.0285, 105.8542))
+    store, report, key, blobs, photos = setup("image/jpeg", data)
+    assert run(store, key, blobs, photos, len(data)) == "ready"
+    item = store.get(report.id).media[0]
+    assert item.status == "ready" and set(item.formats) == {"jpeg", "webp"} and item.gps_distance_m < 1000
     assert [e.type for e in store.timeline(report.id)] == ["submitted", "media_added"]
     for name, edge in (("large", 1600), ("card", 640), ("thumb", 200)):
-        out = Image.open(io.BytesIO(blobs.objects[("media", stored.media[0].renditions[name])]))
-        assert max(out.size) == edge and out.height > out.width
-        assert not out.getexif() and b"CanaryCam" not in blobs.objects[("media", stored.media[0].renditions[name])]
-    assert ("up", key) not in blobs.objects
+        for ext in ("jpg", "webp"):
+            raw = blobs.objects[("media", f"{item.renditions[name]}.{ext}")]
+            out = Image.open(io.BytesIO(raw))
+            assert max(out.size) == edge and out.height > out.width  # rotated to portrait
+            assert not out.getexif() and b"CanaryCam" not in raw
+    assert ("up", key) not in blobs.objects  # the original is gone once rendered
+    # Public URLs in the format the client accepts.
+    webp = public_view(store.get(report.id), None, "https://cdn.test", "webp")["media"][0]
+    assert webp["format"] == "webp" and webp["renditions"]["thumb"].endswith("/thumb.webp")
     # A redelivered event changes nothing.
-    assert process_upload(Upload("up", key, len(data)), store=store, blobs=blobs, media_bucket="media", now="x") == "ignored:already_processed"
+    assert run(store, key, blobs, photos, len(data)) == "ignored:already_processed"
+    assert len(store.timeline(report.id)) == 2
+
+
+def test_photo_far_from_the_reported_place_is_flagged():
+    data = jpeg(gps=(10.77, 106.70))  # Hồ Chí Minh City, for a report in Hà Nội
+    store, report, key, blobs, photos = setup("image/jpeg", data)
+    assert run(store, key, blobs, photos, len(data)) == "ready"
+    stored = store.get(report.id)
+    assert "photo_far_from_location" in stored.flags and stored.media[0].gps_distance_m > 1_000_000
+
+
+def test_photo_reused_from_another_report_is_flagged():
+    data = jpeg()
+    store, first, key1, blobs1, photos = setup("image/jpeg", data)
+    run(store, key1, blobs1, photos, len(data))
+    _, second, key2, blobs2, _ = setup("image/jpeg", data, store=store, photos=photos)
+    assert run(store, key2, blobs2, photos, len(data)) == "ready"
+    assert "reused_photo" in store.get(second.id).flags and "reused_photo" not in store.get(first.id).flags
 
 
 def test_file_that_is_not_what_it_says_is_refused_with_a_reason():
-    store = InMemoryReportStore()
-    fake = b"%PDF-1.7 not an image" * 10
-    report, item = report_with(store, "image/jpeg", len(fake))
-    key = f"uploads/{report.id}/{item.media_id}"
-    blobs = Blobs({("up", key): fake})
-    assert process_upload(Upload("up", key, len(fake)), store=store, blobs=blobs, media_bucket="media", now="t") == "refused:type_mismatch"
+    pdf = b"%PDF-1.7 not an image" * 10
+    store, report, key, blobs, photos = setup("image/jpeg", pdf)
+    assert run(store, key, blobs, photos, len(pdf)) == "refused:unsupported_format"
+    buf = io.BytesIO()
+    Image.new("RGB", (50, 50)).save(buf, "PNG")
+    fake = buf.getvalue()  # a real PNG declared as JPEG
+    store, report, key, blobs, photos = setup("image/jpeg", fake)
+    assert run(store, key, blobs, photos, len(fake)) == "refused:type_mismatch"
     refused = store.get(report.id).media[0]
-    assert refused.status == "refused" and refused.reason["vi"] and refused.reason["en"]
+    assert refused.status == "refused" and refused.reason["code"] == "type_mismatch" and refused.reason["vi"]
     assert ("up", key) not in blobs.objects and not any(b == "media" for b, _ in blobs.objects)
     assert store.timeline(report.id)[-1].public is False
 
 
-def test_larger_than_declared_and_broken_images_are_refused():
-    store = InMemoryReportStore()
+def test_larger_than_declared_and_empty_files_are_refused():
     data = jpeg()
-    report, item = report_with(store, "image/jpeg", 100)
-    key = f"uploads/{report.id}/{item.media_id}"
-    assert process_upload(Upload("up", key, len(data)), store=store, blobs=Blobs({("up", key): data}), media_bucket="m", now="t") == "refused:too_large"
-    broken = b"\xff\xd8\xff" + b"\x00" * 500
-    try:
-        make_renditions(broken)
-        raise AssertionError("a broken JPEG must not decode")
-    except ValueError as exc:
-        assert str(exc) == "undecodable"
+    store, report, key, blobs, photos = setup("image/jpeg", data)
+    assert run(store, key, blobs, photos, len(data) + 10) == "refused:too_large"
+    store, report, key, blobs, photos = setup("image/jpeg", b"")
+    assert run(store, key, blobs, photos, 0) == "refused:empty"
 
 
-def test_unknown_keys_are_deleted_not_processed():
+def test_upload_to_another_citizens_report_changes_nothing():
+    data = jpeg()
+    store, report, key, blobs, photos = setup("image/jpeg", data, owner="intruder")
+    assert run(store, key, blobs, photos, len(data)) == "ignored:not_the_owner"
+    assert store.get(report.id).media[0].status == "pending" and blobs.objects == {}
+
+
+def test_more_files_than_declared_and_made_up_keys_are_deleted():
     blobs = Blobs({("up", "uploads/nope/nope"): b"x", ("up", "elsewhere.txt"): b"y"})
-    store = InMemoryReportStore()
-    assert process_upload(Upload("up", "uploads/nope/nope", 1), store=store, blobs=blobs, media_bucket="m", now="t") == "ignored:unknown_media"
-    assert process_upload(Upload("up", "elsewhere.txt", 1), store=store, blobs=blobs, media_bucket="m", now="t") == "ignored:bad_key"
+    store, photos = InMemoryReportStore(), InMemoryPhotoRegistry()
+    assert run(store, "uploads/nope/nope", blobs, photos, 1) == "ignored:unknown_media"
+    assert run(store, "elsewhere.txt", blobs, photos, 1) == "ignored:unknown_media"
     assert blobs.objects == {}
 
 
-def test_sniff():
-    assert sniff(jpeg((10, 10))) == "image/jpeg"
-    assert sniff(b"\x00\x00\x00\x18ftypisom" + b"\x00" * 8) == "video/mp4"
-    assert sniff(b"\x00\x00\x00\x18ftypheic") == "image/heic"
-    assert sniff(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == "image/webp"
-    assert sniff(b"GIF89a") is None
+def test_video_is_stored_with_its_metadata_blanked():
+    data = mp4()
+    store, report, key, blobs, photos = setup("video/mp4", data)
+    assert run(store, key, blobs, photos, len(data)) == "ready"
+    item = store.get(report.id).media[0]
+    stored = blobs.objects[("media", f"{item.renditions['video']}.mp4")]
+    assert len(stored) == len(data) and b"udta" not in stored and b"+21.0285" in stored  # bytes kept, box blanked
+    clean, blanked = strip_metadata(stored)
+    assert blanked == 0 and clean == stored
+
+
+def test_broken_video_is_refused():
+    broken = mp4()[:-40] + struct.pack(">I4s", 9999, b"mdat")
+    store, report, key, blobs, photos = setup("video/mp4", broken)
+    assert run(store, key, blobs, photos, len(broken)) == "refused:undecodable"
+    try:
+        strip_metadata(box(b"ftyp", b"isom") + box(b"mdat", b""))
+        raise AssertionError("no moov box must be refused")
+    except BadContainer:
+        pass

@@ -100,7 +100,7 @@ def unit_view(code: str, tree: UnitTree, geometry_of: Callable[[str], Any]) -> d
 # ---------------------------------------------------------------- nearby reports
 
 
-def nearby(store: ReportStore, params: Mapping[str, str], settings: Settings) -> dict:
+def nearby(store: ReportStore, params: Mapping[str, str], settings: Settings, image_format: str = "jpeg") -> dict:
     """GET /v1/reports/nearby: open reports around a point, nearest first ("follow this one instead")."""
     from civic.routing import OPEN_STATUSES
 
@@ -117,7 +117,7 @@ def nearby(store: ReportStore, params: Mapping[str, str], settings: Settings) ->
             continue
         distance = geo.distance_m(lat, lon, report.lat, report.lon)
         if distance <= radius:
-            view = public_view(report, cats.get(report.category), settings.media_base_url)
+            view = public_view(report, cats.get(report.category), settings.media_base_url, image_format)
             # The distance is measured to the published location (rounded for private categories).
             shown = view["location"]
             view["distance_m"] = round(geo.distance_m(lat, lon, shown["lat"], shown["lon"]))

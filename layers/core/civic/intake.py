@@ -117,7 +117,7 @@ def submit(
         )
         # The declared size is what the citizen promised; allow it exactly, never more than the limit.
         post = signer.presign_post(
-            upload_key(report.id, item.media_id), item.content_type, min(item.declared_size, limit)
+            upload_key(report.id, item.media_id), item.content_type, min(item.declared_size, limit), citizen_id
         )
         uploads.append({"media_id": item.media_id, "url": post["url"], "fields": post["fields"]})
     return {
@@ -137,14 +137,15 @@ def _load(store: ReportStore, report_id: str) -> Report:
 
 
 def view_report(
-    store: ReportStore, report_id: str, viewer_id: str | None, settings: Settings, follows=None
+    store: ReportStore, report_id: str, viewer_id: str | None, settings: Settings, follows=None,
+    image_format: str = "jpeg",
 ) -> dict:
     report = _load(store, report_id)
     category = all_categories().get(report.category)
     if viewer_id and viewer_id == report.citizen_id:
-        view = owner_view(report, category, settings.media_base_url)
+        view = owner_view(report, category, settings.media_base_url, image_format)
     else:
-        view = public_view(report, category, settings.media_base_url)
+        view = public_view(report, category, settings.media_base_url, image_format)
     if follows is not None:
         view["followers"] = follows.count(report.id)
         if viewer_id and viewer_id != report.citizen_id:
@@ -164,11 +165,11 @@ def set_following(store: ReportStore, follows, report_id: str, user_id: str, on:
     return {"report_id": report.id, "following": on, "followers": follows.count(report.id)}
 
 
-def track(store: ReportStore, code: str, settings: Settings) -> dict:
+def track(store: ReportStore, code: str, settings: Settings, image_format: str = "jpeg") -> dict:
     report = store.get_by_tracking(normalise_tracking_code(code or ""))
     if report is None:
         raise not_found("Không tìm thấy mã theo dõi", "Tracking code not found")
-    view = public_view(report, all_categories().get(report.category), settings.media_base_url)
+    view = public_view(report, all_categories().get(report.category), settings.media_base_url, image_format)
     view["timeline"] = [public_event(e) for e in store.timeline(report.id) if e.public]
     return view
 
@@ -216,17 +217,19 @@ def _page(reports: list[Report], limit: int, view) -> dict:
     }
 
 
-def my_reports(store: ReportStore, citizen_id: str, params: Mapping[str, str], settings: Settings) -> dict:
+def my_reports(
+    store: ReportStore, citizen_id: str, params: Mapping[str, str], settings: Settings, image_format: str = "jpeg"
+) -> dict:
     limit = _limit(params)
     reports = store.by_citizen(citizen_id, limit, decode_cursor(params.get("cursor")))
     cats = all_categories()
-    return _page(reports, limit, lambda r: owner_view(r, cats.get(r.category), settings.media_base_url))
+    return _page(reports, limit, lambda r: owner_view(r, cats.get(r.category), settings.media_base_url, image_format))
 
 
 _FEED_PARAMS = {"bbox", "category", "status", "limit", "cursor"}
 
 
-def feed(store: ReportStore, params: Mapping[str, str], settings: Settings) -> dict:
+def feed(store: ReportStore, params: Mapping[str, str], settings: Settings, image_format: str = "jpeg") -> dict:
     unknown = set(params) - _FEED_PARAMS
     if unknown:
         raise bad_request(
@@ -277,7 +280,8 @@ def feed(store: ReportStore, params: Mapping[str, str], settings: Settings) -> d
     )
     cats = all_categories()
     return _page(
-        store.feed(query), limit, lambda r: public_view(r, cats.get(r.category), settings.media_base_url)
+        store.feed(query), limit,
+        lambda r: public_view(r, cats.get(r.category), settings.media_base_url, image_format),
     )
 
 

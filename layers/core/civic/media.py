@@ -1,28 +1,49 @@
-"""Uploaded media: check the file is what the report declared, make safe renditions, attach them.
+"""Uploaded media: check the file against what the report declared, make safe renditions, attach.
 
-Photos are decoded once, turned upright by EXIF orientation, and re-encoded without any metadata
-(GPS, camera, owner) at three sizes. Videos are checked by container signature and copied as is.
+Photos are rendered by civic.imaging (one decode, upright, no metadata, three sizes, JPEG and
+WebP); their EXIF position is compared with the reported place and their hash with earlier
+reports' photos. Videos are checked by container structure and stored with metadata blanked.
 A file that is not what it says is refused with a reason the citizen can read, and deleted.
 """
 
 from __future__ import annotations
 
-import io
+import hashlib
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from civic.domain import geo
 from civic.domain.ports import ConcurrentChange, ReportStore
 from civic.domain.reports import MediaItem, Report, TimelineEvent, change
-from civic.i18n import text
+from civic.i18n import Text, text
 
-RENDITIONS = {"large": 1600, "card": 640, "thumb": 200}
-MAX_PIXELS = 80_000_000  # refuse decompression bombs before decoding
+# Reasons a citizen reads when a file is refused (codes from civic.imaging and this module).
+REFUSALS: dict[str, Text] = {
+    "empty": text("Tệp rỗng", "The file is empty"),
+    "type_mismatch": text("Tệp không đúng định dạng đã khai báo", "The file is not of the type that was declared"),
+    "unsupported_format": text("Định dạng tệp không được hỗ trợ", "This file format is not supported"),
+    "too_many_pixels": text("Ảnh quá lớn (quá nhiều điểm ảnh)", "The image has too many pixels"),
+    "undecodable": text("Không đọc được tệp (hỏng hoặc không đầy đủ)", "The file could not be read (damaged or incomplete)"),
+    "svg_refused": text("Không nhận ảnh SVG vì có thể chứa mã độc", "SVG images are refused: they can carry scripts"),
+    "polyglot": text("Tệp chứa dữ liệu lạ sau phần ảnh", "The file carries unexpected data after the image"),
+    "too_large": text("Tệp lớn hơn dung lượng đã khai báo", "The file is larger than declared"),
+}
+# A photo taken this far from the reported place is flagged for the officer (iHanoi and Điện Biên
+# Smart value "verified locations").
+FAR_FROM_LOCATION_M = 1000.0
+EXTENSIONS = {"jpeg": "jpg", "webp": "webp", "video/mp4": "mp4", "video/quicktime": "mov"}
 
 
 class BlobStore(Protocol):
     def read(self, bucket: str, key: str, max_bytes: int) -> bytes: ...
+    def owner(self, bucket: str, key: str) -> str | None: ...
     def write(self, bucket: str, key: str, data: bytes, content_type: str) -> None: ...
     def delete(self, bucket: str, key: str) -> None: ...
+
+
+class PhotoRegistry(Protocol):
+    def claim(self, sha256: str, report_id: str) -> str | None:
+        """Record that this photo belongs to report_id; the earlier report's id if it was used before."""
 
 
 @dataclass(frozen=True)
@@ -39,60 +60,9 @@ def parse_upload_key(key: str) -> tuple[str, str] | None:
     return parts[1], parts[2]
 
 
-def sniff(data: bytes) -> str | None:
-    """The content type the bytes really have (by signature), or None."""
-    if data[:3] == b"\xff\xd8\xff":
-        return "image/jpeg"
-    if data[:8] == b"\x89PNG\r\n\x1a\n":
-        return "image/png"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    if data[4:8] == b"ftyp":
-        brand = data[8:12]
-        if brand in (b"heic", b"heix", b"mif1", b"msf1", b"heim", b"heis"):
-            return "image/heic"
-        if brand in (b"isom", b"iso2", b"mp41", b"mp42", b"avc1", b"M4V ", b"qt  ", b"3gp4", b"3gp5", b"dash"):
-            return "video/mp4"
-    return None
-
-
-REFUSALS = {
-    "type_mismatch": text(
-        "Tệp không đúng định dạng đã khai báo", "The file is not of the type that was declared"
-    ),
-    "too_large": text("Tệp lớn hơn dung lượng đã khai báo", "The file is larger than declared"),
-    "undecodable": text("Không đọc được ảnh", "The image could not be read"),
-    "too_many_pixels": text("Ảnh quá lớn", "The image has too many pixels"),
-}
-
-
-def make_renditions(data: bytes) -> dict[str, bytes]:
-    """One decode, upright, no metadata: JPEG renditions keyed by name. Raises ValueError."""
-    from PIL import Image, ImageOps
-
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            if img.width * img.height > MAX_PIXELS:
-                raise ValueError("too_many_pixels")
-            img.load()
-            upright = ImageOps.exif_transpose(img).convert("RGB")
-    except ValueError:
-        raise
-    except Exception as exc:  # Pillow raises many kinds for a broken file
-        raise ValueError("undecodable") from exc
-    out = {}
-    for name, edge in RENDITIONS.items():
-        copy = upright.copy()
-        copy.thumbnail((edge, edge))
-        buf = io.BytesIO()
-        copy.save(buf, "JPEG", quality=82, optimize=True)  # a fresh file: no EXIF, no ICC, no XMP
-        out[name] = buf.getvalue()
-    return out
-
-
-def rendition_key(report_id: str, media_id: str, name: str, ext: str) -> str:
-    return f"media/{report_id}/{media_id}/{name}.{ext}"
+def rendition_stem(report_id: str, media_id: str, name: str) -> str:
+    """The media-bucket key of a rendition without its extension (one per format)."""
+    return f"media/{report_id}/{media_id}/{name}"
 
 
 def process_upload(
@@ -100,70 +70,117 @@ def process_upload(
     *,
     store: ReportStore,
     blobs: BlobStore,
+    photos: PhotoRegistry,
     media_bucket: str,
     now: str,
+    far_from_location_m: float = FAR_FROM_LOCATION_M,
 ) -> str:
     """Handle one ObjectCreated upload; returns what happened (for logs and tests).
 
-    Idempotent: a redelivered event finds the item no longer pending and does nothing.
+    Idempotent: a redelivered event finds the item no longer pending and does nothing more.
     """
     parsed = parse_upload_key(upload.key)
-    if parsed is None:
-        blobs.delete(upload.bucket, upload.key)
-        return "ignored:bad_key"
-    report_id, media_id = parsed
-    report = store.get(report_id)
-    item = next((m for m in report.media if m.media_id == media_id), None) if report else None
-    if item is None:
+    report = store.get(parsed[0]) if parsed else None
+    item = next((m for m in report.media if m.media_id == parsed[1]), None) if report else None
+    if item is None:  # not a declared media item: more files than declared, or a made-up key
         blobs.delete(upload.bucket, upload.key)
         return "ignored:unknown_media"
     if item.status != "pending":
+        blobs.delete(upload.bucket, upload.key)
         return "ignored:already_processed"
+    # The presigned POST pins the uploader in the object's metadata; S3 enforces it in AWS, and this
+    # check refuses anything else (an upload to another citizen's report changes nothing there).
+    if blobs.owner(upload.bucket, upload.key) != report.citizen_id:
+        blobs.delete(upload.bucket, upload.key)
+        return "ignored:not_the_owner"
 
-    outcome, updated = _examine(upload, report, item, blobs, media_bucket)
+    updated, flags, outcome = _examine(upload, report, item, blobs, photos, media_bucket, far_from_location_m)
     for _ in range(5):
         try:
-            _attach(store, report, updated, now)
+            _attach(store, report, updated, flags, now)
             break
         except ConcurrentChange:
-            report = store.get(report_id)
-            current = next(m for m in report.media if m.media_id == media_id)
-            if current.status != "pending":
+            report = store.get(report.id)
+            if next(m for m in report.media if m.media_id == item.media_id).status != "pending":
                 return "ignored:already_processed"
     else:
-        raise ConcurrentChange(report_id)
+        raise ConcurrentChange(report.id)
     blobs.delete(upload.bucket, upload.key)
     return outcome
 
 
-def _examine(upload: Upload, report: Report, item: MediaItem, blobs: BlobStore, media_bucket: str):
+def _refused(item: MediaItem, code: str) -> tuple[MediaItem, set[str], str]:
+    reason = REFUSALS.get(code, REFUSALS["undecodable"])
+    return replace(item, status="refused", reason={"code": code, **reason.as_dict()}), set(), f"refused:{code}"
+
+
+def _examine(upload, report: Report, item: MediaItem, blobs, photos, media_bucket: str, far_m: float):
+    if upload.size == 0:
+        return _refused(item, "empty")
     if upload.size > item.declared_size:
-        return "refused:too_large", replace(item, status="refused", reason=REFUSALS["too_large"].as_dict())
+        return _refused(item, "too_large")
     data = blobs.read(upload.bucket, upload.key, item.declared_size)
-    actual = sniff(data)
-    if actual != item.content_type:
-        return "refused:type_mismatch", replace(
-            item, status="refused", reason=REFUSALS["type_mismatch"].as_dict()
-        )
+    if len(data) > item.declared_size:
+        return _refused(item, "too_large")
     if item.kind == "video":
-        key = rendition_key(report.id, item.media_id, "video", "mp4")
-        blobs.write(media_bucket, key, data, "video/mp4")
-        return "ready", replace(item, status="ready", renditions={"video": key})
+        return _video(report, item, data, blobs, media_bucket)
+    return _photo(report, item, data, blobs, photos, media_bucket, far_m)
+
+
+def _video(report: Report, item: MediaItem, data: bytes, blobs, media_bucket: str):
+    from civic.imaging import sniff
+    from civic.video import BadContainer, strip_metadata
+
+    if not data:
+        return _refused(item, "empty")
+    if sniff(data) != item.content_type:
+        return _refused(item, "type_mismatch")
     try:
-        images = make_renditions(data)
-    except ValueError as exc:
-        reason = str(exc) if str(exc) in REFUSALS else "undecodable"
-        return f"refused:{reason}", replace(item, status="refused", reason=REFUSALS[reason].as_dict())
-    keys = {}
-    for name, blob in images.items():
-        keys[name] = rendition_key(report.id, item.media_id, name, "jpg")
-        blobs.write(media_bucket, keys[name], blob, "image/jpeg")
-    return "ready", replace(item, status="ready", renditions=keys)
+        clean, _blanked = strip_metadata(data)
+    except BadContainer:
+        return _refused(item, "undecodable")
+    stem = rendition_stem(report.id, item.media_id, "video")
+    blobs.write(media_bucket, f"{stem}.{EXTENSIONS[item.content_type]}", clean, item.content_type)
+    return replace(item, status="ready", renditions={"video": stem}, formats=[item.content_type]), set(), "ready"
 
 
-def _attach(store: ReportStore, report: Report, item: MediaItem, now: str) -> None:
+def _photo(report: Report, item: MediaItem, data: bytes, blobs, photos, media_bucket: str, far_m: float):
+    from civic.imaging import ImageRefused, render
+
+    try:
+        rendered = render(data, declared_type=item.content_type)
+    except ImageRefused as exc:
+        return _refused(item, exc.code)
+    stems: dict[str, str] = {}
+    formats: set[str] = set()
+    for (name, fmt), blob in rendered.images.items():
+        stems[name] = rendition_stem(report.id, item.media_id, name)
+        formats.add(fmt)
+        blobs.write(media_bucket, f"{stems[name]}.{EXTENSIONS[fmt]}", blob, f"image/{fmt}")
+    flags: set[str] = set()
+    distance = None
+    if rendered.gps:
+        distance = round(geo.distance_m(report.lat, report.lon, *rendered.gps))
+        if distance > far_m:
+            flags.add("photo_far_from_location")
+    digest = hashlib.sha256(data).hexdigest()
+    if photos.claim(digest, report.id):
+        flags.add("reused_photo")
+    ready = replace(
+        item, status="ready", renditions=stems, formats=sorted(formats), gps_distance_m=distance,
+        taken_at=rendered.taken_at, sha256=digest,
+    )
+    return ready, flags, "ready"
+
+
+def _attach(store: ReportStore, report: Report, item: MediaItem, flags: set[str], now: str) -> None:
     media = [item if m.media_id == item.media_id else m for m in report.media]
-    updated = change(report, at=now, media=media)
+    updated = change(report, at=now, media=media, flags=sorted(set(report.flags) | flags))
+    data: dict = {"media_id": item.media_id}
+    if item.reason:
+        data["reason"] = item.reason
+    if flags:
+        data["flags"] = sorted(flags)
     event = TimelineEvent(
         report_id=report.id,
         seq=updated.version,
@@ -172,6 +189,6 @@ def _attach(store: ReportStore, report: Report, item: MediaItem, now: str) -> No
         actor_role="system",
         public=item.status == "ready",
         status=updated.status,
-        data={"media_id": item.media_id, **({"reason": item.reason} if item.reason else {})},
+        data=data,
     )
     store.save(updated, report.version, event)

@@ -46,5 +46,5 @@ class ReportStore(Protocol):
 
 
 class UploadSigner(Protocol):
-    def presign_post(self, key: str, content_type: str, max_size: int) -> dict:
-        """{"url", "fields"} for a browser/mobile POST of exactly this type and at most this size."""
+    def presign_post(self, key: str, content_type: str, max_size: int, owner: str) -> dict:
+        """{"url", "fields"} for a browser/mobile POST of exactly this key, type and owner, at most this size."""

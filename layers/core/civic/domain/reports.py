@@ -32,7 +32,7 @@ MAX_DESCRIPTION = 4000
 MAX_ADDRESS = 300
 MAX_MEDIA = 5
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic")
-VIDEO_TYPES = ("video/mp4",)
+VIDEO_TYPES = ("video/mp4", "video/quicktime")
 
 # Tracking codes: no 0/O, 1/I/L, U/V look-alikes, so they survive being read aloud or retyped.
 TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"
@@ -62,12 +62,12 @@ class MediaItem:
     content_type: str
     declared_size: int
     status: Literal["pending", "ready", "refused"] = "pending"
-    reason: dict[str, str] | None = None
-    renditions: dict[str, str] = field(default_factory=dict)  # name -> key in the media bucket
-
-    @property
-    def upload_key(self) -> str:
-        return self.media_id  # the uploads key is f"uploads/{report_id}/{media_id}"
+    reason: dict[str, str] | None = None  # {"code", "vi", "en"} when refused
+    renditions: dict[str, str] = field(default_factory=dict)  # name -> media-bucket key without extension
+    formats: list[str] = field(default_factory=list)  # "jpeg", "webp" (photos); the content type (videos)
+    gps_distance_m: int | None = None  # from the photo's EXIF position to the reported place
+    taken_at: str | None = None  # EXIF capture time, as written by the camera
+    sha256: str | None = None  # of the original upload: spots a photo reused from another report
 
 
 @dataclass
@@ -181,16 +181,21 @@ def change(report: Report, *, at: str, **updates: Any) -> Report:
 # ---------------------------------------------------------------- views
 
 
-def _media_public(item: MediaItem, media_base_url: str) -> dict:
+_EXTENSIONS = {"jpeg": "jpg", "webp": "webp", "video/mp4": "mp4", "video/quicktime": "mov"}
+
+
+def _media_public(item: MediaItem, media_base_url: str, image_format: str = "jpeg") -> dict:
+    """A media item with rendition URLs in the format the client accepts (WebP or JPEG)."""
     out: dict[str, Any] = {"media_id": item.media_id, "kind": item.kind, "status": item.status}
     if item.status == "ready":
-        out["renditions"] = {
-            name: f"{media_base_url.rstrip('/')}/{key}" for name, key in item.renditions.items()
-        }
+        fmt = image_format if image_format in item.formats else (item.formats[0] if item.formats else "jpeg")
+        base = media_base_url.rstrip("/")
+        out["format"] = fmt
+        out["renditions"] = {name: f"{base}/{stem}.{_EXTENSIONS[fmt]}" for name, stem in item.renditions.items()}
     return out
 
 
-def public_view(report: Report, category: Category | None, media_base_url: str) -> dict:
+def public_view(report: Report, category: Category | None, media_base_url: str, image_format: str = "jpeg") -> dict:
     """What anyone may see: never the citizen's identity; private categories' places rounded."""
     private = bool(category and category.private_location)
     lat, lon = geo.rounded(report.lat, report.lon) if private else (report.lat, report.lon)
@@ -211,19 +216,19 @@ def public_view(report: Report, category: Category | None, media_base_url: str) 
         "accept_due_at": report.accept_due_at,
         "duplicate_of": report.duplicate_of,
         # Only finished renditions are public; pending or refused items are the owner's business.
-        "media": [_media_public(m, media_base_url) for m in report.media if m.status == "ready"],
+        "media": [_media_public(m, media_base_url, image_format) for m in report.media if m.status == "ready"],
     }
 
 
-def owner_view(report: Report, category: Category | None, media_base_url: str) -> dict:
+def owner_view(report: Report, category: Category | None, media_base_url: str, image_format: str = "jpeg") -> dict:
     """The author's own view: the exact place, the anonymity choice, every media item's state."""
-    view = public_view(report, category, media_base_url)
+    view = public_view(report, category, media_base_url, image_format)
     view["location"] = {"lat": report.lat, "lon": report.lon, "precision": "exact"}
     view["address"] = report.address
     view["anonymous"] = report.anonymous
     view["media"] = []
     for item in report.media:
-        entry = _media_public(item, media_base_url)
+        entry = _media_public(item, media_base_url, image_format)
         if item.reason:
             entry["reason"] = item.reason
         entry["content_type"] = item.content_type

@@ -18,7 +18,7 @@ from civic.i18n import Text, text
 class MediaDeclaration(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    content_type: Literal["image/jpeg", "image/png", "image/webp", "image/heic", "video/mp4"]
+    content_type: Literal["image/jpeg", "image/png", "image/webp", "image/heic", "video/mp4", "video/quicktime"]
     size: int = Field(gt=0)
 
 
@@ -77,8 +77,8 @@ _FIELD_MESSAGES: dict[str, Text] = {
     "less_than_equal": text("Giá trị nằm ngoài phạm vi cho phép", "Value out of range"),
     "greater_than": text("Giá trị phải lớn hơn 0", "Must be greater than 0"),
     "literal_error": text(
-        "Định dạng không được hỗ trợ (JPEG, PNG, WebP, HEIC, MP4)",
-        "Unsupported type (JPEG, PNG, WebP, HEIC, MP4)",
+        "Định dạng không được hỗ trợ (JPEG, PNG, WebP, HEIC, MP4, MOV)",
+        "Unsupported type (JPEG, PNG, WebP, HEIC, MP4, MOV)",
     ),
 }
 

@@ -8,12 +8,12 @@ from decimal import Decimal
 from typing import Any, Iterator
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from civic.domain.ports import ConcurrentChange, FeedQuery, TrackingCodeTaken
 from civic.domain.reports import MediaItem, Report, TimelineEvent
-from civic.storage.models import MediaMap, ReportModel, TimelineModel, TrackingCodeModel
+from civic.storage.models import MediaMap, PhotoHashModel, ReportModel, TimelineModel, TrackingCodeModel
 
 TRACKING_PREFIX = "tracking#"
 # A feed page reads at most this many raw items per cell before giving up on filters.
@@ -68,6 +68,10 @@ def report_to_model(report: Report) -> ReportModel:
                 status=m.status,
                 reason=m.reason,
                 renditions=m.renditions or None,
+                formats=m.formats or None,
+                gps_distance_m=m.gps_distance_m,
+                taken_at=m.taken_at,
+                sha256=m.sha256,
             )
             for m in report.media
         ],
@@ -108,6 +112,10 @@ def model_to_report(model: ReportModel) -> Report:
                 status=m.status,
                 reason=_raw_map(m.reason) or None,
                 renditions=_raw_map(m.renditions),
+                formats=list(m.formats or []),
+                gps_distance_m=int(m.gps_distance_m) if m.gps_distance_m is not None else None,
+                taken_at=m.taken_at,
+                sha256=m.sha256,
             )
             for m in (model.media or [])
         ],
@@ -233,3 +241,16 @@ class DynamoReportStore:
         )
         for model in rows:
             yield model_to_report(model)
+
+
+class DynamoPhotoRegistry:
+    """Photo hashes as guard rows in the Reports table; a conditional put makes the first one win."""
+
+    def claim(self, sha256: str, report_id: str) -> str | None:
+        key = f"photo#{sha256}"
+        try:
+            PhotoHashModel(id=key, report_id=report_id).save(condition=PhotoHashModel.id.does_not_exist())
+            return None
+        except PutError:
+            first = PhotoHashModel.get(key, consistent_read=True).report_id
+            return first if first != report_id else None

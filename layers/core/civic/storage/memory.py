@@ -77,6 +77,15 @@ class FakeUploadSigner:
         self.base_url = base_url
         self.signed: list[tuple[str, str, int]] = []
 
-    def presign_post(self, key: str, content_type: str, max_size: int) -> dict:
+    def presign_post(self, key: str, content_type: str, max_size: int, owner: str) -> dict:
         self.signed.append((key, content_type, max_size))
-        return {"url": self.base_url, "fields": {"key": key, "Content-Type": content_type}}
+        return {"url": self.base_url, "fields": {"key": key, "Content-Type": content_type, "x-amz-meta-owner": owner}}
+
+
+class InMemoryPhotoRegistry:
+    def __init__(self) -> None:
+        self.first: dict[str, str] = {}
+
+    def claim(self, sha256: str, report_id: str) -> str | None:
+        first = self.first.setdefault(sha256, report_id)
+        return first if first != report_id else None

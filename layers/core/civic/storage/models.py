@@ -71,6 +71,10 @@ class MediaMap(MapAttribute):
     status = UnicodeAttribute()
     reason = MapAttribute(null=True)
     renditions = MapAttribute(null=True)
+    formats = ListAttribute(of=UnicodeAttribute, null=True)
+    gps_distance_m = NumberAttribute(null=True)
+    taken_at = UnicodeAttribute(null=True)
+    sha256 = UnicodeAttribute(null=True)
 
 
 class ReportModel(Model):
@@ -113,6 +117,17 @@ class ReportModel(Model):
 class TrackingCodeModel(Model):
     """A guard row in the Reports table (`id = "tracking#<code>"`): makes tracking codes unique,
     and answers a lookup by code with a strongly consistent read."""
+
+    class Meta(_Meta):
+        pass
+
+    id = UnicodeAttribute(hash_key=True)
+    report_id = UnicodeAttribute()
+
+
+class PhotoHashModel(Model):
+    """A guard row in the Reports table (`id = "photo#<sha256>"`): the first report a photo was
+    attached to, so the same photo sent again with another report is flagged as reused."""
 
     class Meta(_Meta):
         pass
@@ -221,6 +236,7 @@ class StatModel(Model):
 TABLE_OF = {
     ReportModel: "reports_table",
     TrackingCodeModel: "reports_table",
+    PhotoHashModel: "reports_table",
     TimelineModel: "timeline_table",
     UnitModel: "units_table",
     UserModel: "users_table",

@@ -25,14 +25,16 @@ class S3UploadSigner:
             config=Config(signature_version="s3v4", s3={"addressing_style": "path"} if self._settings.aws_endpoint_url else {}),
         )
 
-    def presign_post(self, key: str, content_type: str, max_size: int) -> dict:
-        """A POST the client sends as multipart/form-data: exactly this key and type, ≤ max_size bytes."""
+    def presign_post(self, key: str, content_type: str, max_size: int, owner: str) -> dict:
+        """A POST the client sends as multipart/form-data: exactly this key, type and owner metadata,
+        at most max_size bytes. The media function checks the owner against the report's author."""
         return self._client.generate_presigned_post(
             Bucket=self._settings.uploads_bucket,
             Key=key,
-            Fields={"Content-Type": content_type},
+            Fields={"Content-Type": content_type, "x-amz-meta-owner": owner},
             Conditions=[
                 {"Content-Type": content_type},
+                {"x-amz-meta-owner": owner},
                 ["content-length-range", 1, max_size],
             ],
             ExpiresIn=self._settings.upload_url_ttl_seconds,
@@ -55,6 +57,9 @@ class S3BlobStore:
         # Never read more than the declared size (+1 to notice a larger file).
         body = self._client.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{max_bytes}")["Body"]
         return body.read()
+
+    def owner(self, bucket: str, key: str) -> str | None:
+        return self._client.head_object(Bucket=bucket, Key=key).get("Metadata", {}).get("owner")
 
     def write(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
         self._client.put_object(
