@@ -32,9 +32,12 @@ test-unit: install
 package: install
 	bash infra/package.sh
 
+# Benchmarks print ratios against a reference run side by side (pyvips is a reference only: bench extra).
 bench: install
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python bench/bench_api.py
 	$(BIN)/python bench/bench_routing.py
+	$(BIN)/python bench/bench_media.py
 
 clean:
 	rm -rf build .local .pytest_cache

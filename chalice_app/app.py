@@ -17,7 +17,6 @@ from chalicelib.http import (
     require_group,
 )
 from civic import __version__, directory, intake
-from civic.errors import ApiError
 from civic.observability import count
 
 # configure_logs=False: Powertools owns the "civicbridge" logger (same name as the app).
@@ -80,14 +79,13 @@ def submit_report():
     # so 21 and 21.0, or no media and "media": [], count as the same body.
     submission = intake.parse_submission(json_body(request), ports.settings)
     body = submission.model_dump(mode="json")
-    try:
-        created = ports.idempotent_submit(
-            request={"key": f"{citizen_id}:{key}", "citizen_id": citizen_id, "body": body}, context=app.lambda_context
-        )
-    except Exception as exc:  # Powertools' idempotency errors, mapped to the API's
-        raise _idempotency_error(exc) from exc
+    record = ports.idempotent_create(
+        request={"key": f"{citizen_id}:{key}", "citizen_id": citizen_id, "body": body}, context=app.lambda_context
+    )
+    report = ports.store.get(record["id"])
     count("ReportsSubmitted")
-    return json_response(created, 201, {"Location": f"/v1/reports/{created['id']}"})
+    answer = {**record, "uploads": intake.upload_slots(report, ports.signer, ports.settings)}
+    return json_response(answer, 201, {"Location": f"/v1/reports/{record['id']}"})
 
 
 @app.route("/v1/reports", methods=["GET"], cors=CORS)
@@ -140,7 +138,7 @@ def follow(report_id):
 @endpoint
 def locate_unit():
     d = ports.directory
-    return directory.locate(query(app.current_request), d.locator(), d.tree, d.rules, ports.settings)
+    return directory.locate(query(app.current_request), d.locator, d.tree, d.rules)
 
 
 @app.route("/v1/units/{code}", methods=["GET"], cors=CORS)
@@ -205,31 +203,3 @@ def admin_rule(rule_id):
         saved = {"deleted": rule_id}
     ports.directory.invalidate()
     return saved
-
-
-def _idempotency_error(exc: Exception) -> Exception:
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (
-        IdempotencyAlreadyInProgressError,
-        IdempotencyValidationError,
-    )
-
-    from civic.i18n import text
-
-    if isinstance(exc, ApiError):
-        return exc
-    if isinstance(exc, IdempotencyValidationError):
-        return ApiError(
-            422,
-            "idempotency_key_reused",
-            text(
-                "Idempotency-Key này đã được dùng cho một phản ánh khác",
-                "This Idempotency-Key was already used with a different body",
-            ),
-        )
-    if isinstance(exc, IdempotencyAlreadyInProgressError):
-        return ApiError(
-            409,
-            "submission_in_progress",
-            text("Phản ánh này đang được gửi, vui lòng đợi", "This submission is still in progress; retry shortly"),
-        )
-    return exc

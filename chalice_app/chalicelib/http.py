@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import traceback
 import uuid
 from functools import cached_property
 from typing import Any, Callable
@@ -17,7 +18,19 @@ from chalice import Response
 from civic import observability
 from civic.errors import ApiError, bad_request, unauthorized
 from civic.i18n import pick_language, text
+from civic.storage.idempotency import IdempotencyConflict
 
+IDEMPOTENCY_ERRORS = {
+    "reused": ApiError(
+        422, "idempotency_key_reused",
+        text("Idempotency-Key này đã được dùng cho một phản ánh khác",
+             "This Idempotency-Key was already used with a different body"),
+    ),
+    "in_progress": ApiError(
+        409, "submission_in_progress",
+        text("Phản ánh này đang được gửi, vui lòng đợi", "This submission is still in progress; retry shortly"),
+    ),
+}
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{8,128}$")
 JSON_TYPE = "application/json; charset=utf-8"
 
@@ -72,48 +85,24 @@ class Ports:
     def verifier(self):
         from civic.auth import TokenVerifier
 
-        s = self.settings
-        jwks_url = f"{s.aws_endpoint_url.rstrip('/')}/{s.user_pool_id}/.well-known/jwks.json" if s.aws_endpoint_url else None
-        return TokenVerifier(
-            region=s.aws_region, user_pool_id=s.user_pool_id, client_id=s.user_pool_client_id, jwks_url=jwks_url
-        )
+        return TokenVerifier.from_settings(self.settings)
 
     @cached_property
-    def idempotent_submit(self) -> Callable[..., dict]:
-        """`submit` wrapped in Powertools idempotency: one report per (citizen, Idempotency-Key)."""
-        import boto3
-        from aws_lambda_powertools.utilities.idempotency import (
-            DynamoDBPersistenceLayer,
-            IdempotencyConfig,
-            idempotent_function,
-        )
-
-        from civic.intake import submit
+    def idempotent_create(self) -> Callable[..., dict]:
+        """`create_report` behind Powertools idempotency: one report per (citizen, Idempotency-Key)."""
+        from civic.domain.submission import ReportSubmission
+        from civic.intake import create_report, created
+        from civic.storage.idempotency import idempotent
 
         s = self.settings
-        layer = DynamoDBPersistenceLayer(
-            table_name=s.idempotency_table,
-            boto3_client=boto3.client("dynamodb", region_name=s.aws_region, endpoint_url=s.aws_endpoint_url),
-        )
-        config = IdempotencyConfig(
-            event_key_jmespath="key",
-            payload_validation_jmespath="body",
-            expires_after_seconds=24 * 3600,
-            raise_on_no_idempotency_key=True,
-        )
 
-        @idempotent_function(data_keyword_argument="request", persistence_store=layer, config=config)
-        def submit_once(request: dict) -> dict:
-            return submit(
-                request["body"], citizen_id=request["citizen_id"], store=self.store, signer=self.signer, settings=s
-            )
+        @idempotent(s)
+        def create_once(request: dict) -> dict:
+            submission = ReportSubmission.model_validate(request["body"])
+            report = create_report(submission, citizen_id=request["citizen_id"], store=self.store, settings=s)
+            return created(report)
 
-        def run(request: dict, context=None) -> dict:
-            if context is not None:  # in Lambda: in-progress records expire with the invocation
-                config.register_lambda_context(context)
-            return submit_once(request=request)
-
-        return run
+        return create_once
 
 
 ports = Ports()
@@ -164,14 +153,22 @@ def endpoint(view: Callable[..., Any]) -> Callable[..., Response]:
             with observability.traced(view.__name__):
                 result = view(*args, **kwargs)
             response = result if isinstance(result, Response) else json_response(result)
+        except IdempotencyConflict as exc:
+            observability.count("RefusedInputs")
+            response = error_response(IDEMPOTENCY_ERRORS[exc.kind], lang)
         except ApiError as exc:
             if exc.status < 500:
                 observability.count("RefusedInputs")
             log.info("refused", extra={"route": view.__name__, "status": exc.status, "code": exc.code})
             response = error_response(exc, lang)
-        except Exception:
+        except Exception as exc:
             observability.count("HandlerErrors")
-            log.exception("handler error", extra={"route": view.__name__})
+            # The exception's type and where it happened, not its message: messages can echo input.
+            log.error(
+                "handler error",
+                extra={"route": view.__name__, "error": type(exc).__name__,
+                       "where": traceback.format_list(traceback.extract_tb(exc.__traceback__)[-3:])},
+            )
             response = json_response(
                 {
                     "error": {

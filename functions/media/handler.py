@@ -5,8 +5,6 @@ from urllib.parse import unquote_plus
 from civic import observability
 from civic.domain.reports import now_iso
 from civic.media import Upload, process_upload
-from civic.settings import get_settings
-from civic.storage import models
 
 logger = observability.logger()
 metrics = observability.metrics()
@@ -15,7 +13,10 @@ metrics = observability.metrics()
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event, context):
-    # Storage adapters (boto3, PynamoDB) and the X-Ray tracer load on the first event, not at import.
+    # Settings, storage adapters (pydantic, boto3, PynamoDB) and the X-Ray tracer load on the first
+    # event, not at import: a cold start pays for them once, while it already waits for S3.
+    from civic.settings import get_settings
+    from civic.storage import models
     from civic.storage.dynamo import DynamoPhotoRegistry, DynamoReportStore
     from civic.storage.s3 import S3BlobStore
 

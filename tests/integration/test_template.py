@@ -128,7 +128,7 @@ def test_translate_and_lint_catch_broken_templates(sam, mutation, rule):
     if mutation == "bad_getatt":
         props["Events"]["TimelineSubmitted"]["Properties"]["Stream"] = {"Fn::GetAtt": ["NoSuchTable", "StreamArn"]}
     elif mutation == "bad_ref":
-        props["Policies"][0]["DynamoDBReadPolicy"]["TableName"] = {"Ref": "NoSuchTable"}
+        props["Policies"][-1]["SQSSendMessagePolicy"]["QueueName"] = {"Ref": "NoSuchQueue"}
     else:
         props["Runtime"] = "python2.9"
     try:

@@ -167,3 +167,36 @@ def test_feed_bad_params(store, params, code):
     with pytest.raises(ApiError) as err:
         intake.feed(store, params, SETTINGS)
     assert err.value.status == 400 and err.value.code == code
+
+
+def test_private_reports_cannot_be_pinned_down_by_a_tiny_bbox_or_radius(store):
+    from civic import directory
+
+    exact = (21.028512, 105.854211)
+    created = submit(store, {**GOOD, "category": "security", "lat": exact[0], "lon": exact[1]})
+    tiny = f"{exact[0] - 0.00001},{exact[1] - 0.00001},{exact[0] + 0.00001},{exact[1] + 0.00001}"
+    assert intake.feed(store, {"bbox": tiny}, SETTINGS)["items"] == []
+    near = directory.nearby(store, {"lat": str(exact[0]), "lon": str(exact[1]), "radius": "1"}, SETTINGS)
+    assert near["items"] == []
+    # Around the published (rounded) place it is found, with the distance to that place.
+    around = directory.nearby(store, {"lat": "21.03", "lon": "105.85", "radius": "5"}, SETTINGS)
+    assert [r["id"] for r in around["items"]] == [created["id"]] and around["items"][0]["distance_m"] == 0
+
+
+@pytest.mark.parametrize(
+    "params, code",
+    [({"limit": "²"}, "invalid_limit"), ({"cursor": "A" * 5000}, "invalid_cursor"), ({"bbox": "-90,-180,90,180"}, "bbox_too_large")],
+)
+def test_odd_listing_params_are_400s(store, params, code):
+    with pytest.raises(ApiError) as err:
+        intake.feed(store, params, SETTINGS)
+    assert err.value.code == code
+
+
+def test_absurd_numbers_and_codes_are_refused_cleanly(store):
+    with pytest.raises(ApiError) as err:
+        submit(store, {**GOOD, "lat": 10**400})
+    assert err.value.code == "invalid_request" and "lat" in err.value.fields
+    with pytest.raises(ApiError) as err:
+        intake.track(store, "HN-" + "A" * 5000, SETTINGS)
+    assert err.value.status == 404

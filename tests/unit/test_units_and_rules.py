@@ -130,3 +130,26 @@ def test_route_report_sets_unit_deadlines_and_flags_duplicates():
     before = store.timeline(first.id)
     assert route_report(first.id, store=store, locator=GridLocator(), tree=tree(), rules=rules, now="2026-11-20T05:00:00.000Z", settings=settings) == "ignored"
     assert store.timeline(first.id) == before
+
+
+def test_non_text_values_are_refused_not_crashed():
+    with pytest.raises(UnitError):
+        parse_unit({"code": "W9", "name_vi": "a", "name_en": "b", "kind": [], "categories": [[]]}, CATS)
+    with pytest.raises(UnitError):
+        parse_rule({"id": "r", "category": [], "scope": {}, "target": "EVN"}, CATS)
+
+
+def test_no_published_boundaries_means_triage_not_a_stuck_report():
+    from civic.domain.ports import RoutingIndexMissing
+
+    class NoIndex:
+        def admin_unit(self, lat, lon):
+            raise RoutingIndexMissing("nothing published")
+
+        def agencies(self, lat, lon):
+            raise RoutingIndexMissing("nothing published")
+
+    store = InMemoryReportStore()
+    report = submit(store, "traffic", 21.5, 105.5, "2026-11-20T01:00:00.000Z", "HN-EEEEE2")
+    outcome = route_report(report.id, store=store, locator=NoIndex(), tree=tree(), rules=[], now="2026-11-20T01:00:01.000Z", settings=Settings())
+    assert outcome == "needs_triage" and store.timeline(report.id)[-1].data["basis"] == "no_index"

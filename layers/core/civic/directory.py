@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from civic.domain import geo
 from civic.domain.categories import all_categories
-from civic.domain.ports import FeedQuery, ReportStore
+from civic.domain.ports import FeedQuery, ReportStore, RoutingIndexMissing
 from civic.domain.reports import public_view
 from civic.domain.units import RoutingRule, Unit, UnitError, UnitTree, check_references, parse_rule, parse_unit
 from civic.errors import ApiError, bad_request, not_found
@@ -57,14 +57,22 @@ def _unit_summary(unit: Unit | None) -> dict | None:
     return {"code": unit.code, "name_vi": unit.name_vi, "name_en": unit.name_en, "kind": unit.kind, "contact": unit.contact}
 
 
-def locate(params: Mapping[str, str], locator, tree: UnitTree, rules: list[RoutingRule], settings: Settings) -> dict:
-    """GET /v1/units/locate: what the route function would decide for a report here, now."""
+def locate(params: Mapping[str, str], locator: Callable[[], Any], tree: UnitTree, rules: list[RoutingRule]) -> dict:
+    """GET /v1/units/locate: what the route function would decide for a report here, now.
+
+    `locator` is called only once the parameters are valid (it may load the routing index)."""
     from civic.routing import locate as route_locate
 
     lat = _number(params, "lat", -90, 90)
     lon = _number(params, "lon", -180, 180)
     category = _category(params, "other")
-    decision, snapped = route_locate(locator, tree, rules, lat, lon, category)
+    try:
+        decision, snapped = route_locate(locator(), tree, rules, lat, lon, category)
+    except RoutingIndexMissing:
+        raise ApiError(
+            503, "routing_not_ready",
+            text("Chưa có dữ liệu ranh giới để xác định đơn vị", "No boundaries have been published yet"),
+        ) from None
     return {
         "lat": lat,
         "lon": lon,
@@ -83,7 +91,10 @@ def unit_view(code: str, tree: UnitTree, geometry_of: Callable[[str], Any]) -> d
     unit = tree.get(code)
     if unit is None:
         raise not_found("Không tìm thấy đơn vị", "Unit not found")
-    geometry = geometry_of(code)
+    try:
+        geometry = geometry_of(code)
+    except RoutingIndexMissing:
+        geometry = None
     boundary = None
     if geometry is not None:
         from shapely.geometry import mapping
@@ -115,12 +126,11 @@ def nearby(store: ReportStore, params: Mapping[str, str], settings: Settings, im
     for report in found:
         if report.status not in OPEN_STATUSES:
             continue
-        distance = geo.distance_m(lat, lon, report.lat, report.lon)
+        # Measured to the published location: a small radius cannot pin down a private report.
+        distance = geo.distance_m(lat, lon, *report.published_location)
         if distance <= radius:
             view = public_view(report, cats.get(report.category), settings.media_base_url, image_format)
-            # The distance is measured to the published location (rounded for private categories).
-            shown = view["location"]
-            view["distance_m"] = round(geo.distance_m(lat, lon, shown["lat"], shown["lon"]))
+            view["distance_m"] = round(distance)
             items.append(view)
     items.sort(key=lambda v: (v["distance_m"], v["id"]))
     return {"items": items[:50], "radius_m": radius}

@@ -13,7 +13,7 @@ Safety — every refusal raises :class:`ImageRefused` with a stable ``code`` (se
 
 * ``empty``: zero bytes. ``too_large``: more than ``MAX_BYTES``.
 * ``svg_refused``: SVG (it can carry script), whatever was declared.
-* ``unsupported_format``: not JPEG, PNG, WebP or HEIC by signature (GIF, AVIF, TIFF, …), or a video.
+* ``unsupported_format``: no known signature (GIF, AVIF, TIFF, BMP, …), or a video declared as such.
 * ``type_mismatch``: the real type (by signature, :func:`sniff`) differs from ``declared_type``.
 * ``too_many_pixels``: the header claims more than ``MAX_PIXELS`` (checked right after
   ``Image.open``, which reads headers only: nothing is allocated, a 400 MP bomb is refused in ms;
@@ -24,8 +24,9 @@ Safety — every refusal raises :class:`ImageRefused` with a stable ``code`` (se
   box). The rule: a trailer is accepted only when it is (a) at most ``MAX_PADDING`` bytes of
   padding (NUL, 0xFF, whitespace), or (b) a trailer phones really write — more JPEG streams (CIPA
   MPF, Ultra HDR gain maps, depth maps), an MP4 (Google/Samsung motion photos), Samsung's SEF
-  trailer — AND it carries no active content (ZIP headers or end-of-central-directory, HTML,
-  script, PHP, PDF, PE/ELF). Anything else (a ZIP, an HTML page, random bytes) is refused. The
+  trailer — AND it carries no active content where readers look for it (ZIP headers or
+  end-of-central-directory, HTML, script, PDF, ELF in its first/last 64 KB; ``<?php`` anywhere).
+  Anything else (a ZIP, an HTML page, random bytes) is refused. The
   renditions are re-encoded from pixels, so they never carry the trailer either way; the refusal
   is about not accepting (and not hashing/storing) a file that is two things at once.
 
@@ -101,6 +102,7 @@ _ACTIVE = re.compile(
     re.IGNORECASE,
 )
 _ZIP_EOCD = b"PK\x05\x06"
+_EDGE = 65_557  # 64 KB ZIP comment + 22-byte end-of-central-directory record
 
 
 class ImageRefused(ValueError):
@@ -287,7 +289,11 @@ def _check_trailer(data: bytes, end: int) -> None:
     )
     if not known:
         raise ImageRefused("polyglot", f"{len(trailer)} unexpected bytes after the image")
-    if _ACTIVE.search(trailer) or _ZIP_EOCD in bytes(trailer[-65_557:]):
+    # Where readers look: a ZIP's end-of-central-directory sits in its last 64 KB; sniffers and
+    # markup parsers read from where the data starts; PHP finds its tag anywhere. Scanning only the
+    # edges keeps a 10 MB motion-photo trailer cheap and chance matches in video data improbable.
+    edges = bytes(trailer[:_EDGE]) + b"\n" + bytes(trailer[-_EDGE:])
+    if _ACTIVE.search(edges) or _ZIP_EOCD in edges or data.find(b"<?php", end) >= 0:
         raise ImageRefused("polyglot", "active content (archive/markup) after the image")
 
 
@@ -295,6 +301,7 @@ def _check_trailer(data: bytes, end: int) -> None:
 
 _pil_ready = False
 _heif_ready: bool | None = None
+_encoders = None  # ThreadPoolExecutor, False (one core) or None (not decided yet)
 
 
 def _pil():
@@ -322,6 +329,21 @@ def _heif() -> bool:
     return _heif_ready
 
 
+def _pool():
+    """A process-wide pool of 2 encoder threads (reused across invocations); None on one core."""
+    global _encoders
+    if _encoders is None:
+        import os
+
+        if (os.cpu_count() or 1) < 2:
+            _encoders = False
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _encoders = ThreadPoolExecutor(max_workers=2, thread_name_prefix="civic-imaging")
+    return _encoders or None
+
+
 def _normalise_type(declared_type: str) -> str:
     t = (declared_type or "").split(";")[0].strip().lower()
     return {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "image/heif": "image/heic"}.get(t, t)
@@ -337,10 +359,12 @@ def check(data: bytes, *, declared_type: str) -> str:
     declared = _normalise_type(declared_type)
     if real == "image/svg+xml" or declared == "image/svg+xml":
         raise ImageRefused("svg_refused")
-    if real not in PHOTO_TYPES or declared not in PHOTO_TYPES:
-        raise ImageRefused("unsupported_format", f"real {real}, declared {declared}")
+    if real is None:
+        raise ImageRefused("unsupported_format", f"unrecognised signature, declared {declared}")
     if real != declared:
         raise ImageRefused("type_mismatch", f"real {real}, declared {declared}")
+    if real not in PHOTO_TYPES:  # a video, declared as one: not for this module
+        raise ImageRefused("unsupported_format", f"{real} is not a photo")
     if real == "image/heic" and not _heif():
         raise ImageRefused("unsupported_format", "HEIC support (pillow-heif) is not installed")
     end, frame = _structure_end(data, real)
@@ -385,7 +409,7 @@ def render(data: bytes, *, declared_type: str, formats=("jpeg", "webp")) -> Rend
         large = _resize(frame, target, Image)
         del frame, img
         if orientation != 1:
-            large = large.transpose(_TRANSPOSE[orientation])
+            large = large.transpose(Image.Transpose(_TRANSPOSE[orientation]))
         large = _flatten(large, Image)
     except ImageRefused:
         raise
@@ -397,7 +421,10 @@ def render(data: bytes, *, declared_type: str, formats=("jpeg", "webp")) -> Rend
         raise ImageRefused("undecodable", f"{type(exc).__name__}: {exc}") from None
 
     upright = (h, w) if orientation in (5, 6, 7, 8) else (w, h)
-    images: dict[tuple[str, str], bytes] = {}
+    # Encoding overlaps the smaller resizes: libwebp and Pillow's resampler release the GIL (the
+    # JPEG encoder does not), so with 2+ cores the encodes run on a small pool of worker threads.
+    pool = _pool()
+    pending: dict[tuple[str, str], object] = {}
     previous = large
     for name, edge in RENDITIONS.items():
         if name == "large":
@@ -408,8 +435,9 @@ def render(data: bytes, *, declared_type: str, formats=("jpeg", "webp")) -> Rend
             im = _resize(previous, (max(1, round(pw * s)), max(1, round(ph * s))), Image)
         im = _fresh(im)
         for fmt in formats:
-            images[(name, fmt)] = _encode(im, fmt)
+            pending[(name, fmt)] = pool.submit(_encode, im, fmt) if pool else _encode(im, fmt)
         previous = im
+    images = {key: (job.result() if pool else job) for key, job in pending.items()}
     return Rendered(images=images, width=upright[0], height=upright[1], gps=gps, taken_at=taken_at)
 
 

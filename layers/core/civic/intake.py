@@ -83,6 +83,51 @@ def parse_submission(body: Any, settings: Settings) -> ReportSubmission:
     return submission
 
 
+def create_report(
+    submission: ReportSubmission, *, citizen_id: str, store: ReportStore, settings: Settings, now: str | None = None
+) -> Report:
+    """Write a validated submission as a new report in `submitted`, with a fresh tracking code."""
+    at = now or now_iso()
+    for _ in range(_TRACKING_ATTEMPTS):
+        report, event = new_report(
+            submission, citizen_id=citizen_id, tracking_code=new_tracking_code(settings.tracking_prefix), now=at
+        )
+        try:
+            store.create(report, event)
+            return report
+        except TrackingCodeTaken:
+            continue
+    # 8 collisions in a row means the code space is nearly full: an operator must act.
+    raise RuntimeError("could not draw a free tracking code")
+
+
+def created(report: Report) -> dict:
+    return {
+        "id": report.id,
+        "tracking_code": report.tracking_code,
+        "status": report.status,
+        "created_at": report.created_at,
+    }
+
+
+def upload_slots(report: Report, signer: UploadSigner, settings: Settings) -> list[dict]:
+    """A fresh presigned POST for each media item still waiting for its file.
+
+    Signed on every answer, also when a retried submission replays the first one, so a client
+    that retries after the URLs expired still gets URLs that work."""
+    slots = []
+    for item in report.media:
+        if item.status != "pending":
+            continue
+        limit = settings.max_upload_bytes_video if item.kind == "video" else settings.max_upload_bytes_photo
+        # The declared size is what the citizen promised; allow it exactly, never more than the limit.
+        post = signer.presign_post(
+            upload_key(report.id, item.media_id), item.content_type, min(item.declared_size, limit), report.citizen_id
+        )
+        slots.append({"media_id": item.media_id, "url": post["url"], "fields": post["fields"]})
+    return slots
+
+
 def submit(
     body: Any,
     *,
@@ -92,41 +137,9 @@ def submit(
     settings: Settings,
     now: str | None = None,
 ) -> dict:
-
-    """Create a report in `submitted` and one presigned upload per declared media item."""
-    submission = parse_submission(body, settings)
-    at = now or now_iso()
-    for _ in range(_TRACKING_ATTEMPTS):
-        report, event = new_report(
-            submission,
-            citizen_id=citizen_id,
-            tracking_code=new_tracking_code(settings.tracking_prefix),
-            now=at,
-        )
-        try:
-            store.create(report, event)
-            break
-        except TrackingCodeTaken:
-            continue
-    else:  # 8 collisions in a row means the code space is nearly full: an operator must act.
-        raise RuntimeError("could not draw a free tracking code")
-    uploads = []
-    for item in report.media:
-        limit = (
-            settings.max_upload_bytes_video if item.kind == "video" else settings.max_upload_bytes_photo
-        )
-        # The declared size is what the citizen promised; allow it exactly, never more than the limit.
-        post = signer.presign_post(
-            upload_key(report.id, item.media_id), item.content_type, min(item.declared_size, limit), citizen_id
-        )
-        uploads.append({"media_id": item.media_id, "url": post["url"], "fields": post["fields"]})
-    return {
-        "id": report.id,
-        "tracking_code": report.tracking_code,
-        "status": report.status,
-        "created_at": report.created_at,
-        "uploads": uploads,
-    }
+    """Validate, create, and answer with one presigned upload per declared media item."""
+    report = create_report(parse_submission(body, settings), citizen_id=citizen_id, store=store, settings=settings, now=now)
+    return {**created(report), "uploads": upload_slots(report, signer, settings)}
 
 
 def _load(store: ReportStore, report_id: str) -> Report:
@@ -184,6 +197,8 @@ def encode_cursor(created_key: str) -> str:
 def decode_cursor(cursor: str | None) -> str | None:
     if not cursor:
         return None
+    if len(cursor) > 256:  # a created_key is ~70 bytes; DynamoDB refuses sort keys over 1 KB
+        cursor = ""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
@@ -201,7 +216,7 @@ def _limit(params: Mapping[str, str]) -> int:
     raw = params.get("limit")
     if raw is None:
         return DEFAULT_PAGE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    if not re.fullmatch(r"[0-9]{1,3}", raw) or not 1 <= int(raw) <= MAX_PAGE:
         raise bad_request(
             "invalid_limit",
             text("Giới hạn không hợp lệ", "Invalid limit"),
@@ -249,13 +264,13 @@ def feed(store: ReportStore, params: Mapping[str, str], settings: Settings, imag
             ) from None
     else:
         bbox = settings.feed_default_bbox or settings.service_bbox
-    cells = geo.cells_covering(bbox)
-    if len(cells) > geo.MAX_FEED_CELLS:
+    if geo.cell_count(bbox) > geo.MAX_FEED_CELLS:
         raise bad_request(
             "bbox_too_large",
             text("Vùng bản đồ quá lớn, hãy phóng to", "The bbox is too large; zoom in"),
             {"bbox": text("Thu nhỏ vùng tìm kiếm", f"At most {geo.MAX_FEED_CELLS} cells of 0.25°")},
         )
+    cells = geo.cells_covering(bbox)
     category = params.get("category") or None
     if category and category not in all_categories():
         raise bad_request(

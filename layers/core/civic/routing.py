@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Iterable, Protocol
 
 from civic.domain import geo
-from civic.domain.ports import ConcurrentChange, FeedQuery, ReportStore
+from civic.domain.ports import ConcurrentChange, FeedQuery, ReportStore, RoutingIndexMissing
 from civic.domain.reports import Report, TimelineEvent, change
 from civic.domain.units import Decision, RoutingRule, UnitTree, decide
 from civic.i18n import iso_utc
@@ -104,7 +104,10 @@ def route_report(
         report = store.get(report_id)
         if report is None or report.status != "submitted":
             return "ignored"
-        decision, snapped = locate(locator, tree, rules, report.lat, report.lon, report.category)
+        try:
+            decision, snapped = locate(locator, tree, rules, report.lat, report.lon, report.category)
+        except RoutingIndexMissing:  # no boundaries yet: coordinators triage by hand
+            decision, snapped = Decision(admin_unit=None, handler=None, reason="no_index"), False
         duplicate = find_duplicate(report, store, settings.duplicate_radius_m, settings.duplicate_window_days)
         updates: dict = {"status": decision.status, "unit_code": decision.handler}
         data: dict = {"unit_code": decision.handler, "admin_unit": decision.admin_unit, "basis": decision.reason}

@@ -33,6 +33,12 @@ def cells_covering(bbox: BBox) -> list[str]:
     ]
 
 
+def cell_count(bbox: BBox) -> int:
+    """How many cells cover the box, computed without listing them (a world bbox is ~1M cells)."""
+    south, west, north, east = bbox
+    return (_index(north) - _index(south) + 1) * (_index(east) - _index(west) + 1)
+
+
 def inside(bbox: BBox, lat: float, lon: float) -> bool:
     south, west, north, east = bbox
     return south <= lat <= north and west <= lon <= east

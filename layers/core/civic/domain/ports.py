@@ -12,8 +12,21 @@ class TrackingCodeTaken(Exception):
     """The random tracking code already exists; draw another."""
 
 
+class RoutingIndexMissing(RuntimeError):
+    """No boundaries were ever published: nothing can be located yet."""
+
+
 class ConcurrentChange(Exception):
     """The report changed since it was read; the caller re-reads and decides again."""
+
+
+def check_change(report: Report, expected_version: int, event: TimelineEvent) -> None:
+    """The invariant every store enforces: one change = the next version + the event of that version."""
+    if not (report.version == expected_version + 1 == event.seq and event.report_id == report.id):
+        raise ValueError(
+            f"a change must write version {expected_version + 1} with its event; "
+            f"got version {report.version}, event {event.report_id}:{event.seq}"
+        )
 
 
 @dataclass

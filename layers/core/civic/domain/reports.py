@@ -46,7 +46,7 @@ def new_tracking_code(prefix: str) -> str:
 
 def normalise_tracking_code(raw: str) -> str:
     """Accepts what people type: lower case, spaces, a missing dash."""
-    cleaned = raw.strip().upper().replace(" ", "")
+    cleaned = raw.strip().upper().replace(" ", "")[:32]  # codes are ~9 characters; keys stay small
     if "-" not in cleaned and len(cleaned) > TRACKING_LENGTH:
         cleaned = f"{cleaned[:-TRACKING_LENGTH]}-{cleaned[-TRACKING_LENGTH:]}"
     return cleaned
@@ -96,6 +96,16 @@ class Report:
     @property
     def cell(self) -> str:
         return geo.cell_of(self.lat, self.lon)
+
+    @property
+    def published_location(self) -> tuple[float, float]:
+        """Where the public may see (and search for) the report: rounded in private categories."""
+        from civic.domain.categories import all_categories
+
+        category = all_categories().get(self.category)
+        if category and category.private_location:
+            return geo.rounded(self.lat, self.lon)
+        return self.lat, self.lon
 
     @property
     def created_key(self) -> str:
@@ -198,7 +208,7 @@ def _media_public(item: MediaItem, media_base_url: str, image_format: str = "jpe
 def public_view(report: Report, category: Category | None, media_base_url: str, image_format: str = "jpeg") -> dict:
     """What anyone may see: never the citizen's identity; private categories' places rounded."""
     private = bool(category and category.private_location)
-    lat, lon = geo.rounded(report.lat, report.lon) if private else (report.lat, report.lon)
+    lat, lon = report.published_location
     return {
         "id": report.id,
         "tracking_code": report.tracking_code,

@@ -40,7 +40,10 @@ class ReportSubmission(BaseModel):
     def _number(cls, value: Any) -> Any:
         # JSON integers are fine for coordinates; booleans are not numbers here.
         if isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:
+                raise ValueError("must be a number within range") from None
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError("must be a finite number")
         return value

@@ -166,14 +166,14 @@ def parse_unit(raw: dict[str, Any], known_categories: Iterable[str]) -> Unit:
         value = raw.get(name)
         if not isinstance(value, str) or not value.strip() or len(value) > 200:
             problems[name] = "required text, at most 200 characters"
-    if raw.get("kind") not in KINDS:
+    if not isinstance(raw.get("kind"), str) or raw["kind"] not in KINDS:
         problems["kind"] = "one of " + ", ".join(KINDS)
     parent = raw.get("parent_code")
     if parent is not None and (not isinstance(parent, str) or not CODE.match(parent) or parent == code):
         problems["parent_code"] = "a unit code other than the unit's own, or null"
     categories = raw.get("categories", [])
     known = set(known_categories)
-    if not isinstance(categories, list) or any(c not in known for c in categories):
+    if not isinstance(categories, list) or any(not isinstance(c, str) or c not in known for c in categories):
         problems["categories"] = "a list of category codes from /v1/categories"
     contact = raw.get("contact", {}) or {}
     if not isinstance(contact, dict) or any(
@@ -205,10 +205,10 @@ def parse_rule(raw: dict[str, Any], known_categories: Iterable[str]) -> RoutingR
     rule_id = raw.get("id")
     if not isinstance(rule_id, str) or not CODE.match(rule_id):
         problems["id"] = "1–64 letters, digits, '-', '_' or '.'"
-    if raw.get("category") not in set(known_categories):
+    if not isinstance(raw.get("category"), str) or raw["category"] not in set(known_categories):
         problems["category"] = "a category code from /v1/categories"
     scope = raw.get("scope")
-    if scope not in SCOPES:
+    if not isinstance(scope, str) or scope not in SCOPES:
         problems["scope"] = "one of unit, boundary, ancestor"
     target = raw.get("target")
     if not isinstance(target, str) or not CODE.match(target):

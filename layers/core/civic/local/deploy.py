@@ -78,7 +78,8 @@ _PRE_TYPES = {"AWS::Lambda::LayerVersion", "AWS::Cognito::UserPool", "AWS::Cogni
 #: Types created through boto3 after the stack (they reference stack resources).
 _POST_TYPES = {"AWS::S3::BucketPolicy"}
 #: Types kept out of moto and handed to the local dispatcher.
-_DISPATCHER_TYPES = {"AWS::Lambda::EventSourceMapping"}
+# The dispatcher applies these itself (stream/queue polling; async retries and failure destinations).
+_DISPATCHER_TYPES = {"AWS::Lambda::EventSourceMapping", "AWS::Lambda::EventInvokeConfig"}
 
 
 class UnsupportedLocally(RuntimeError):
@@ -477,7 +478,8 @@ def deploy_stack(endpoint_url: str | None, region: str, stack_name: str = "civic
     for lid in sorted(post):
         ref, _ = _MATERIALIZERS[active[lid]["Type"]](clients, resolver.resolve(active[lid]["Properties"]))
         physical[lid] = ref
-    esms = {lid: resolver.resolve(active[lid].get("Properties", {})) for lid in sorted(dispatcher)}
+    esms = {lid: resolver.resolve(active[lid].get("Properties", {})) for lid in sorted(dispatcher)
+            if active[lid]["Type"] == "AWS::Lambda::EventSourceMapping"}
 
     # SAM logical ids whose translated id differs (the layer gets a content hash suffix)
     for lid, res in sam.get("Resources", {}).items():

@@ -560,7 +560,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.command, self.path, self.headers.items(), body, self.client_address[0]
             )
         except Exception:  # noqa: BLE001 - a bug in the app must not kill the connection thread
-            log.exception("unhandled error dispatching %s %s", self.command, self.path)
+            # The path only: query strings may carry what people typed.
+            log.exception("unhandled error dispatching %s %s", self.command, self.path.split("?", 1)[0])
             status, headers, data = 502, [("Content-Type", "application/json")], _json_error(
                 "internal_error", "the integration failed"
             )

@@ -152,12 +152,7 @@ class LocalStack:
         from civic.local.webserver import WebServer
 
         app = load_chalice_app(o.root / "chalice_app")
-        verifier = TokenVerifier(
-            region=REGION,
-            user_pool_id=deployed.user_pool_id,
-            client_id=deployed.user_pool_client_id,
-            jwks_url=f"{endpoint}/{deployed.user_pool_id}/.well-known/jwks.json",
-        )
+        verifier = TokenVerifier.from_settings(get_settings())  # the pool deployed above, its JWKS on moto
         gateway = LocalGateway(app, verifier, host=o.host, port=o.api_port)
         gateway.start()
         self._stoppers.append(gateway.stop)

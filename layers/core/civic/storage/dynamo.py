@@ -11,7 +11,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from civic.domain.ports import ConcurrentChange, FeedQuery, TrackingCodeTaken
+from civic.domain.ports import ConcurrentChange, FeedQuery, TrackingCodeTaken, check_change
 from civic.domain.reports import MediaItem, Report, TimelineEvent
 from civic.storage.models import MediaMap, PhotoHashModel, ReportModel, TimelineModel, TrackingCodeModel
 
@@ -76,6 +76,8 @@ def report_to_model(report: Report) -> ReportModel:
             for m in report.media
         ],
         flags=list(report.flags),
+        pub_lat=report.published_location[0],
+        pub_lon=report.published_location[1],
         cell=report.cell,
         created_key=report.created_key,
         status_created=f"{report.status}#{report.created_key}" if report.unit_code else None,
@@ -170,11 +172,12 @@ class DynamoReportStore:
             reasons = _reasons(exc)
             if reasons and reasons[0] == "ConditionalCheckFailed":
                 raise TrackingCodeTaken(report.tracking_code) from exc
-            if "ConditionalCheckFailed" in reasons:
+            if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
                 raise ConcurrentChange(report.id) from exc
             raise
 
     def save(self, report: Report, expected_version: int, event: TimelineEvent) -> None:
+        check_change(report, expected_version, event)
         try:
             with TransactWrite(connection=self._connection) as tx:
                 tx.save(report_to_model(report), condition=ReportModel.version == expected_version)
@@ -226,7 +229,7 @@ class DynamoReportStore:
         """Newest-first reports of one cell that pass the filters; lazily paged."""
         south, west, north, east = query.bbox
         condition = ReportModel.created_key < query.before_key if query.before_key else None
-        filters = ReportModel.lat.between(south, north) & ReportModel.lon.between(west, east)
+        filters = ReportModel.pub_lat.between(south, north) & ReportModel.pub_lon.between(west, east)
         if query.category:
             filters &= ReportModel.category == query.category
         if query.status:
@@ -243,6 +246,11 @@ class DynamoReportStore:
             yield model_to_report(model)
 
 
+def condition_failed(exc: Exception) -> bool:
+    """A conditional write lost (the expected case), as opposed to throttling or an outage."""
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
 class DynamoPhotoRegistry:
     """Photo hashes as guard rows in the Reports table; a conditional put makes the first one win."""
 
@@ -251,6 +259,8 @@ class DynamoPhotoRegistry:
         try:
             PhotoHashModel(id=key, report_id=report_id).save(condition=PhotoHashModel.id.does_not_exist())
             return None
-        except PutError:
+        except PutError as exc:
+            if not condition_failed(exc):
+                raise
             first = PhotoHashModel.get(key, consistent_read=True).report_id
             return first if first != report_id else None

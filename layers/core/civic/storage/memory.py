@@ -6,7 +6,7 @@ import copy
 import threading
 
 from civic.domain import geo
-from civic.domain.ports import ConcurrentChange, FeedQuery, TrackingCodeTaken
+from civic.domain.ports import ConcurrentChange, FeedQuery, TrackingCodeTaken, check_change
 from civic.domain.reports import Report, TimelineEvent
 
 
@@ -28,6 +28,7 @@ class InMemoryReportStore:
             self.events[report.id] = [copy.deepcopy(event)]
 
     def save(self, report: Report, expected_version: int, event: TimelineEvent) -> None:
+        check_change(report, expected_version, event)
         with self._lock:
             current = self.reports.get(report.id)
             if current is None or current.version != expected_version:
@@ -58,7 +59,7 @@ class InMemoryReportStore:
             r
             for r in self.reports.values()
             if r.cell in cells
-            and geo.inside(query.bbox, r.lat, r.lon)
+            and geo.inside(query.bbox, *r.published_location)
             and (query.category is None or r.category == query.category)
             and (query.status is None or r.status == query.status)
         ]

@@ -102,6 +102,10 @@ class ReportModel(Model):
     flags = ListAttribute(of=UnicodeAttribute, default=list)
     accept_due_at = UnicodeAttribute(null=True)
     duplicate_of = UnicodeAttribute(null=True)
+    # The published location (rounded in private categories): public searches filter on it, so
+    # a tiny bbox or radius cannot reveal where a security report was exactly made.
+    pub_lat = NumberAttribute()
+    pub_lon = NumberAttribute()
     # Index keys, derived from the fields above when the row is written.
     cell = UnicodeAttribute()
     created_key = UnicodeAttribute()

@@ -11,6 +11,8 @@ Keys (config bucket):
 
 from __future__ import annotations
 
+from civic.domain.ports import RoutingIndexMissing
+
 import json
 import logging
 import posixpath
@@ -34,7 +36,7 @@ POINTER_KEY = "routing/current.json"
 DEFAULT_CHECK_SECONDS = 30.0
 
 
-class NoRoutingIndex(RuntimeError):
+class NoRoutingIndex(RoutingIndexMissing):
     """No boundaries were ever published to this bucket: upload some with `civic boundaries import`."""
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 
 from civic.domain.units import RoutingRule, Unit, UnitTree
+from civic.storage.dynamo import condition_failed
 from civic.storage.models import FollowModel, RuleModel, UnitModel
 
 
@@ -67,7 +68,9 @@ class DynamoUnitStore:
         try:
             UnitModel(code=code).delete(condition=UnitModel.code.exists())
             return True
-        except DeleteError:
+        except DeleteError as exc:
+            if not condition_failed(exc):
+                raise
             return False
 
     def rules(self) -> list[RoutingRule]:
@@ -83,7 +86,9 @@ class DynamoUnitStore:
         try:
             RuleModel(id=rule_id).delete(condition=RuleModel.id.exists())
             return True
-        except DeleteError:
+        except DeleteError as exc:
+            if not condition_failed(exc):
+                raise
             return False
 
 
@@ -96,14 +101,18 @@ class DynamoFollowStore:
         try:
             FollowModel(report_id=report_id, user_id=user_id, at=at).save(condition=FollowModel.user_id.does_not_exist())
             return True
-        except PutError:
+        except PutError as exc:
+            if not condition_failed(exc):
+                raise
             return False
 
     def unfollow(self, report_id: str, user_id: str) -> bool:
         try:
             FollowModel(report_id=report_id, user_id=user_id).delete(condition=FollowModel.user_id.exists())
             return True
-        except DeleteError:
+        except DeleteError as exc:
+            if not condition_failed(exc):
+                raise
             return False
 
     def is_following(self, report_id: str, user_id: str) -> bool:
