@@ -115,3 +115,28 @@ def test_by_citizen_newest_first(store):
     first = store.by_citizen("only-me", 2, None)
     assert [r.id for r in first] == [ids[2], ids[1]]
     assert [r.id for r in store.by_citizen("only-me", 2, first[-1].created_key)] == [ids[0]]
+
+
+def test_stream_readers_survive_a_cancelled_transaction(store):
+    """A cancelled transaction must neither swap the stream shard that readers follow (moto's
+    rollback replaces the table with a copy) nor leave its own records on it."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    from civic.storage.models import TimelineModel
+
+    backend = dynamodb_backends[DEFAULT_ACCOUNT_ID]["ap-southeast-1"]
+    shard = backend.tables[TimelineModel.Meta.table_name].stream_shard  # what an open iterator reads
+
+    report, event = make("HN-SSSSS2")
+    store.create(report, event)
+    stale = change(report, at="2026-11-20T02:00:00.000Z", status="routed")
+    store.save(stale, 1, TimelineEvent(report.id, 2, "routed", stale.updated_at, "system"))
+    with pytest.raises(ConcurrentChange):  # cancelled: its timeline item must not reach the stream
+        store.save(stale, 1, TimelineEvent(report.id, 2, "phantom", stale.updated_at, "system"))
+    later = change(stale, at="2026-11-20T03:00:00.000Z", status="accepted")
+    store.save(later, 2, TimelineEvent(report.id, 3, "accepted", later.updated_at, "officer"))
+
+    assert backend.tables[TimelineModel.Meta.table_name].stream_shard is shard
+    mine = [r for r in shard.items if r.record["dynamodb"]["Keys"]["report_id"]["S"] == report.id]
+    assert [r.record["dynamodb"]["NewImage"]["type"]["S"] for r in mine] == ["submitted", "routed", "accepted"]

@@ -117,6 +117,13 @@ class LocalStack:
         import logging
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
+        # One line per function invocation (function, trigger, outcome, duration; never payloads).
+        local_log = logging.getLogger("civic.local")
+        if not local_log.handlers:
+            handler = logging.StreamHandler()
+            handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+            local_log.addHandler(handler)
+            local_log.setLevel(logging.INFO)
         from civic.local.moto_fixes import serialise_dynamodb_writes
 
         serialise_dynamodb_writes()
