@@ -27,19 +27,16 @@ from civic.auth import InvalidToken, TokenVerifier, cognito_issuer, default_jwks
 from civic.local.gateway import LocalGateway
 from civic.local.loader import load_chalice_app
 
+from tests.conftest import free_port
+
 REGION = "ap-southeast-1"
 PASSWORD = "Corr3ct-Horse!"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def cognito():
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"

@@ -7,7 +7,7 @@ import math
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from civic.domain import geo
-from civic.domain.categories import all_categories
+from civic.domain.categories import all_categories, require_category
 from civic.domain.ports import FeedQuery, ReportStore, RoutingIndexMissing
 from civic.domain.reports import public_view
 from civic.domain.units import RoutingRule, Unit, UnitError, UnitTree, check_references, parse_rule, parse_unit
@@ -42,13 +42,7 @@ def _number(params: Mapping[str, str], name: str, low: float, high: float, defau
 
 def _category(params: Mapping[str, str], default: str | None) -> str | None:
     category = params.get("category") or default
-    if category is not None and category not in all_categories():
-        raise bad_request(
-            "unknown_category",
-            text("Lĩnh vực không tồn tại", "Unknown category"),
-            {"category": text("Chọn một lĩnh vực trong /v1/categories", "Pick one from /v1/categories")},
-        )
-    return category
+    return require_category(category).code if category is not None else None
 
 
 def _unit_summary(unit: Unit | None) -> dict | None:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
 LANGUAGES = ("vi", "en")
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @dataclass(frozen=True)
@@ -54,9 +52,3 @@ def utc_now() -> datetime:
 def iso_utc(moment: datetime) -> str:
     """UTC ISO-8601 with a Z, as stored in data."""
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def local_display(iso: str) -> str:
-    """A UTC timestamp as people in Vietnam read it: 23/11/2026 18:17 (Asia/Ho_Chi_Minh)."""
-    moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    return moment.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")

@@ -13,7 +13,7 @@ import re
 from typing import Any, Mapping
 
 from civic.domain import geo
-from civic.domain.categories import all_categories
+from civic.domain.categories import all_categories, require_category
 from civic.domain.ports import FeedQuery, ReportStore, TrackingCodeTaken, UploadSigner
 from civic.domain.reports import (
     STATUSES,
@@ -55,12 +55,7 @@ def parse_submission(body: Any, settings: Settings) -> ReportSubmission:
         submission = ReportSubmission.model_validate(body)
     except ValidationError as exc:
         raise validation_error(exc) from None
-    if submission.category not in all_categories():
-        raise bad_request(
-            "unknown_category",
-            text("Lĩnh vực không tồn tại", "Unknown category"),
-            {"category": text("Chọn một lĩnh vực trong /v1/categories", "Pick one from /v1/categories")},
-        )
+    require_category(submission.category)
     if not geo.inside(settings.service_bbox, submission.lat, submission.lon):
         outside = text("Vị trí nằm ngoài khu vực phục vụ", "The location is outside the service area")
         raise bad_request("outside_service_area", outside, {"lat": outside, "lon": outside})
@@ -272,12 +267,8 @@ def feed(store: ReportStore, params: Mapping[str, str], settings: Settings, imag
         )
     cells = geo.cells_covering(bbox)
     category = params.get("category") or None
-    if category and category not in all_categories():
-        raise bad_request(
-            "unknown_category",
-            text("Lĩnh vực không tồn tại", "Unknown category"),
-            {"category": text("Chọn một lĩnh vực trong /v1/categories", "Pick one from /v1/categories")},
-        )
+    if category:
+        require_category(category)
     status = params.get("status") or None
     if status and status not in STATUSES:
         raise bad_request(

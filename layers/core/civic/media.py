@@ -14,7 +14,7 @@ from typing import Protocol
 
 from civic.domain import geo
 from civic.domain.ports import ConcurrentChange, ReportStore
-from civic.domain.reports import MediaItem, Report, TimelineEvent, change
+from civic.domain.reports import EXTENSIONS, MediaItem, Report, TimelineEvent, change
 from civic.i18n import Text, text
 
 # Reasons a citizen reads when a file is refused (codes from civic.imaging and this module).
@@ -31,7 +31,6 @@ REFUSALS: dict[str, Text] = {
 # A photo taken this far from the reported place is flagged for the officer (iHanoi and Điện Biên
 # Smart value "verified locations").
 FAR_FROM_LOCATION_M = 1000.0
-EXTENSIONS = {"jpeg": "jpg", "webp": "webp", "video/mp4": "mp4", "video/quicktime": "mov"}
 
 
 class BlobStore(Protocol):

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from civic.i18n import Text
+from civic.errors import bad_request
+from civic.i18n import Text, text
 
 
 @dataclass(frozen=True)
@@ -45,3 +46,15 @@ def all_categories() -> dict[str, Category]:
         )
         for item in raw
     }
+
+
+def require_category(code: str) -> Category:
+    """The category with this code, or the API's `unknown_category` refusal."""
+    category = all_categories().get(code) if isinstance(code, str) else None
+    if category is None:
+        raise bad_request(
+            "unknown_category",
+            text("Lĩnh vực không tồn tại", "Unknown category"),
+            {"category": text("Chọn một lĩnh vực trong /v1/categories", "Pick one from /v1/categories")},
+        )
+    return category

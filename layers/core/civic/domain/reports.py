@@ -191,7 +191,8 @@ def change(report: Report, *, at: str, **updates: Any) -> Report:
 # ---------------------------------------------------------------- views
 
 
-_EXTENSIONS = {"jpeg": "jpg", "webp": "webp", "video/mp4": "mp4", "video/quicktime": "mov"}
+# File extension of each stored format (photo renditions by format, videos by content type).
+EXTENSIONS = {"jpeg": "jpg", "webp": "webp", "video/mp4": "mp4", "video/quicktime": "mov"}
 
 
 def _media_public(item: MediaItem, media_base_url: str, image_format: str = "jpeg") -> dict:
@@ -201,7 +202,7 @@ def _media_public(item: MediaItem, media_base_url: str, image_format: str = "jpe
         fmt = image_format if image_format in item.formats else (item.formats[0] if item.formats else "jpeg")
         base = media_base_url.rstrip("/")
         out["format"] = fmt
-        out["renditions"] = {name: f"{base}/{stem}.{_EXTENSIONS[fmt]}" for name, stem in item.renditions.items()}
+        out["renditions"] = {name: f"{base}/{stem}.{EXTENSIONS[fmt]}" for name, stem in item.renditions.items()}
     return out
 
 

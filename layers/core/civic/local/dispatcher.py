@@ -62,13 +62,11 @@ import base64
 import copy
 import datetime as dt
 import hashlib
-import importlib.util
 import json
 import logging
 import math
 import os
 import re
-import sys
 import threading
 import time
 import traceback
@@ -83,6 +81,8 @@ from urllib.parse import quote_plus
 
 import boto3
 from botocore.config import Config
+
+from civic.local.loader import load_module
 
 __all__ = [
     "Dispatcher",
@@ -404,18 +404,7 @@ class _Function:
             raise FileNotFoundError(f"{self.logical_id}: no handler file {path}")
         digest = hashlib.sha1(str(path).encode()).hexdigest()[:10]
         name = f"_civic_fn_{re.sub(r'[^0-9A-Za-z_]', '_', self.logical_id)}_{digest}"
-        module = sys.modules.get(name)
-        if module is None:
-            spec = importlib.util.spec_from_file_location(name, path)
-            if spec is None or spec.loader is None:  # pragma: no cover
-                raise ImportError(f"cannot load {path}")
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            try:
-                spec.loader.exec_module(module)
-            except BaseException:
-                sys.modules.pop(name, None)
-                raise
+        module = load_module(name, path)
         handler = getattr(module, attr, None)
         if not callable(handler):
             raise AttributeError(f"{path} has no callable {attr!r}")

@@ -13,6 +13,24 @@ if TYPE_CHECKING:  # pragma: no cover
     import chalice
 
 
+def load_module(name: str, path: str | os.PathLike[str]) -> ModuleType:
+    """Import the file at ``path`` as module ``name`` (once; later calls return the same module)."""
+    module = sys.modules.get(name)
+    if module is not None:
+        return module
+    spec = importlib.util.spec_from_file_location(name, os.fspath(path))
+    if spec is None or spec.loader is None:  # pragma: no cover
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
 def _load_package(name: str, directory: str) -> ModuleType:
     """Import the package at ``directory`` as ``name`` from its ``__init__.py`` (submodules resolve inside it)."""
     init = os.path.join(directory, "__init__.py")
@@ -62,19 +80,9 @@ def load_chalice_app(project_dir: str | os.PathLike[str] = "chalice_app", attr: 
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no Chalice app at {path}")
     name = f"_chalice_app_{zlib.crc32(path.encode()):08x}"
-    module = sys.modules.get(name)
-    if module is None:
+    if name not in sys.modules:
         _ensure_chalicelib(project)
-        spec = importlib.util.spec_from_file_location(name, path)
-        if spec is None or spec.loader is None:  # pragma: no cover
-            raise ImportError(f"cannot load {path}")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            sys.modules.pop(name, None)
-            raise
+    module = load_module(name, path)
     try:
         app = getattr(module, attr)
     except AttributeError:

@@ -261,11 +261,6 @@ def index_cache(settings: "Settings", *, check_interval: float | None = None) ->
         return cache
 
 
-def current_artifact(settings: "Settings") -> RoutingArtifact:
-    """The routing artifact in use (cached per container); raises NoRoutingIndex before the first upload."""
-    return index_cache(settings).get()
-
-
 __all__ = [
     "INCOMING_PREFIX",
     "POINTER_KEY",
@@ -274,7 +269,6 @@ __all__ = [
     "MAX_UPLOAD_BYTES",
     "NoRoutingIndex",
     "S3BoundaryStore",
-    "current_artifact",
     "index_cache",
     "publish_collection",
     "report_key",

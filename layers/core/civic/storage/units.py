@@ -43,15 +43,6 @@ class DynamoUnitStore:
     def tree(self) -> UnitTree:
         return UnitTree(self.units())
 
-    def get(self, code: str) -> Unit | None:
-        try:
-            return _unit(UnitModel.get(code, consistent_read=True))
-        except DoesNotExist:
-            return None
-
-    def children(self, code: str) -> list[Unit]:
-        return [_unit(m) for m in UnitModel.by_parent.query(code)]
-
     def put(self, unit: Unit) -> None:
         UnitModel(
             code=unit.code,
@@ -124,6 +115,3 @@ class DynamoFollowStore:
 
     def count(self, report_id: str) -> int:
         return FollowModel.count(report_id)
-
-    def followers(self, report_id: str) -> list[str]:
-        return [m.user_id for m in FollowModel.query(report_id)]

@@ -8,7 +8,6 @@ token moto itself would issue.
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -31,19 +30,16 @@ from civic.auth import (
     default_jwks_url,
 )
 
+from tests.conftest import free_port
+
 REGION = "ap-southeast-1"
 PASSWORD = "Corr3ct-Horse!"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def cognito():
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
@@ -250,7 +246,7 @@ def test_jwks_is_cached(cognito, moto_key):
 
 def test_jwks_unreachable_fails_closed(cognito):
     v = TokenVerifier(REGION, cognito["pool"], cognito["client"],
-                      jwks_url=f"http://127.0.0.1:{_free_port()}/x/.well-known/jwks.json", http_timeout=2)
+                      jwks_url=f"http://127.0.0.1:{free_port()}/x/.well-known/jwks.json", http_timeout=2)
     with pytest.raises(JWKSUnavailable) as err:
         v.verify(cognito["tokens"]["IdToken"])
     assert isinstance(err.value, InvalidToken)
