@@ -140,3 +140,21 @@ def test_stream_readers_survive_a_cancelled_transaction(store):
     assert backend.tables[TimelineModel.Meta.table_name].stream_shard is shard
     mine = [r for r in shard.items if r.record["dynamodb"]["Keys"]["report_id"]["S"] == report.id]
     assert [r.record["dynamodb"]["NewImage"]["type"]["S"] for r in mine] == ["submitted", "routed", "accepted"]
+
+
+def test_feed_reads_a_bounded_number_of_items_per_cell(store, monkeypatch):
+    """A rare filter stops after the scan budget instead of reading a cell's whole history."""
+    from civic.domain.geo import cells_covering
+    from civic.storage import dynamo
+
+    old, event = make("HN-OLDRR2", lat=12.61, lon=108.01, at="2026-01-01T00:00:00.000Z", category="culture_tourism")
+    store.create(old, event)
+    for i in range(60):
+        report, event = make(f"HN-N{i:02d}RR2".replace("0", "A").replace("1", "B"), lat=12.61, lon=108.01,
+                             at=f"2026-02-01T00:{i // 60:02d}:{i % 60:02d}.000Z")
+        store.create(report, event)
+    bbox = (12.5, 107.9, 12.7, 108.1)
+    query = FeedQuery(cells=cells_covering(bbox), bbox=bbox, limit=5, category="culture_tourism")
+    assert [r.id for r in store.feed(query)] == [old.id]  # within budget: found under 60 newer reports
+    monkeypatch.setattr(dynamo, "_MAX_SCAN_PER_CELL", 30)
+    assert store.feed(query) == []  # budget spent on newer reports of other categories

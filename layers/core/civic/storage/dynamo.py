@@ -16,8 +16,9 @@ from civic.domain.reports import MediaItem, Report, TimelineEvent
 from civic.storage.models import MediaMap, PhotoHashModel, ReportModel, TimelineModel, TrackingCodeModel
 
 TRACKING_PREFIX = "tracking#"
-# A feed page reads at most this many raw items per cell before giving up on filters.
-_MAX_SCAN_PER_CELL = 500
+# A feed page evaluates at most this many items per cell (matching or not), so a rare filter
+# cannot turn one request into a scan of a whole city's history.
+_MAX_SCAN_PER_CELL = 1000
 
 
 def _plain(value: Any) -> Any:
@@ -234,16 +235,18 @@ class DynamoReportStore:
             filters &= ReportModel.category == query.category
         if query.status:
             filters &= ReportModel.status == query.status
-        rows = ReportModel.by_cell.query(
+        pages = ReportModel.by_cell.query(
             cell,
             condition,
             filter_condition=filters,
             scan_index_forward=False,
             page_size=min(max(query.limit, 25), 100),
-            limit=_MAX_SCAN_PER_CELL,
-        )
-        for model in rows:
-            yield model_to_report(model)
+        ).page_iter
+        for page in pages:  # raw pages, so items evaluated by the filter count too
+            for item in page.get("Items", []):
+                yield model_to_report(ReportModel.from_raw_data(item))
+            if pages.total_scanned_count >= _MAX_SCAN_PER_CELL:
+                return
 
 
 def condition_failed(exc: Exception) -> bool:
