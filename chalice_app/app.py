@@ -15,8 +15,11 @@ from chalicelib.http import (
     ports,
     query,
     require_group,
+    seen_version,
+    staff_member,
 )
-from civic import __version__, directory, intake
+from civic import __version__, directory, intake, staff
+from civic.domain.reports import now_iso
 from civic.observability import count
 
 # configure_logs=False: Powertools owns the "civicbridge" logger (same name as the app).
@@ -146,6 +149,58 @@ def locate_unit():
 def get_unit(code):
     d = ports.directory
     return directory.unit_view(code, d.tree, d.geometry)
+
+
+# ---------------------------------------------------------------- staff (officer, leader, coordinator)
+
+
+@app.route("/v1/staff/inbox", methods=["GET"], authorizer=authorizer, cors=CORS)
+@endpoint
+def staff_inbox():
+    request = app.current_request
+    member = staff_member(request)
+    return staff.inbox(ports.store, member, query(request), ports.directory.tree, ports.settings, ports.due_state)
+
+
+@app.route("/v1/staff/reports/{report_id}", methods=["GET"], authorizer=authorizer, cors=CORS)
+@endpoint
+def staff_report(report_id):
+    member = staff_member(app.current_request)
+    return staff.detail(ports.store, member, report_id, ports.directory.tree, ports.settings)
+
+
+@app.route("/v1/staff/reports/{report_id}/actions", methods=["POST"], authorizer=authorizer, cors=CORS,
+           content_types=BODY_TYPES)
+@endpoint
+def staff_action(report_id):
+    request = app.current_request
+    member = staff_member(request)
+    now = now_iso()
+    return staff.act(
+        ports.store, member, report_id, json_body(request), seen_version(request), ports.directory.tree,
+        ports.workflow_context(now), ports.settings,
+    )
+
+
+@app.route("/v1/staff/reports/{report_id}/evidence", methods=["POST"], authorizer=authorizer, cors=CORS,
+           content_types=BODY_TYPES)
+@endpoint
+def staff_evidence(report_id):
+    request = app.current_request
+    member = staff_member(request)
+    return json_response(
+        staff.request_evidence(ports.store, ports.signer, member, report_id, json_body(request),
+                               ports.directory.tree, ports.settings, now_iso()),
+        201,
+    )
+
+
+@app.route("/v1/staff/templates", methods=["GET"], authorizer=authorizer, cors=CORS)
+@endpoint
+def answer_templates():
+    request = app.current_request
+    staff_member(request)
+    return staff.templates(query(request).get("category"))
 
 
 # ---------------------------------------------------------------- operators (admin group only)

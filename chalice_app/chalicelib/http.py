@@ -69,6 +69,35 @@ class Ports:
         self.settings
         return DynamoFollowStore()
 
+    def due_state(self, due_at: str | None) -> str:
+        """on_time / due_soon / overdue / none, right now."""
+        from civic.routing import due_state_now
+
+        return due_state_now(due_at)
+
+    @cached_property
+    def staff_directory(self):
+        from civic.storage.units import DynamoStaffDirectory
+
+        self.settings
+        return DynamoStaffDirectory()
+
+    def workflow_context(self, now: str):
+        """What staff actions need to know: units (transfer, approval) and deadlines."""
+        from civic.domain.workflow import Context
+        from civic.routing import report_deadlines
+
+        tree = self.directory.tree
+        return Context(
+            now=now,
+            unit_exists=lambda code: code in tree,
+            parent_of=lambda code: (tree.get(code).parent_code if tree.get(code) else None),
+            requires_approval=lambda code: bool(tree.get(code) and tree.get(code).requires_approval),
+            deadlines=lambda report, priority, start: report_deadlines(
+                tree, report.category, priority, report.unit_code, start
+            ),
+        )
+
     @cached_property
     def directory(self):
         from civic.storage.directory import Directory
@@ -239,6 +268,23 @@ def require_group(request, group: str) -> dict:
     if group not in groups(found):
         raise ApiError(403, "forbidden", text("Bạn không có quyền thực hiện thao tác này", "You are not allowed to do this"))
     return found
+
+
+def staff_member(request):
+    """The signed-in staff member (role from Cognito groups, units from the Users table); 403 otherwise."""
+    from civic.staff import member_from
+
+    found = claims(request)
+    member = member_from(found["sub"], groups(found), ports.staff_directory.units_of(found["sub"]))
+    if member is None:
+        raise ApiError(403, "forbidden", text("Chỉ dành cho cán bộ", "For staff only"))
+    return member
+
+
+def seen_version(request) -> int | None:
+    """The report version from an If-Match header ("7" or a quoted ETag "\"7\""), if any."""
+    raw = (request.headers.get("if-match") or "").strip().strip('"')
+    return int(raw) if raw.isdigit() and len(raw) < 12 else None
 
 
 def optional_viewer(request) -> str | None:

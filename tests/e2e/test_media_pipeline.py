@@ -92,7 +92,7 @@ def test_photo_and_video_ready_bomb_and_svg_refused(stack):
     assert video_item["status"] == "ready"
     served = requests.get(video_item["renditions"]["video"], timeout=5)
     assert served.headers["Content-Type"] == "video/mp4" and len(served.content) == len(video)
-    assert b"udta" not in served.content  # the GPS box is blanked
+    assert b"udta" not in served.content and b"+21.0285" not in served.content  # the GPS box is blanked
     assert bomb_item["status"] == "refused" and bomb_item["reason"]["code"] == "too_many_pixels"
     assert svg_item["status"] == "refused" and svg_item["reason"]["code"] in ("svg_refused", "type_mismatch")
     for refused in (bomb_item, svg_item):

@@ -140,6 +140,10 @@ def test_admin_manages_units_and_rules_others_cannot(stack, uploaded):
     assert requests.get(stack.api + "/v1/admin/rules", timeout=5).status_code == 401
     created = requests.post(stack.api + "/v1/admin/units", json=unit, headers=auth(admin), timeout=5)
     assert created.status_code == 201, created.text
+    again = requests.post(stack.api + "/v1/admin/units", json={**unit, "name_vi": "khác"}, headers=auth(admin), timeout=5)
+    assert again.status_code == 409  # POST creates; it never overwrites an existing unit
+    ward_as_area = {"id": "bad", "category": "traffic", "scope": "boundary", "target": "DEMO-W05"}
+    assert requests.post(stack.api + "/v1/admin/rules", json=ward_as_area, headers=auth(admin), timeout=5).status_code == 400
     rule = {"id": "water-w05", "category": "livelihood", "scope": "unit", "where": "DEMO-W05", "target": "DEMO-WATER"}
     assert requests.post(stack.api + "/v1/admin/rules", json=rule, headers=auth(admin), timeout=5).status_code == 201
     lat, lon = demo.wards()[4]["center"]

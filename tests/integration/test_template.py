@@ -24,7 +24,7 @@ REGION = "ap-southeast-1"
 TABLES = {
     # logical id: (key schema, {GSI name: key schema}, stream view type)
     "ReportsTable": ([("id", "HASH")], {
-        "ByUnitStatus": [("unit_code", "HASH"), ("status_created", "RANGE")],
+        "ByUnitStatus": [("queue", "HASH"), ("status_created", "RANGE")],
         "ByCitizen": [("citizen_id", "HASH"), ("created_key", "RANGE")],
         "ByCell": [("cell", "HASH"), ("created_key", "RANGE")],
         "ByDue": [("due_day", "HASH"), ("due_at", "RANGE")],

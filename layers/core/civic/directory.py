@@ -141,7 +141,15 @@ def _unit_error(exc: UnitError) -> ApiError:
     )
 
 
+def _exists(kind_vi: str, kind_en: str, key: str) -> ApiError:
+    return ApiError(
+        409, "already_exists",
+        text(f"{kind_vi} {key} đã tồn tại; dùng PUT để sửa", f"{kind_en} {key} already exists; use PUT to change it"),
+    )
+
+
 def put_unit(body: Any, store, code: str | None = None) -> dict:
+    """POST (code None) creates a new unit; PUT /{code} replaces that unit."""
     try:
         unit = parse_unit(body, all_categories())
     except UnitError as exc:
@@ -150,6 +158,10 @@ def put_unit(body: Any, store, code: str | None = None) -> dict:
         raise bad_request("invalid_unit", text("Mã đơn vị không khớp đường dẫn", "The code does not match the path"),
                           {"code": text(f"Phải là {code}", f"Must be {code}")})
     tree = store.tree()
+    if code is None and unit.code in tree:
+        raise _exists("Đơn vị", "Unit", unit.code)
+    if code is not None and code not in tree:
+        raise not_found("Không tìm thấy đơn vị", "Unit not found")
     units = [u for u in tree.by_code.values() if u.code != unit.code] + [unit]
     problems = {k: v for k, v in check_references(units, []).items() if k.startswith(f"units.{unit.code}.")}
     if problems:
@@ -180,7 +192,16 @@ def put_rule(body: Any, store, rule_id: str | None = None) -> dict:
     if rule_id is not None and rule.id != rule_id:
         raise bad_request("invalid_unit", text("Mã quy tắc không khớp đường dẫn", "The id does not match the path"),
                           {"id": text(f"Phải là {rule_id}", f"Must be {rule_id}")})
-    problems = check_references(store.tree().by_code.values(), [rule])
+    tree = store.tree()
+    existing = {r.id for r in store.rules()}
+    if rule_id is None and rule.id in existing:
+        raise _exists("Quy tắc", "Rule", rule.id)
+    if rule_id is not None and rule_id not in existing:
+        raise not_found("Không tìm thấy quy tắc", "Rule not found")
+    problems = check_references(tree.by_code.values(), [rule])
+    target = tree.get(rule.target)
+    if rule.scope == "boundary" and target is not None and not target.is_agency:
+        problems[f"rules.{rule.id}.target"] = "a boundary rule needs an agency (its own service area is used)"
     if problems:
         raise _unit_error(UnitError(problems))
     store.put_rule(rule)

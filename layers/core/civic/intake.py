@@ -105,19 +105,20 @@ def created(report: Report) -> dict:
     }
 
 
-def upload_slots(report: Report, signer: UploadSigner, settings: Settings) -> list[dict]:
+def upload_slots(report: Report, signer: UploadSigner, settings: Settings, role: str = "report") -> list[dict]:
     """A fresh presigned POST for each media item still waiting for its file.
 
     Signed on every answer, also when a retried submission replays the first one, so a client
     that retries after the URLs expired still gets URLs that work."""
     slots = []
     for item in report.media:
-        if item.status != "pending":
+        if item.status != "pending" or item.role != role:
             continue
         limit = settings.max_upload_bytes_video if item.kind == "video" else settings.max_upload_bytes_photo
         # The declared size is what the citizen promised; allow it exactly, never more than the limit.
         post = signer.presign_post(
-            upload_key(report.id, item.media_id), item.content_type, min(item.declared_size, limit), report.citizen_id
+            upload_key(report.id, item.media_id), item.content_type, min(item.declared_size, limit),
+            item.uploader or report.citizen_id,
         )
         slots.append({"media_id": item.media_id, "url": post["url"], "fields": post["fields"]})
     return slots

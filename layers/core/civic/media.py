@@ -89,7 +89,7 @@ def process_upload(
         return "ignored:already_processed"
     # The presigned POST pins the uploader in the object's metadata; S3 enforces it in AWS, and this
     # check refuses anything else (an upload to another citizen's report changes nothing there).
-    if blobs.owner(upload.bucket, upload.key) != report.citizen_id:
+    if blobs.owner(upload.bucket, upload.key) != (item.uploader or report.citizen_id):
         blobs.delete(upload.bucket, upload.key)
         return "ignored:not_the_owner"
 
@@ -184,7 +184,7 @@ def _attach(store: ReportStore, report: Report, item: MediaItem, flags: set[str]
         report_id=report.id,
         seq=updated.version,
         type="media_added" if item.status == "ready" else "media_refused",
-        at=now,
+        at=updated.updated_at,
         actor_role="system",
         public=item.status == "ready",
         status=updated.status,

@@ -55,13 +55,32 @@ class ArtifactLocator:
         return snapped, snapped is not None
 
     def agencies(self, lat: float, lon: float) -> list[str]:
-        return self.artifact.agencies_at(lat, lon)
+        covering = self.artifact.agencies_at(lat, lon)
+        agency = getattr(self.artifact, "agency", None)
+        if covering or agency is None or self.snap_distance_m <= 0:
+            return covering
+        # Just outside every service area (a point snapped to a ward): the nearest one within reach.
+        near = agency.nearest(lat, lon, self.snap_distance_m)
+        return [near] if near else []
 
 
 def deadlines(priority: str, at: str) -> tuple[str, str]:
     accept, resolve = DEADLINES.get(priority, DEADLINES["normal"])
     start = datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(timezone.utc)
     return iso_utc(start + accept), iso_utc(start + resolve)
+
+
+def due_state_now(due_at: str | None, soon: timedelta = timedelta(hours=4)) -> str:
+    if not due_at:
+        return "none"
+    now = datetime.now(timezone.utc)
+    due = datetime.fromisoformat(due_at.replace("Z", "+00:00"))
+    return "overdue" if now > due else "due_soon" if due - now <= soon else "on_time"
+
+
+def report_deadlines(tree: UnitTree, category: str, priority: str, unit_code: str | None, start: str) -> tuple[str, str]:
+    """Acceptance and resolution deadlines of a report handled by `unit_code`, from `start`."""
+    return deadlines(priority, start)
 
 
 def find_duplicate(report: Report, store: ReportStore, radius_m: float, window_days: int) -> Report | None:
@@ -117,7 +136,7 @@ def route_report(
             data["snapped"] = True
         if decision.handler:
             accept_due, due = deadlines(report.priority, now)
-            updates.update(accept_due_at=accept_due, due_at=due)
+            updates.update(accept_due_at=accept_due, due_at=due, routed_at=now)
             data.update(accept_due_at=accept_due, due_at=due)
         if duplicate:
             updates.update(duplicate_of=duplicate.id, flags=sorted(set(report.flags) | {"probable_duplicate"}))
@@ -127,7 +146,7 @@ def route_report(
             report_id=report.id,
             seq=updated.version,
             type=decision.status,
-            at=now,
+            at=updated.updated_at,
             actor_role="system",
             status=decision.status,
             data=data,

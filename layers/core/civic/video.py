@@ -1,8 +1,9 @@
 """MP4/MOV containers: check the box structure and blank out metadata without re-encoding.
 
-Location and device data live in `udta` and `meta` boxes (e.g. ©xyz holds GPS). Renaming those
-boxes to `free` keeps every size and offset, so the sample tables (stco/co64) stay valid and the
-file plays exactly as before, but players and parsers skip the blanked boxes.
+Location and device data live in `udta` and `meta` boxes (e.g. ©xyz holds GPS). Those boxes are
+renamed `free` and their content overwritten with zeros: every size and offset stays the same, so
+the sample tables (stco/co64) stay valid and the file plays exactly as before, and no byte of the
+metadata is left in the file.
 """
 
 from __future__ import annotations
@@ -40,6 +41,11 @@ def _boxes(data: bytearray, start: int, end: int):
         pos += size
 
 
+def _blank(data: bytearray, pos: int, header: int, size: int) -> None:
+    data[pos + 4 : pos + 8] = b"free"
+    data[pos + header : pos + size] = bytes(size - header)
+
+
 def strip_metadata(raw: bytes) -> tuple[bytes, int]:
     """The same file with every udta/meta box under moov blanked; and how many were blanked."""
     data = bytearray(raw)
@@ -51,7 +57,7 @@ def strip_metadata(raw: bytes) -> tuple[bytes, int]:
             raise BadContainer("boxes nested too deeply")
         for pos, header, size, kind in _boxes(data, start, end):
             if kind in METADATA and depth > 0:
-                data[pos + 4 : pos + 8] = b"free"
+                _blank(data, pos, header, size)
                 blanked += 1
             elif kind in CONTAINERS:
                 walk(pos + header, pos + size, depth + 1)
@@ -64,6 +70,6 @@ def strip_metadata(raw: bytes) -> tuple[bytes, int]:
         if kind == b"moov":
             walk(pos + header, pos + size, 1)
         elif kind in METADATA:  # a top-level meta box (seen in some MOV files)
-            data[pos + 4 : pos + 8] = b"free"
+            _blank(data, pos, header, size)
             blanked += 1
     return bytes(data), blanked

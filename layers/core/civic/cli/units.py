@@ -14,7 +14,10 @@ from typing import Any
 
 from civic.cli.target import TargetError, add_arguments, fail, resolve
 
-UNIT_COLUMNS = ["code", "name_vi", "name_en", "kind", "parent_code", "categories", "phone", "email", "address", "website", "synthetic"]
+UNIT_COLUMNS = [
+    "code", "name_vi", "name_en", "kind", "parent_code", "categories", "phone", "email", "address", "website",
+    "synthetic", "requires_approval",
+]
 RULE_COLUMNS = ["id", "category", "scope", "target", "where", "priority", "enabled", "note"]
 
 
@@ -42,6 +45,7 @@ def _unit_from_csv(row: dict[str, str]) -> dict[str, Any]:
         "categories": [c for c in (row.get("categories") or "").split(";") if c],
         "contact": contact,
         "synthetic": (row.get("synthetic") or "").lower() in ("1", "true", "yes"),
+        "requires_approval": (row.get("requires_approval") or "").lower() in ("1", "true", "yes"),
     }
 
 

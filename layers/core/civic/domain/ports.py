@@ -54,6 +54,9 @@ class ReportStore(Protocol):
 
     def by_citizen(self, citizen_id: str, limit: int, before_key: str | None) -> list[Report]: ...
 
+    def by_units(self, units: list[str], statuses: list[str]) -> list[Report]:
+        """Reports queued at these units (`"#triage"`: awaiting triage) in these statuses."""
+
     def feed(self, query: FeedQuery) -> list[Report]:
         """Newest first across the query's cells, filtered, at most `limit`."""
 

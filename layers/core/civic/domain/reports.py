@@ -68,6 +68,8 @@ class MediaItem:
     gps_distance_m: int | None = None  # from the photo's EXIF position to the reported place
     taken_at: str | None = None  # EXIF capture time, as written by the camera
     sha256: str | None = None  # of the original upload: spots a photo reused from another report
+    role: Literal["report", "evidence"] = "report"  # the citizen's photos, or staff's evidence of a result
+    uploader: str | None = None  # who may upload it (None: the report's author)
 
 
 @dataclass
@@ -90,6 +92,12 @@ class Report:
     due_at: str | None = None  # resolution deadline
     accept_due_at: str | None = None  # acceptance deadline
     duplicate_of: str | None = None  # a probable duplicate of this open report (shown, never hidden)
+    routed_at: str | None = None
+    resolved_at: str | None = None
+    assignee: str | None = None  # an officer's id or a department's code (staff only)
+    answer: str | None = None  # the published result
+    evidence: list[str] = field(default_factory=list)  # media ids of the result's evidence
+    awaiting_info_since: str | None = None  # the unit asked the citizen; the clock is paused
     media: list[MediaItem] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
 
@@ -184,8 +192,10 @@ def new_report(
 
 
 def change(report: Report, *, at: str, **updates: Any) -> Report:
-    """The next version of a report; callers pair it with exactly one timeline event."""
-    return replace(report, version=report.version + 1, updated_at=at, **updates)
+    """The next version of a report; callers pair it with exactly one timeline event, stamped with
+    the new `updated_at`. Times never go backwards along the versions, even when a writer that read
+    the clock earlier retries after a concurrent change."""
+    return replace(report, version=report.version + 1, updated_at=max(at, report.updated_at), **updates)
 
 
 # ---------------------------------------------------------------- views
@@ -210,6 +220,7 @@ def public_view(report: Report, category: Category | None, media_base_url: str, 
     """What anyone may see: never the citizen's identity; private categories' places rounded."""
     private = bool(category and category.private_location)
     lat, lon = report.published_location
+    published = report.status in ("resolved", "closed") and bool(report.answer)
     return {
         "id": report.id,
         "tracking_code": report.tracking_code,
@@ -226,9 +237,25 @@ def public_view(report: Report, category: Category | None, media_base_url: str, 
         "due_at": report.due_at,
         "accept_due_at": report.accept_due_at,
         "duplicate_of": report.duplicate_of,
-        # Only finished renditions are public; pending or refused items are the owner's business.
-        "media": [_media_public(m, media_base_url, image_format) for m in report.media if m.status == "ready"],
+        # Only finished renditions are public; pending or refused items are the owner's business;
+        # evidence only with a published result.
+        "media": [
+            _media_public(m, media_base_url, image_format)
+            for m in report.media
+            if m.status == "ready" and (m.role == "report" or (published and m.media_id in report.evidence))
+        ],
+        "result": {"answer": report.answer, "resolved_at": report.resolved_at} if published else None,
     }
+
+
+def media_detail(item: MediaItem, media_base_url: str, image_format: str = "jpeg") -> dict:
+    """A media item with its state for those who may see every state (its author, the staff)."""
+    entry = _media_public(item, media_base_url, image_format)
+    entry["content_type"] = item.content_type
+    entry["role"] = item.role
+    if item.reason:
+        entry["reason"] = item.reason
+    return entry
 
 
 def owner_view(report: Report, category: Category | None, media_base_url: str, image_format: str = "jpeg") -> dict:
@@ -237,13 +264,9 @@ def owner_view(report: Report, category: Category | None, media_base_url: str, i
     view["location"] = {"lat": report.lat, "lon": report.lon, "precision": "exact"}
     view["address"] = report.address
     view["anonymous"] = report.anonymous
-    view["media"] = []
-    for item in report.media:
-        entry = _media_public(item, media_base_url, image_format)
-        if item.reason:
-            entry["reason"] = item.reason
-        entry["content_type"] = item.content_type
-        view["media"].append(entry)
+    evidence = [m for m in view["media"] if m["media_id"] in report.evidence]  # with a published result
+    view["media"] = [media_detail(m, media_base_url, image_format) for m in report.media if m.role == "report"]
+    view["media"] += evidence
     view["flags"] = list(report.flags)
     view["is_owner"] = True
     return view
@@ -266,6 +289,7 @@ PUBLIC_EVENT_DATA = frozenset(
     {
         "category", "media_count", "media_id", "unit_code", "admin_unit", "basis", "rule_id", "snapped",
         "reason", "answer", "priority", "due_at", "accept_due_at", "duplicate_of", "status",
+        "evidence", "to_unit", "from_unit", "question",
     }
 )
 

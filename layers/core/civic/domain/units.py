@@ -36,6 +36,7 @@ class Unit:
     categories: list[str] = field(default_factory=list)  # empty: handles every category
     contact: dict[str, str] = field(default_factory=dict)  # the office's public phone, email, address
     synthetic: bool = False
+    requires_approval: bool = False  # results wait for a leader's approval before they are published
 
     @property
     def is_agency(self) -> bool:
@@ -157,7 +158,7 @@ class UnitError(ValueError):
 def parse_unit(raw: dict[str, Any], known_categories: Iterable[str]) -> Unit:
     if not isinstance(raw, dict):
         raise UnitError({"unit": "must be an object"})
-    allowed = {"code", "name_vi", "name_en", "kind", "parent_code", "categories", "contact", "synthetic"}
+    allowed = {"code", "name_vi", "name_en", "kind", "parent_code", "categories", "contact", "synthetic", "requires_approval"}
     problems: dict[str, str] = {k: "unknown field" for k in raw if k not in allowed}
     code = raw.get("code")
     if not isinstance(code, str) or not CODE.match(code):
@@ -181,8 +182,9 @@ def parse_unit(raw: dict[str, Any], known_categories: Iterable[str]) -> Unit:
         for k, v in contact.items()
     ):
         problems["contact"] = "an object with phone, email, address, website (text)"
-    if not isinstance(raw.get("synthetic", False), bool):
-        problems["synthetic"] = "true or false"
+    for flag in ("synthetic", "requires_approval"):
+        if not isinstance(raw.get(flag, False), bool):
+            problems[flag] = "true or false"
     if problems:
         raise UnitError(problems)
     return Unit(
@@ -194,6 +196,7 @@ def parse_unit(raw: dict[str, Any], known_categories: Iterable[str]) -> Unit:
         categories=list(dict.fromkeys(categories)),
         contact=dict(contact),
         synthetic=bool(raw.get("synthetic", False)),
+        requires_approval=bool(raw.get("requires_approval", False)),
     )
 
 

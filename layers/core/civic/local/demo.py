@@ -198,6 +198,7 @@ def units() -> list[dict]:
                 "kind": "ward",
                 "categories": WARD_CATEGORIES,
                 "synthetic": True,
+                "requires_approval": True,  # the ward leader approves results before they are published
             }
             for w in wards()
         ]

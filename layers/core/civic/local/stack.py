@@ -160,12 +160,18 @@ class LocalStack:
 
         app = load_chalice_app(o.root / "chalice_app")
         verifier = TokenVerifier.from_settings(get_settings())  # the pool deployed above, its JWKS on moto
-        gateway = LocalGateway(app, verifier, host=o.host, port=o.api_port)
-        gateway.start()
+        try:
+            gateway = LocalGateway(app, verifier, host=o.host, port=o.api_port)
+            gateway.start()
+        except OSError as exc:  # the port was free at the check but taken since (another program)
+            raise AlreadyRunning(f"Port {o.api_port} (API) on {o.host} is in use ({exc.strerror}); use --api-port") from None
         self._stoppers.append(gateway.stop)
 
-        web = WebServer(o.root / "web", host=o.host, port=o.web_port, media_bucket=env["MEDIA_BUCKET"],
-                        endpoint_url=endpoint, region=REGION, api_url=api_url)
+        try:
+            web = WebServer(o.root / "web", host=o.host, port=o.web_port, media_bucket=env["MEDIA_BUCKET"],
+                            endpoint_url=endpoint, region=REGION, api_url=api_url)
+        except OSError as exc:
+            raise AlreadyRunning(f"Port {o.web_port} (web) on {o.host} is in use ({exc.strerror}); use --web-port") from None
         web.start()
         self._stoppers.append(web.stop)
 
@@ -234,6 +240,7 @@ def run_forever(options: StackOptions) -> int:
     try:
         info = stack.start()
     except AlreadyRunning as exc:
+        stack.stop()
         print(f"civic local: {exc}", file=sys.stderr)
         return 2
     except BaseException:

@@ -16,6 +16,7 @@ from civic.domain.reports import MediaItem, Report, TimelineEvent
 from civic.storage.models import MediaMap, PhotoHashModel, ReportModel, TimelineModel, TrackingCodeModel
 
 TRACKING_PREFIX = "tracking#"
+TRIAGE_QUEUE = "#triage"
 # A feed page evaluates at most this many items per cell (matching or not), so a rare filter
 # cannot turn one request into a scan of a whole city's history.
 _MAX_SCAN_PER_CELL = 1000
@@ -57,6 +58,12 @@ def report_to_model(report: Report) -> ReportModel:
         due_at=report.due_at,
         accept_due_at=report.accept_due_at,
         duplicate_of=report.duplicate_of,
+        routed_at=report.routed_at,
+        resolved_at=report.resolved_at,
+        assignee=report.assignee,
+        answer=report.answer,
+        evidence=report.evidence or None,
+        awaiting_info_since=report.awaiting_info_since,
         created_at=report.created_at,
         updated_at=report.updated_at,
         version=report.version,
@@ -73,6 +80,8 @@ def report_to_model(report: Report) -> ReportModel:
                 gps_distance_m=m.gps_distance_m,
                 taken_at=m.taken_at,
                 sha256=m.sha256,
+                role=m.role,
+                uploader=m.uploader,
             )
             for m in report.media
         ],
@@ -81,7 +90,8 @@ def report_to_model(report: Report) -> ReportModel:
         pub_lon=report.published_location[1],
         cell=report.cell,
         created_key=report.created_key,
-        status_created=f"{report.status}#{report.created_key}" if report.unit_code else None,
+        queue=report.unit_code or TRIAGE_QUEUE,
+        status_created=f"{report.status}#{report.created_key}",
         due_day=report.due_at[:10] if report.due_at else None,
     )
 
@@ -103,6 +113,12 @@ def model_to_report(model: ReportModel) -> Report:
         due_at=model.due_at,
         accept_due_at=model.accept_due_at,
         duplicate_of=model.duplicate_of,
+        routed_at=model.routed_at,
+        resolved_at=model.resolved_at,
+        assignee=model.assignee,
+        answer=model.answer,
+        evidence=list(model.evidence or []),
+        awaiting_info_since=model.awaiting_info_since,
         created_at=model.created_at,
         updated_at=model.updated_at,
         version=int(model.version),
@@ -119,6 +135,8 @@ def model_to_report(model: ReportModel) -> Report:
                 gps_distance_m=int(m.gps_distance_m) if m.gps_distance_m is not None else None,
                 taken_at=m.taken_at,
                 sha256=m.sha256,
+                role=m.role or "report",
+                uploader=m.uploader,
             )
             for m in (model.media or [])
         ],
@@ -215,6 +233,15 @@ class DynamoReportStore:
             citizen_id, condition, scan_index_forward=False, limit=limit
         )
         return [model_to_report(m) for m in rows]
+
+    def by_units(self, units: list[str], statuses: list[str]) -> list[Report]:
+        """Reports in these units' queues with these statuses (ByUnitStatus: one query per pair)."""
+        out = []
+        for unit in units:
+            for status in statuses:
+                rows = ReportModel.by_unit_status.query(unit, ReportModel.status_created.startswith(f"{status}#"))
+                out.extend(model_to_report(m) for m in rows)
+        return out
 
     def feed(self, query: FeedQuery) -> list[Report]:
         streams = [self._cell_stream(cell, query) for cell in query.cells]

@@ -53,6 +53,13 @@ class InMemoryReportStore:
         mine = [r for r in self.reports.values() if r.citizen_id == citizen_id]
         return self._page(mine, limit, before_key)
 
+    def by_units(self, units: list[str], statuses: list[str]) -> list[Report]:
+        queues = set(units)
+        return [
+            copy.deepcopy(r) for r in self.reports.values()
+            if (r.unit_code or "#triage") in queues and r.status in statuses
+        ]
+
     def feed(self, query: FeedQuery) -> list[Report]:
         cells = set(query.cells)
         hits = [

@@ -32,7 +32,7 @@ class ByUnitStatus(GlobalSecondaryIndex):
         index_name = "ByUnitStatus"
         projection = AllProjection()
 
-    unit_code = UnicodeAttribute(hash_key=True)
+    queue = UnicodeAttribute(hash_key=True)
     status_created = UnicodeAttribute(range_key=True)
 
 
@@ -75,6 +75,8 @@ class MediaMap(MapAttribute):
     gps_distance_m = NumberAttribute(null=True)
     taken_at = UnicodeAttribute(null=True)
     sha256 = UnicodeAttribute(null=True)
+    role = UnicodeAttribute(null=True)
+    uploader = UnicodeAttribute(null=True)
 
 
 class ReportModel(Model):
@@ -102,6 +104,12 @@ class ReportModel(Model):
     flags = ListAttribute(of=UnicodeAttribute, default=list)
     accept_due_at = UnicodeAttribute(null=True)
     duplicate_of = UnicodeAttribute(null=True)
+    routed_at = UnicodeAttribute(null=True)
+    resolved_at = UnicodeAttribute(null=True)
+    assignee = UnicodeAttribute(null=True)
+    answer = UnicodeAttribute(null=True)
+    evidence = ListAttribute(of=UnicodeAttribute, null=True)
+    awaiting_info_since = UnicodeAttribute(null=True)
     # The published location (rounded in private categories): public searches filter on it, so
     # a tiny bbox or radius cannot reveal where a security report was exactly made.
     pub_lat = NumberAttribute()
@@ -109,7 +117,8 @@ class ReportModel(Model):
     # Index keys, derived from the fields above when the row is written.
     cell = UnicodeAttribute()
     created_key = UnicodeAttribute()
-    status_created = UnicodeAttribute(null=True)
+    queue = UnicodeAttribute()  # the unit's code, or "#triage" while no unit handles it
+    status_created = UnicodeAttribute()
     due_day = UnicodeAttribute(null=True)
 
     by_unit_status = ByUnitStatus()
@@ -176,6 +185,7 @@ class UnitModel(Model):
     categories = ListAttribute(of=UnicodeAttribute, default=list)
     contact = MapAttribute(null=True)
     synthetic = BooleanAttribute(default=False)
+    requires_approval = BooleanAttribute(default=False)
 
     by_parent = ByParent()
 

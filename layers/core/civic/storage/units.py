@@ -6,7 +6,7 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 
 from civic.domain.units import RoutingRule, Unit, UnitTree
 from civic.storage.dynamo import condition_failed
-from civic.storage.models import FollowModel, RuleModel, UnitModel
+from civic.storage.models import FollowModel, RuleModel, UnitModel, UserModel
 
 
 def _unit(model: UnitModel) -> Unit:
@@ -20,6 +20,7 @@ def _unit(model: UnitModel) -> Unit:
         categories=list(model.categories or []),
         contact={k: str(v) for k, v in contact.items()},
         synthetic=bool(model.synthetic),
+        requires_approval=bool(model.requires_approval),
     )
 
 
@@ -53,6 +54,7 @@ class DynamoUnitStore:
             categories=unit.categories,
             contact=unit.contact or None,
             synthetic=unit.synthetic,
+            requires_approval=unit.requires_approval,
         ).save()
 
     def delete(self, code: str) -> bool:
@@ -115,3 +117,13 @@ class DynamoFollowStore:
 
     def count(self, report_id: str) -> int:
         return FollowModel.count(report_id)
+
+
+class DynamoStaffDirectory:
+    """Which units a staff member belongs to (the Users table; Cognito groups give the role)."""
+
+    def units_of(self, user_id: str) -> list[str]:
+        try:
+            return list(UserModel.get(user_id).units or [])
+        except DoesNotExist:
+            return []

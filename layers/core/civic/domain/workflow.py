@@ -1,0 +1,232 @@
+"""The staff's actions on a report: who may do what, from which state, and what it becomes.
+
+Pure: `plan(report, action, actor, ...)` validates an action and returns the next version of the
+report and its timeline event, or raises WorkflowError. The caller writes both in one transaction
+guarded by the version the officer saw.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from civic.domain.reports import PRIORITIES, Report, TimelineEvent, change
+from civic.i18n import Text, text
+
+ACTIONS = (
+    "accept", "refuse", "transfer", "assign", "set_priority", "note",
+    "request_info", "resolve", "approve", "return", "reopen",
+)
+STAFF_ROLES = ("officer", "leader", "coordinator")
+OPEN = ("needs_triage", "routed", "accepted", "in_progress", "pending_approval")
+
+# action -> (statuses it may start from, roles that may take it)
+RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "accept": (("routed",), STAFF_ROLES),
+    "refuse": (("routed", "accepted"), STAFF_ROLES),
+    "transfer": (("needs_triage", "routed", "accepted"), STAFF_ROLES),
+    "assign": (("accepted", "in_progress"), STAFF_ROLES),
+    "set_priority": (OPEN, ("leader", "coordinator")),
+    "note": (OPEN + ("refused", "resolved", "closed"), STAFF_ROLES),
+    "request_info": (("routed", "accepted", "in_progress"), STAFF_ROLES),
+    "resolve": (("accepted", "in_progress"), STAFF_ROLES),
+    "approve": (("pending_approval",), ("leader", "coordinator")),
+    "return": (("pending_approval",), ("leader", "coordinator")),
+    "reopen": (("resolved", "closed"), ("leader", "coordinator")),
+}
+REFUSAL_REASONS = {
+    "incomplete": text("Nội dung chưa đủ thông tin để xử lý", "Not enough information to act on"),
+    "not_competent": text("Không thuộc thẩm quyền giải quyết", "Not within this unit's competence"),
+    "duplicate": text("Trùng với phản ánh đã được tiếp nhận", "Duplicate of a report already accepted"),
+    "not_public_matter": text("Không phải vấn đề công cộng", "Not a public matter"),
+    "inappropriate": text("Nội dung không phù hợp", "Inappropriate content"),
+}
+MAX_TEXT = 4000
+MIN_ANSWER = 10
+
+
+class WorkflowError(Exception):
+    """An action that cannot be taken: `kind` is invalid (400), illegal (409) or forbidden (404/403)."""
+
+    def __init__(self, kind: str, message: Text, fields: dict[str, Text] | None = None, allowed: list[str] | None = None):
+        super().__init__(message.en)
+        self.kind = kind
+        self.message = message
+        self.fields = fields or {}
+        self.allowed = allowed or []
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: str
+    role: str  # officer | leader | coordinator
+    units: tuple[str, ...] = ()
+
+
+@dataclass
+class Context:
+    """What an action may need beyond the report: the unit tree and the deadlines (injected)."""
+
+    now: str
+    unit_exists: Callable[[str], bool] = lambda code: False
+    parent_of: Callable[[str], str | None] = lambda code: None
+    requires_approval: Callable[[str], bool] = lambda code: False
+    evidence_optional: Callable[[str], bool] = lambda category: False
+    # (report, new priority, start) -> (accept_due_at, due_at)
+    deadlines: Callable[[Report, str, str], tuple[str, str]] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def allowed_actions(report: Report, actor: Actor) -> list[str]:
+    return [a for a, (states, roles) in RULES.items() if report.status in states and actor.role in roles]
+
+
+def _text(body: dict, name: str, *, required: bool, min_len: int = 1) -> str | None:
+    value = body.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or len(value.strip()) < min_len or len(value) > MAX_TEXT:
+        raise WorkflowError(
+            "invalid",
+            text("Thiếu hoặc sai nội dung", "Missing or invalid text"),
+            {name: text(f"Bắt buộc, {min_len}–{MAX_TEXT} ký tự", f"Required, {min_len}–{MAX_TEXT} characters")},
+        )
+    return value.strip()
+
+
+def plan(report: Report, body: dict, actor: Actor, ctx: Context) -> tuple[Report, TimelineEvent]:
+    """Validate `body` ({"action", ...}) for `actor` on `report`; the next version and its event."""
+    action = body.get("action")
+    if action not in RULES:
+        raise WorkflowError(
+            "invalid", text("Thao tác không tồn tại", "Unknown action"),
+            {"action": text(", ".join(ACTIONS), ", ".join(ACTIONS))},
+        )
+    states, roles = RULES[action]
+    if actor.role not in roles or report.status not in states:
+        raise WorkflowError(
+            "illegal",
+            text(f"Không thể '{action}' khi phản ánh đang ở trạng thái '{report.status}'",
+                 f"'{action}' is not possible while the report is '{report.status}'"),
+            allowed=allowed_actions(report, actor),
+        )
+    updates, data, public = _ACTIONS[action](report, body, ctx)
+    updated = change(report, at=ctx.now, **updates)
+    event = TimelineEvent(
+        report_id=report.id,
+        seq=updated.version,
+        type=action,
+        at=updated.updated_at,
+        actor_role=actor.role,
+        actor_id=actor.user_id,
+        public=public,
+        status=updated.status,
+        data={"unit_code": report.unit_code, **data},
+    )
+    return updated, event
+
+
+def _accept(report, body, ctx):
+    return {"status": "accepted"}, {}, True
+
+
+def _refuse(report, body, ctx):
+    code = body.get("reason")
+    if code not in REFUSAL_REASONS:
+        raise WorkflowError("invalid", text("Cần lý do từ chối", "A refusal reason is required"),
+                            {"reason": text(", ".join(REFUSAL_REASONS), ", ".join(REFUSAL_REASONS))})
+    detail = _text(body, "text", required=False)
+    reason = {"code": code, **REFUSAL_REASONS[code].as_dict(), **({"text": detail} if detail else {})}
+    return {"status": "refused", "accept_due_at": None, "due_at": None}, {"reason": reason}, True
+
+
+def _transfer(report, body, ctx):
+    to_unit = body.get("to_unit") or (ctx.parent_of(report.unit_code) if body.get("to") == "superior" else None)
+    if not isinstance(to_unit, str) or not ctx.unit_exists(to_unit) or to_unit == report.unit_code:
+        raise WorkflowError("invalid", text("Đơn vị nhận không hợp lệ", "Invalid receiving unit"),
+                            {"to_unit": text("Mã một đơn vị khác", "The code of another unit")})
+    reason = _text(body, "reason", required=True)
+    updates: dict = {"status": "routed", "unit_code": to_unit, "assignee": None}
+    if ctx.deadlines:  # the acceptance clock starts again at the receiver
+        updates["accept_due_at"], updates["due_at"] = ctx.deadlines(report, report.priority, ctx.now)
+    data = {"to_unit": to_unit, "from_unit": report.unit_code, "reason": {"text": reason}}
+    return updates, data, True
+
+
+def _assign(report, body, ctx):
+    to = body.get("to")
+    if not isinstance(to, str) or not 1 <= len(to) <= 128:
+        raise WorkflowError("invalid", text("Cần người hoặc bộ phận được giao", "Whom to assign is required"),
+                            {"to": text("Mã cán bộ hoặc bộ phận", "An officer's id or a department code")})
+    return {"status": "in_progress", "assignee": to}, {"assignee": to}, False
+
+
+def _set_priority(report, body, ctx):
+    priority = body.get("priority")
+    if priority not in PRIORITIES or priority == report.priority:
+        raise WorkflowError("invalid", text("Mức ưu tiên không hợp lệ", "Invalid priority"),
+                            {"priority": text(", ".join(PRIORITIES), ", ".join(PRIORITIES))})
+    updates: dict = {"priority": priority}
+    if ctx.deadlines and report.status in OPEN:
+        start = report.routed_at or report.created_at
+        updates["accept_due_at"], updates["due_at"] = ctx.deadlines(report, priority, start)
+        if report.status != "routed":
+            updates["accept_due_at"] = report.accept_due_at  # already accepted: keep what was met
+    return updates, {"priority": priority, "due_at": updates.get("due_at", report.due_at)}, True
+
+
+def _note(report, body, ctx):
+    return {}, {"note": _text(body, "text", required=True)}, False
+
+
+def _request_info(report, body, ctx):
+    question = _text(body, "question", required=True)
+    return {"awaiting_info_since": ctx.now}, {"question": question}, True
+
+
+def _resolve(report, body, ctx):
+    answer = _text(body, "answer", required=True, min_len=MIN_ANSWER)
+    evidence = body.get("evidence") or []
+    ready = {m.media_id for m in report.media if m.status == "ready" and m.role == "evidence"}
+    if not isinstance(evidence, list) or any(not isinstance(e, str) or e not in ready for e in evidence):
+        raise WorkflowError("invalid", text("Tài liệu minh chứng không hợp lệ", "Invalid evidence"),
+                            {"evidence": text("Mã các ảnh minh chứng đã tải lên và xử lý xong",
+                                              "Ids of evidence uploads that are ready")})
+    if not evidence and not ctx.evidence_optional(report.category):
+        raise WorkflowError("invalid", text("Kết quả xử lý phải kèm ảnh hoặc tài liệu minh chứng",
+                                            "A resolution needs evidence (photos or documents)"),
+                            {"evidence": text("Bắt buộc với lĩnh vực này", "Required for this category")})
+    pending = ctx.requires_approval(report.unit_code)
+    status = "pending_approval" if pending else "resolved"
+    data = {"answer": {"text": answer}, "evidence": list(evidence)}
+    updates = {"status": status, "answer": answer, "evidence": list(evidence), "resolved_at": None if pending else ctx.now}
+    # Not public until approved where the unit requires approval.
+    return updates, data, not pending
+
+
+def _approve(report, body, ctx):
+    return {"status": "resolved", "resolved_at": ctx.now}, {"answer": {"text": report.answer}, "evidence": report.evidence}, True
+
+
+def _return(report, body, ctx):
+    return {"status": "in_progress"}, {"note": _text(body, "reason", required=True)}, False
+
+
+def _reopen(report, body, ctx):
+    reason = _text(body, "reason", required=True)
+    return {"status": "in_progress", "resolved_at": None}, {"reason": {"text": reason}}, True
+
+
+_ACTIONS = {
+    "accept": _accept, "refuse": _refuse, "transfer": _transfer, "assign": _assign,
+    "set_priority": _set_priority, "note": _note, "request_info": _request_info, "resolve": _resolve,
+    "approve": _approve, "return": _return, "reopen": _reopen,
+}
+
+
+def mark_reply(report: Report, now: str, extend: Callable[[str, str], str] | None = None) -> dict:
+    """The citizen answered a request for information: the clock runs again (deadline pushed by the pause)."""
+    updates: dict = {"awaiting_info_since": None}
+    if report.awaiting_info_since and report.due_at and extend:
+        updates["due_at"] = extend(report.due_at, report.awaiting_info_since)
+    return updates

@@ -1,0 +1,204 @@
+"""The staff workflow over in-memory fakes: state machine, roles, visibility, versions, evidence."""
+
+import threading
+from dataclasses import replace
+
+import pytest
+
+from civic import staff
+from civic.domain.reports import new_report
+from civic.domain.submission import ReportSubmission
+from civic.domain.units import Unit, UnitTree
+from civic.domain.workflow import Actor, Context, WorkflowError, allowed_actions, plan
+from civic.errors import ApiError
+from civic.settings import Settings
+from civic.storage.memory import FakeUploadSigner, InMemoryReportStore
+
+SETTINGS = Settings(media_base_url="https://cdn.test")
+TREE = UnitTree([
+    Unit("CITY", "Thành phố", "City", "city"),
+    Unit("W1", "Phường 1", "Ward 1", "ward", "CITY", requires_approval=True),
+    Unit("W2", "Phường 2", "Ward 2", "ward", "CITY"),
+])
+OFFICER_W1 = staff.StaffMember("officer-1", "officer", ("W1",))
+OFFICER_W2 = staff.StaffMember("officer-2", "officer", ("W2",))
+LEADER_W1 = staff.StaffMember("leader-1", "leader", ("W1",))
+COORDINATOR = staff.StaffMember("coord", "coordinator", ("CITY",))
+
+
+def ctx(now="2026-11-20T03:00:00.000Z"):
+    return Context(
+        now=now,
+        unit_exists=lambda c: c in TREE,
+        parent_of=lambda c: TREE.get(c).parent_code if TREE.get(c) else None,
+        requires_approval=lambda c: bool(TREE.get(c) and TREE.get(c).requires_approval),
+        deadlines=lambda report, priority, start: ("2026-11-21T03:00:00.000Z", "2026-12-01T03:00:00.000Z"),
+    )
+
+
+def routed(store, unit="W1", status="routed"):
+    sub = ReportSubmission(category="traffic", description="Ổ gà", lat=21.0, lon=105.8)
+    report, event = new_report(sub, citizen_id="citizen", tracking_code=f"HN-{len(store.reports):06d}", now="2026-11-20T01:00:00.000Z")
+    store.create(report, event)
+    store.reports[report.id] = replace(report, status=status, unit_code=unit if status != "needs_triage" else None)
+    return report.id
+
+
+def act(store, member, report_id, body, tree=TREE, now="2026-11-20T03:00:00.000Z"):
+    version = body.pop("version", None)
+    if version is None:
+        version = store.get(report_id).version
+    return staff.act(store, member, report_id, {**body, "version": version}, None, tree, ctx(now), SETTINGS)
+
+
+def test_the_whole_path_with_approval_and_evidence():
+    store = InMemoryReportStore()
+    rid = routed(store)
+    act(store, OFFICER_W1, rid, {"action": "accept"})
+    act(store, OFFICER_W1, rid, {"action": "assign", "to": "officer-1"})
+    # Evidence: presigned uploads for staff, then (as the media function would) marked ready.
+    slots = staff.request_evidence(store, FakeUploadSigner(), OFFICER_W1, rid,
+                                   {"media": [{"content_type": "image/jpeg", "size": 1000}]}, TREE, SETTINGS, "t")
+    media_id = slots["uploads"][0]["media_id"]
+    assert slots["uploads"][0]["fields"]["x-amz-meta-owner"] == "officer-1"
+    report = store.get(rid)
+    store.reports[rid] = replace(report, media=[replace(m, status="ready", renditions={"thumb": "media/x/thumb"}, formats=["jpeg"]) for m in report.media])
+    with pytest.raises(ApiError) as err:
+        act(store, OFFICER_W1, rid, {"action": "resolve", "answer": "", "evidence": [media_id]})
+    assert err.value.status == 400 and "answer" in err.value.fields
+    with pytest.raises(ApiError) as err:
+        act(store, OFFICER_W1, rid, {"action": "resolve", "answer": "Đã vá ổ gà, mặt đường an toàn."})
+    assert err.value.status == 400 and "evidence" in err.value.fields
+    done = act(store, OFFICER_W1, rid, {"action": "resolve", "answer": "Đã vá ổ gà, mặt đường an toàn.", "evidence": [media_id]})
+    assert done["status"] == "pending_approval"  # ward 1 requires the leader's approval
+    with pytest.raises(ApiError) as err:
+        act(store, OFFICER_W1, rid, {"action": "approve"})
+    assert err.value.status == 409 and err.value.code == "illegal_action"
+    approved = act(store, LEADER_W1, rid, {"action": "approve"})
+    assert approved["status"] == "resolved"
+    from civic import intake
+
+    public = intake.track(store, store.get(rid).tracking_code, SETTINGS)
+    assert public["result"]["answer"].startswith("Đã vá") and [m["media_id"] for m in public["media"]] == [media_id]
+    types = [e["type"] for e in public["timeline"]]
+    assert types == ["submitted", "accept", "approve"]  # assign, evidence and the unapproved resolve stay internal
+
+
+def test_illegal_transition_is_409_with_the_allowed_actions():
+    store = InMemoryReportStore()
+    rid = routed(store)
+    with pytest.raises(ApiError) as err:
+        act(store, OFFICER_W1, rid, {"action": "resolve", "answer": "x" * 20})
+    assert err.value.status == 409 and err.value.code == "illegal_action"
+    assert "accept" in err.value.fields["allowed_actions"].en
+
+
+def test_stale_version_is_409_and_changes_nothing():
+    store = InMemoryReportStore()
+    rid = routed(store)
+    act(store, OFFICER_W1, rid, {"action": "note", "text": "gọi lại người dân"})
+    with pytest.raises(ApiError) as err:
+        act(store, OFFICER_W1, rid, {"action": "accept", "version": 1})
+    assert err.value.code == "version_conflict" and store.get(rid).status == "routed"
+
+
+def test_two_officers_at_once_one_wins():
+    store = InMemoryReportStore()
+    rid = routed(store)
+    version = store.get(rid).version
+    results = []
+
+    def go(member):
+        try:
+            act(store, member, rid, {"action": "accept", "version": version})
+            results.append("ok")
+        except ApiError as exc:
+            results.append(exc.code)
+
+    threads = [threading.Thread(target=go, args=(m,)) for m in (OFFICER_W1, LEADER_W1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["ok", "version_conflict"]
+    assert [e.type for e in store.timeline(rid)] == ["submitted", "accept"]
+
+
+@pytest.mark.parametrize("member, unit, visible", [
+    (OFFICER_W1, "W1", True), (OFFICER_W1, "W2", False), (OFFICER_W2, "W1", False),
+    (LEADER_W1, "W1", True), (LEADER_W1, "W2", False), (COORDINATOR, "W1", True), (COORDINATOR, "W2", True),
+])
+def test_visibility_matrix_is_404_outside_my_units(member, unit, visible):
+    store = InMemoryReportStore()
+    rid = routed(store, unit)
+    calls = [
+        lambda: staff.detail(store, member, rid, TREE, SETTINGS),
+        lambda: act(store, member, rid, {"action": "note", "text": "ghi chú"}),
+        lambda: staff.request_evidence(store, FakeUploadSigner(), member, rid,
+                                       {"media": [{"content_type": "image/jpeg", "size": 10}]}, TREE, SETTINGS, "t"),
+    ]
+    for call in calls:
+        if visible:
+            try:
+                call()
+            except ApiError as exc:
+                assert exc.status != 404  # e.g. evidence on a routed report is 409, but never hidden
+        else:
+            with pytest.raises(ApiError) as err:
+                call()
+            assert err.value.status == 404
+    listed = [i["id"] for i in staff.inbox(store, member, {}, TREE, SETTINGS, lambda due: "none")["items"]]
+    assert (rid in listed) == visible
+
+
+def test_coordinator_triages_to_a_unit():
+    store = InMemoryReportStore()
+    rid = routed(store, status="needs_triage")
+    assert [i["id"] for i in staff.inbox(store, COORDINATOR, {}, TREE, SETTINGS, lambda d: "none")["items"]] == [rid]
+    with pytest.raises(ApiError):
+        staff.detail(store, OFFICER_W1, rid, TREE, SETTINGS)
+    moved = act(store, COORDINATOR, rid, {"action": "transfer", "to_unit": "W2", "reason": "Thuộc địa bàn phường 2"})
+    assert moved["status"] == "routed" and moved["unit_code"] == "W2" and moved["accept_due_at"] == "2026-11-21T03:00:00.000Z"
+    assert staff.detail(store, OFFICER_W2, rid, TREE, SETTINGS)["id"] == rid
+
+
+def test_refuse_needs_a_listed_reason_and_the_citizen_sees_it():
+    store = InMemoryReportStore()
+    rid = routed(store)
+    with pytest.raises(ApiError):
+        act(store, OFFICER_W1, rid, {"action": "refuse", "reason": "because"})
+    act(store, OFFICER_W1, rid, {"action": "refuse", "reason": "incomplete", "text": "Thiếu địa chỉ cụ thể"})
+    event = store.timeline(rid)[-1]
+    assert event.public and event.data["reason"]["code"] == "incomplete" and event.data["reason"]["vi"]
+
+
+def test_roles_for_priority_and_reopen():
+    store = InMemoryReportStore()
+    rid = routed(store)
+    with pytest.raises(ApiError) as err:
+        act(store, OFFICER_W1, rid, {"action": "set_priority", "priority": "urgent"})
+    assert err.value.code == "illegal_action"
+    changed = act(store, LEADER_W1, rid, {"action": "set_priority", "priority": "urgent"})
+    assert changed["priority"] == "urgent"
+
+
+def test_plan_refuses_unknown_actions_and_lists_allowed_ones():
+    store = InMemoryReportStore()
+    report = store.get(routed(store))
+    with pytest.raises(WorkflowError) as err:
+        plan(report, {"action": "teleport"}, Actor("x", "officer"), ctx())
+    assert err.value.kind == "invalid"
+    assert set(allowed_actions(report, Actor("x", "officer"))) == {"accept", "refuse", "transfer", "note", "request_info"}
+
+
+def test_citizens_and_admins_are_not_staff():
+    assert staff.member_from("u", {"citizen"}, []) is None
+    assert staff.member_from("u", {"admin"}, ["CITY"]) is None
+    assert staff.member_from("u", {"officer", "leader"}, ["W1"]).role == "leader"
+
+
+def test_templates():
+    items = staff.templates("traffic")["items"]
+    assert items[0]["id"] == "traffic-fixed" and items[0]["vi"] and items[0]["en"]
+    with pytest.raises(ApiError):
+        staff.templates("nope")
