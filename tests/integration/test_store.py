@@ -158,3 +158,40 @@ def test_feed_reads_a_bounded_number_of_items_per_cell(store, monkeypatch):
     assert [r.id for r in store.feed(query)] == [old.id]  # within budget: found under 60 newer reports
     monkeypatch.setattr(dynamo, "_MAX_SCAN_PER_CELL", 30)
     assert store.feed(query) == []  # budget spent on newer reports of other categories
+
+
+def test_sla_run_reads_due_reports_only(store, monkeypatch):
+    """10 due reports among 10,000 open ones: the run queries the ByDue index day by day and reads
+    exactly the 10, never scanning the open reports."""
+    from civic.domain.reports import Report
+    from civic.sla_run import run
+    from civic.storage import dynamo
+    from civic.storage.models import ReportModel
+
+    def open_report(i: int, due: str) -> Report:
+        return Report(
+            id=f"{i:032x}", tracking_code=f"HN-SLA{i:05d}", status="in_progress", category="traffic",
+            description="x", lat=12.0, lon=108.0, citizen_id="c", created_at="2026-11-01T00:00:00.000Z",
+            updated_at="2026-11-01T00:00:00.000Z", unit_code="W1", due_at=due, flags=["due_soon"],
+        )
+
+    with ReportModel.batch_write() as batch:
+        for i in range(10_000):
+            due = "2026-11-20T01:00:00.000Z" if i < 10 else "2026-12-20T01:00:00.000Z"
+            batch.save(dynamo.report_to_model(open_report(i, due)))
+
+    read: list[int] = []
+    queries: list[str] = []
+    original = ReportModel.by_due.query
+
+    def counting_query(day, *args, **kwargs):
+        queries.append(day)
+        rows = list(original(day, *args, **kwargs))
+        read.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(ReportModel.by_due, "query", counting_query)
+    monkeypatch.setattr(ReportModel, "scan", lambda *a, **k: (_ for _ in ()).throw(AssertionError("no scans")))
+    outcomes = run(dynamo.DynamoReportStore(), "2026-11-20T02:00:00.000Z")
+    assert outcomes == {"overdue": 10}
+    assert sum(read) == 10 and len(queries) == 31  # one query per day partition, 10 items in all

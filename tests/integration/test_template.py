@@ -27,7 +27,7 @@ TABLES = {
         "ByUnitStatus": [("queue", "HASH"), ("status_created", "RANGE")],
         "ByCitizen": [("citizen_id", "HASH"), ("created_key", "RANGE")],
         "ByCell": [("cell", "HASH"), ("created_key", "RANGE")],
-        "ByDue": [("due_day", "HASH"), ("due_at", "RANGE")],
+        "ByDue": [("sla_day", "HASH"), ("sla_next_at", "RANGE")],
     }, None),
     "TimelineTable": ([("report_id", "HASH"), ("seq", "RANGE")], {}, "NEW_IMAGE"),
     "UnitsTable": ([("code", "HASH")], {"ByParent": [("parent_code", "HASH"), ("code", "RANGE")]}, None),

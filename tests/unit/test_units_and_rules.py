@@ -112,7 +112,10 @@ def test_route_report_sets_unit_deadlines_and_flags_duplicates():
     first = submit(store, "electricity", 21.5, 105.5, "2026-11-20T01:00:00.000Z", "HN-AAAAA2")
     assert route_report(first.id, store=store, locator=GridLocator(), tree=tree(), rules=rules, now="2026-11-20T01:00:05.000Z", settings=settings) == "routed"
     routed = store.get(first.id)
-    assert routed.unit_code == "EVN" and routed.accept_due_at == "2026-11-21T01:00:05.000Z" and routed.due_at == "2026-11-30T01:00:05.000Z"
+    # Working time: routed Friday 08:00 in Hà Nội; 8 office hours → Monday 08:30; 10 working days skip
+    # the weekends and Vietnam Cultural Day (Tuesday 24/11/2026) → Monday 7/12 08:00.
+    assert routed.unit_code == "EVN"
+    assert (routed.accept_due_at, routed.due_at) == ("2026-11-23T01:30:05.000Z", "2026-12-07T01:00:05.000Z")
     event = store.timeline(first.id)[-1]
     assert event.data["rule_id"] == "evn" and event.data["admin_unit"] == "W1" and event.data["basis"] == "boundary_rule"
     # Same category, 20 m away, an hour later: a probable duplicate of the first, still routed.

@@ -8,28 +8,19 @@ one transaction with its timeline event, and replaying the same event changes no
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Iterable, Protocol
 
 from civic.domain import geo
 from civic.domain.ports import ConcurrentChange, FeedQuery, ReportStore, RoutingIndexMissing
 from civic.domain.reports import Report, TimelineEvent, change
 from civic.domain.units import Decision, RoutingRule, UnitTree, decide
-from civic.i18n import iso_utc
 
 if TYPE_CHECKING:
     from civic.settings import Settings
 
 OPEN_STATUSES = ("submitted", "needs_triage", "routed", "accepted", "in_progress", "pending_approval")
-
-# Deadlines by priority: (acceptance, resolution). Calendar time for now; the staff workflow brings
-# working days, Vietnamese holidays and per-unit configuration.
-DEADLINES = {
-    "normal": (timedelta(days=1), timedelta(days=10)),
-    "urgent": (timedelta(hours=4), timedelta(days=2)),
-    "complex": (timedelta(days=2), timedelta(days=30)),
-}
-
 
 class Locator(Protocol):
     def admin_unit(self, lat: float, lon: float) -> tuple[str | None, bool]:
@@ -64,23 +55,37 @@ class ArtifactLocator:
         return [near] if near else []
 
 
-def deadlines(priority: str, at: str) -> tuple[str, str]:
-    accept, resolve = DEADLINES.get(priority, DEADLINES["normal"])
-    start = datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(timezone.utc)
-    return iso_utc(start + accept), iso_utc(start + resolve)
+@lru_cache(maxsize=1)
+def working_calendar():
+    """Office hours and Vietnamese holidays (civic.calendar); one per container."""
+    from civic.calendar import WorkCalendar
+
+    return WorkCalendar()
 
 
-def due_state_now(due_at: str | None, soon: timedelta = timedelta(hours=4)) -> str:
-    if not due_at:
-        return "none"
-    now = datetime.now(timezone.utc)
-    due = datetime.fromisoformat(due_at.replace("Z", "+00:00"))
-    return "overdue" if now > due else "due_soon" if due - now <= soon else "on_time"
+@lru_cache(maxsize=1)
+def sla_policy():
+    """Deadlines per category × priority with unit overrides (defaults until operators configure them)."""
+    from civic.domain.sla import SlaPolicy
+
+    return SlaPolicy()
 
 
 def report_deadlines(tree: UnitTree, category: str, priority: str, unit_code: str | None, start: str) -> tuple[str, str]:
-    """Acceptance and resolution deadlines of a report handled by `unit_code`, from `start`."""
-    return deadlines(priority, start)
+    """Acceptance and resolution deadlines, in working time, of a report handled by `unit_code`."""
+    from civic.domain.sla import due_at
+
+    rules = sla_policy().deadlines(category, priority, unit_code, tree.ancestors(unit_code) if unit_code else [])
+    calendar = working_calendar()
+    return due_at(calendar, start, rules.accept), due_at(calendar, start, rules.resolve)
+
+
+def due_state_now(due: str | None) -> str:
+    """none / on_time / due_soon (within 4 working hours) / overdue, right now."""
+    from civic.domain.reports import now_iso
+    from civic.domain.sla import due_state
+
+    return due_state(now_iso(), due, working_calendar())
 
 
 def find_duplicate(report: Report, store: ReportStore, radius_m: float, window_days: int) -> Report | None:
@@ -135,7 +140,7 @@ def route_report(
         if snapped:
             data["snapped"] = True
         if decision.handler:
-            accept_due, due = deadlines(report.priority, now)
+            accept_due, due = report_deadlines(tree, report.category, report.priority, decision.handler, now)
             updates.update(accept_due_at=accept_due, due_at=due, routed_at=now)
             data.update(accept_due_at=accept_due, due_at=due)
         if duplicate:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from civic.domain.categories import all_categories, require_category
 from civic.domain.ports import ConcurrentChange, ReportStore
 from civic.domain.reports import MediaItem, Report, TimelineEvent, change, media_detail, media_kind, owner_view
+from civic.domain.sla_watch import deadline_in_effect
 from civic.domain.units import UnitTree
 from civic.domain.workflow import OPEN, STAFF_ROLES, Actor, Context, WorkflowError, allowed_actions, plan
 from civic.errors import ApiError, bad_request, not_found
@@ -129,7 +130,8 @@ def inbox(
     q = (params.get("q") or "").strip().lower()
     items = []
     for report in found:
-        state = due_state(report.accept_due_at if report.status == "routed" else report.due_at)
+        # The SLA schedule's mark counts too: it may have run with the schedule's own clock.
+        state = "overdue" if "overdue" in report.flags else due_state(deadline_in_effect(report))
         if params.get("priority") and report.priority != params["priority"]:
             continue
         if params.get("category") and report.category != params["category"]:

@@ -7,7 +7,38 @@ import sys
 from pathlib import Path
 
 
+def _tick(args: argparse.Namespace) -> int:
+    """`civic local tick sla`: fire a schedule of the running local stack now, as EventBridge would."""
+    import json
+    import os
+    from datetime import datetime, timezone
+
+    from civic.local.dispatcher import LambdaContext
+    from civic.local.loader import load_module
+
+    if args.action != ["tick", "sla"]:
+        print("civic local: the only action is `tick sla` (fire the SLA schedule now)", file=sys.stderr)
+        return 2
+    state = Path(args.state_dir or Path(args.root) / ".local") / "stack.json"
+    if not state.exists():
+        print(f"civic local tick: no running local stack ({state} not found); start one with `make run`", file=sys.stderr)
+        return 2
+    info = json.loads(state.read_text())
+    os.environ.update(info["env"], AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", POWERTOOLS_TRACE_DISABLED="true")
+    handler = load_module("_civic_tick_sla", Path(args.root).resolve() / "functions" / "sla" / "handler.py").handler
+    event = {
+        "version": "0", "id": "local-tick", "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": "123456789012", "time": args.at or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": info["region"], "resources": [], "detail": {},
+    }
+    result = handler(event, LambdaContext("SlaFunction-local-tick", "arn:aws:lambda:local:0:function:sla", 256, 120))
+    print(json.dumps(result, ensure_ascii=False))
+    return 0
+
+
 def _local(args: argparse.Namespace) -> int:
+    if args.action:
+        return _tick(args)
     from civic.local.stack import StackOptions, run_forever
 
     root = Path(args.root).resolve()
@@ -67,7 +98,10 @@ def _token(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
-    local = sub.add_parser("local", help="run the whole system on this machine (what `make run` does)")
+    local = sub.add_parser("local", help="run the whole system on this machine (what `make run` does); "
+                                         "`civic local tick sla` fires the SLA schedule of the running stack now")
+    local.add_argument("action", nargs="*", help="`tick sla`: fire the SLA schedule now (the stack keeps running)")
+    local.add_argument("--at", help="with `tick sla`: the schedule's time (UTC ISO-8601), to try deadlines ahead of time")
     local.add_argument("--api-port", type=int, default=8000, help="API port (default 8000)")
     local.add_argument("--web-port", type=int, default=8080, help="web app port (default 8080)")
     local.add_argument("--aws-port", type=int, default=4566, help="embedded AWS (moto) port (default 4566)")

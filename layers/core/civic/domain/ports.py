@@ -54,6 +54,9 @@ class ReportStore(Protocol):
 
     def by_citizen(self, citizen_id: str, limit: int, before_key: str | None) -> list[Report]: ...
 
+    def due(self, now: str, days_back: int = 30) -> list[Report]:
+        """Reports whose SLA checkpoint (civic.domain.sla_watch) is at or before `now`."""
+
     def by_units(self, units: list[str], statuses: list[str]) -> list[Report]:
         """Reports queued at these units (`"#triage"`: awaiting triage) in these statuses."""
 

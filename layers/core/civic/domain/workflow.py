@@ -77,6 +77,15 @@ class Context:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+SLA_FLAGS = ("due_soon", "overdue", "escalated")
+
+
+def _deadline_in_effect(report: Report) -> str | None:
+    from civic.domain.sla_watch import deadline_in_effect
+
+    return deadline_in_effect(report)
+
+
 def allowed_actions(report: Report, actor: Actor) -> list[str]:
     return [a for a, (states, roles) in RULES.items() if report.status in states and actor.role in roles]
 
@@ -112,6 +121,9 @@ def plan(report: Report, body: dict, actor: Actor, ctx: Context) -> tuple[Report
         )
     updates, data, public = _ACTIONS[action](report, body, ctx)
     updated = change(report, at=ctx.now, **updates)
+    if _deadline_in_effect(updated) != _deadline_in_effect(report):
+        # A new clock (accepted, transferred, re-prioritised): the schedule's warnings start over.
+        updated.flags = [f for f in updated.flags if f not in SLA_FLAGS]
     event = TimelineEvent(
         report_id=report.id,
         seq=updated.version,

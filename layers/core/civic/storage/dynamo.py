@@ -41,6 +41,16 @@ def _raw_map(attr: Any) -> dict:
     return _plain(dict(attr))
 
 
+def _checkpoint(report: Report) -> dict:
+    from civic.domain.sla_watch import checkpoint
+
+    found = checkpoint(report)
+    if found is None:
+        return {"sla_day": None, "sla_next_at": None, "sla_stage": None}
+    stage, at = found
+    return {"sla_day": at[:10], "sla_next_at": at, "sla_stage": stage}
+
+
 def report_to_model(report: Report) -> ReportModel:
     return ReportModel(
         id=report.id,
@@ -92,7 +102,7 @@ def report_to_model(report: Report) -> ReportModel:
         created_key=report.created_key,
         queue=report.unit_code or TRIAGE_QUEUE,
         status_created=f"{report.status}#{report.created_key}",
-        due_day=report.due_at[:10] if report.due_at else None,
+        **_checkpoint(report),
     )
 
 
@@ -233,6 +243,18 @@ class DynamoReportStore:
             citizen_id, condition, scan_index_forward=False, limit=limit
         )
         return [model_to_report(m) for m in rows]
+
+    def due(self, now: str, days_back: int = 30) -> list[Report]:
+        """Reports whose SLA checkpoint has passed: one small query per day partition (ByDue)."""
+        from datetime import datetime, timedelta
+
+        today = datetime.fromisoformat(now.replace("Z", "+00:00")).date()
+        out = []
+        for back in range(days_back, -1, -1):
+            day = (today - timedelta(days=back)).isoformat()
+            rows = ReportModel.by_due.query(day, ReportModel.sla_next_at <= now)
+            out.extend(model_to_report(m) for m in rows)
+        return out
 
     def by_units(self, units: list[str], statuses: list[str]) -> list[Report]:
         """Reports in these units' queues with these statuses (ByUnitStatus: one query per pair)."""

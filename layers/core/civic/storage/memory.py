@@ -53,6 +53,11 @@ class InMemoryReportStore:
         mine = [r for r in self.reports.values() if r.citizen_id == citizen_id]
         return self._page(mine, limit, before_key)
 
+    def due(self, now: str, days_back: int = 30) -> list[Report]:
+        from civic.domain.sla_watch import checkpoint
+
+        return [copy.deepcopy(r) for r in self.reports.values() if (c := checkpoint(r)) and c[1] <= now]
+
     def by_units(self, units: list[str], statuses: list[str]) -> list[Report]:
         queues = set(units)
         return [

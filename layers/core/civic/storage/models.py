@@ -59,8 +59,8 @@ class ByDue(GlobalSecondaryIndex):
         index_name = "ByDue"
         projection = AllProjection()
 
-    due_day = UnicodeAttribute(hash_key=True)
-    due_at = UnicodeAttribute(range_key=True)
+    sla_day = UnicodeAttribute(hash_key=True)
+    sla_next_at = UnicodeAttribute(range_key=True)
 
 
 class MediaMap(MapAttribute):
@@ -119,7 +119,9 @@ class ReportModel(Model):
     created_key = UnicodeAttribute()
     queue = UnicodeAttribute()  # the unit's code, or "#triage" while no unit handles it
     status_created = UnicodeAttribute()
-    due_day = UnicodeAttribute(null=True)
+    sla_day = UnicodeAttribute(null=True)  # the day of sla_next_at: the ByDue partition
+    sla_next_at = UnicodeAttribute(null=True)  # when the SLA function must look at this report next
+    sla_stage = UnicodeAttribute(null=True)  # what it will do then (civic.domain.sla_watch)
 
     by_unit_status = ByUnitStatus()
     by_citizen = ByCitizen()

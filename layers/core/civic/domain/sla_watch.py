@@ -1,0 +1,90 @@
+"""What the SLA schedule does to a report, and when it must look at it next.
+
+Each open report has one next checkpoint (stage, time), derived from its fields and indexed
+(ByDue), so a run reads only the reports whose checkpoint has passed:
+
+  due_soon        4 h before the deadline      warn the assignee (internal event)
+  overdue         at the deadline               flag overdue, escalate to the unit's leader (public)
+  escalate_parent 1 day after the deadline      escalate to the parent unit (internal)
+  auto_close      7 days after the result       close a resolved report the citizen did not rate
+
+The deadline is the acceptance deadline while the report waits to be accepted, then the
+resolution deadline. While the unit waits for the citizen's answer (request_info) the clock is
+paused and nothing fires.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from civic.domain.reports import Report, TimelineEvent, change
+from civic.i18n import iso_utc
+
+WARN_BEFORE = timedelta(hours=4)
+ESCALATE_AFTER = timedelta(days=1)
+RATING_WINDOW = timedelta(days=7)
+WAITING = ("needs_triage", "routed")
+WORKING = ("accepted", "in_progress", "pending_approval")
+
+
+def _t(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(timezone.utc)
+
+
+def deadline_in_effect(report: Report) -> str | None:
+    """The acceptance deadline while waiting to be accepted, then the resolution deadline."""
+    if report.status in WAITING:
+        return report.accept_due_at
+    if report.status in WORKING:
+        return report.due_at
+    return None
+
+
+def checkpoint(report: Report) -> tuple[str, str] | None:
+    """The next (stage, UTC time) at which the schedule acts on this report, or None."""
+    if report.status == "resolved" and report.resolved_at:
+        return "auto_close", iso_utc(_t(report.resolved_at) + RATING_WINDOW)
+    deadline = deadline_in_effect(report)
+    if not deadline or report.awaiting_info_since:
+        return None
+    due = _t(deadline)
+    flags = set(report.flags)
+    if "escalated" in flags:
+        return None
+    if "overdue" in flags:
+        return "escalate_parent", iso_utc(due + ESCALATE_AFTER)
+    if "due_soon" not in flags:
+        return "due_soon", iso_utc(due - WARN_BEFORE)
+    return "overdue", deadline
+
+
+def step(report: Report, now: str, parent_of=lambda code: None) -> tuple[Report, TimelineEvent] | None:
+    """The change the schedule makes now, if the report's checkpoint has passed (idempotent)."""
+    found = checkpoint(report)
+    if found is None or found[1] > now:
+        return None
+    stage, _ = found
+    flags = set(report.flags)
+    updates: dict = {}
+    data: dict = {"unit_code": report.unit_code}
+    public = False
+    if stage == "due_soon":
+        flags.add("due_soon")
+        data["due_at"] = deadline_in_effect(report)
+        data["notify"] = report.assignee or "unit"
+    elif stage == "overdue":
+        flags |= {"due_soon", "overdue"}
+        data.update(due_at=deadline_in_effect(report), escalated_to="leader")
+        public = True  # whether deadlines were met is public
+    elif stage == "escalate_parent":
+        flags.add("escalated")
+        data["escalated_to"] = parent_of(report.unit_code) or "coordinator"
+    else:  # auto_close
+        updates["status"] = "closed"
+        public = True
+    updated = change(report, at=now, flags=sorted(flags), **updates)
+    event = TimelineEvent(
+        report_id=report.id, seq=updated.version, type=stage if stage != "auto_close" else "closed",
+        at=updated.updated_at, actor_role="system", public=public, status=updated.status, data=data,
+    )
+    return updated, event

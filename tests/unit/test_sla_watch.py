@@ -1,0 +1,63 @@
+"""The SLA schedule: checkpoints, warnings, overdue, escalation, auto-close; idempotent runs."""
+
+from dataclasses import replace
+
+from civic.domain.reports import new_report
+from civic.domain.sla_watch import checkpoint, step
+from civic.domain.submission import ReportSubmission
+from civic.sla_run import run
+from civic.storage.memory import InMemoryReportStore
+
+
+def open_report(store, due="2026-11-20T10:00:00.000Z", status="in_progress", **extra):
+    sub = ReportSubmission(category="traffic", description="x", lat=21.0, lon=105.8)
+    report, event = new_report(sub, citizen_id="c", tracking_code=f"HN-{len(store.reports):06d}", now="2026-11-19T00:00:00.000Z")
+    store.create(report, event)
+    store.reports[report.id] = replace(report, status=status, unit_code="W1", accept_due_at="2026-11-19T08:00:00.000Z",
+                                       due_at=due, **extra)
+    return report.id
+
+
+def test_checkpoints_follow_the_deadline_in_effect():
+    store = InMemoryReportStore()
+    r = store.get(open_report(store, status="routed"))
+    assert checkpoint(r) == ("due_soon", "2026-11-19T04:00:00.000Z")  # the acceptance deadline - 4 h
+    accepted = replace(r, status="accepted")
+    assert checkpoint(accepted) == ("due_soon", "2026-11-20T06:00:00.000Z")  # now the resolution deadline
+    assert checkpoint(replace(accepted, flags=["due_soon"])) == ("overdue", "2026-11-20T10:00:00.000Z")
+    assert checkpoint(replace(accepted, flags=["due_soon", "overdue"]))[0] == "escalate_parent"
+    assert checkpoint(replace(accepted, awaiting_info_since="2026-11-19T09:00:00.000Z")) is None  # clock paused
+    assert checkpoint(replace(accepted, status="resolved", resolved_at="2026-11-20T00:00:00.000Z")) == ("auto_close", "2026-11-27T00:00:00.000Z")
+    assert checkpoint(replace(accepted, status="closed")) is None
+
+
+def test_runs_warn_mark_overdue_escalate_then_stop():
+    store = InMemoryReportStore()
+    rid = open_report(store)
+    parent = {"W1": "CITY"}.get
+    assert run(store, "2026-11-20T05:00:00.000Z", parent) == {}  # nothing due yet
+    assert run(store, "2026-11-20T07:00:00.000Z", parent) == {"due_soon": 1}
+    assert run(store, "2026-11-20T07:05:00.000Z", parent) == {}  # idempotent: already warned
+    assert run(store, "2026-11-20T10:01:00.000Z", parent) == {"overdue": 1}
+    assert run(store, "2026-11-21T10:01:00.000Z", parent) == {"escalate_parent": 1}
+    assert run(store, "2026-11-25T00:00:00.000Z", parent) == {}
+    events = store.timeline(rid)
+    assert [e.type for e in events[1:]] == ["due_soon", "overdue", "escalate_parent"]
+    assert events[2].public and events[2].data["escalated_to"] == "leader"
+    assert events[3].data["escalated_to"] == "CITY" and not events[3].public
+    assert {"overdue", "escalated"} <= set(store.get(rid).flags)
+
+
+def test_resolved_and_unrated_reports_close_after_the_window():
+    store = InMemoryReportStore()
+    rid = open_report(store, status="resolved", resolved_at="2026-11-20T00:00:00.000Z", answer="Đã xử lý xong")
+    assert run(store, "2026-11-26T00:00:00.000Z") == {}
+    assert run(store, "2026-11-27T00:00:01.000Z") == {"closed": 1}
+    assert store.get(rid).status == "closed" and store.timeline(rid)[-1].public
+
+
+def test_step_is_none_before_the_checkpoint():
+    store = InMemoryReportStore()
+    report = store.get(open_report(store))
+    assert step(report, "2026-11-20T05:59:59.000Z") is None
+    assert step(report, "2026-11-20T06:00:00.000Z")[1].type == "due_soon"
