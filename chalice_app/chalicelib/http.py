@@ -69,6 +69,13 @@ class Ports:
         self.settings
         return DynamoFollowStore()
 
+    def extend_due(self, due: str, paused_from: str, resumed: str) -> str:
+        """A deadline pushed back by the working time the unit waited for the citizen."""
+        from civic.domain.sla import extend_due
+        from civic.routing import working_calendar
+
+        return extend_due(working_calendar(), due, paused_from, resumed)
+
     def due_state(self, due_at: str | None) -> str:
         """on_time / due_soon / overdue / none, right now."""
         from civic.routing import due_state_now

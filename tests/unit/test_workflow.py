@@ -202,3 +202,35 @@ def test_templates():
     assert items[0]["id"] == "traffic-fixed" and items[0]["vi"] and items[0]["en"]
     with pytest.raises(ApiError):
         staff.templates("nope")
+
+
+def test_request_info_pauses_the_clock_until_the_citizen_replies():
+    from civic import intake
+
+    store = InMemoryReportStore()
+    rid = routed(store)
+    store.reports[rid] = replace(store.get(rid), due_at="2026-11-25T03:00:00.000Z")
+    act(store, OFFICER_W1, rid, {"action": "request_info", "question": "Xin cho biết số nhà cụ thể?"}, now="2026-11-20T03:00:00.000Z")
+    assert store.get(rid).awaiting_info_since == "2026-11-20T03:00:00.000Z"
+    with pytest.raises(ApiError) as err:
+        intake.reply(store, rid, "someone-else", {"text": "số 8"}, "2026-11-21T03:00:00.000Z")
+    assert err.value.status == 404
+    extended = intake.reply(store, rid, "citizen", {"text": "Số 8 ngõ 12"}, "2026-11-21T03:00:00.000Z",
+                            extend=lambda due, since, now: "2026-11-26T03:00:00.000Z")
+    assert extended["due_at"] == "2026-11-26T03:00:00.000Z" and store.get(rid).awaiting_info_since is None
+    event = store.timeline(rid)[-1]
+    assert event.type == "citizen_reply" and not event.public
+    with pytest.raises(ApiError) as err:
+        intake.reply(store, rid, "citizen", {"text": "lần nữa"}, "2026-11-21T04:00:00.000Z")
+    assert err.value.code == "no_question"
+
+
+def test_public_view_says_whether_deadlines_were_met():
+    from civic.domain.reports import public_view
+
+    store = InMemoryReportStore()
+    rid = routed(store)
+    store.reports[rid] = replace(store.get(rid), accept_due_at="2026-11-20T02:00:00.000Z")
+    act(store, OFFICER_W1, rid, {"action": "accept"}, now="2026-11-20T03:00:00.000Z")  # an hour late
+    view = public_view(store.get(rid), None, "")
+    assert view["accepted_on_time"] is False and view["resolved_on_time"] is None

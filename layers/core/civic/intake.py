@@ -14,10 +14,12 @@ from typing import Any, Mapping
 
 from civic.domain import geo
 from civic.domain.categories import all_categories, require_category
-from civic.domain.ports import FeedQuery, ReportStore, TrackingCodeTaken, UploadSigner
+from civic.domain.ports import ConcurrentChange, FeedQuery, ReportStore, TrackingCodeTaken, UploadSigner
 from civic.domain.reports import (
     STATUSES,
     Report,
+    TimelineEvent,
+    change,
     new_report,
     new_tracking_code,
     normalise_tracking_code,
@@ -294,3 +296,29 @@ def feed(store: ReportStore, params: Mapping[str, str], settings: Settings, imag
 
 def categories(lang: str) -> dict:
     return {"items": [c.public(lang) for c in all_categories().values()]}
+
+
+def reply(store: ReportStore, report_id: str, citizen_id: str, body: Any, now: str, extend=None) -> dict:
+    """The author answers the unit's request for information; the deadline clock runs again,
+    pushed back by the time it waited (`extend(due, paused_from, resumed)`)."""
+    report = _load(store, report_id)
+    if report.citizen_id != citizen_id:
+        raise not_found("Không tìm thấy phản ánh", "Report not found")
+    if not report.awaiting_info_since:
+        raise ApiError(409, "no_question", text("Đơn vị không yêu cầu bổ sung thông tin", "The unit asked nothing"))
+    answer = body.get("text") if isinstance(body, dict) else None
+    if not isinstance(answer, str) or not answer.strip() or len(answer) > 4000:
+        raise bad_request("invalid_request", text("Cần nội dung trả lời", "An answer is required"),
+                          {"text": text("1–4000 ký tự", "1–4000 characters")})
+    updates: dict = {"awaiting_info_since": None}
+    if extend and report.due_at:
+        updates["due_at"] = extend(report.due_at, report.awaiting_info_since, now)
+    updated = change(report, at=now, **updates)
+    # The reply may carry personal details: staff see it, the public timeline does not.
+    event = TimelineEvent(report.id, updated.version, "citizen_reply", updated.updated_at, "citizen", citizen_id,
+                          public=False, status=updated.status, data={"text": answer.strip(), "due_at": updated.due_at})
+    try:
+        store.save(updated, report.version, event)
+    except ConcurrentChange:
+        raise ApiError(409, "version_conflict", text("Phản ánh vừa thay đổi; hãy thử lại", "The report changed; retry")) from None
+    return {"id": report.id, "status": updated.status, "due_at": updated.due_at}

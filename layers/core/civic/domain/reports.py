@@ -93,6 +93,7 @@ class Report:
     accept_due_at: str | None = None  # acceptance deadline
     duplicate_of: str | None = None  # a probable duplicate of this open report (shown, never hidden)
     routed_at: str | None = None
+    accepted_at: str | None = None
     resolved_at: str | None = None
     assignee: str | None = None  # an officer's id or a department's code (staff only)
     answer: str | None = None  # the published result
@@ -216,6 +217,10 @@ def _media_public(item: MediaItem, media_base_url: str, image_format: str = "jpe
     return out
 
 
+def _met(done_at: str | None, due: str | None) -> bool | None:
+    return None if not done_at or not due else done_at <= due
+
+
 def public_view(report: Report, category: Category | None, media_base_url: str, image_format: str = "jpeg") -> dict:
     """What anyone may see: never the citizen's identity; private categories' places rounded."""
     private = bool(category and category.private_location)
@@ -236,6 +241,9 @@ def public_view(report: Report, category: Category | None, media_base_url: str, 
         "updated_at": report.updated_at,
         "due_at": report.due_at,
         "accept_due_at": report.accept_due_at,
+        # Whether the deadlines were met, for everyone to see (None while it is not decided yet).
+        "accepted_on_time": _met(report.accepted_at, report.accept_due_at),
+        "resolved_on_time": _met(report.resolved_at, report.due_at),
         "duplicate_of": report.duplicate_of,
         # Only finished renditions are public; pending or refused items are the owner's business;
         # evidence only with a published result.

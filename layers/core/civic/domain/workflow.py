@@ -139,7 +139,7 @@ def plan(report: Report, body: dict, actor: Actor, ctx: Context) -> tuple[Report
 
 
 def _accept(report, body, ctx):
-    return {"status": "accepted"}, {}, True
+    return {"status": "accepted", "accepted_at": ctx.now}, {}, True
 
 
 def _refuse(report, body, ctx):
@@ -158,7 +158,7 @@ def _transfer(report, body, ctx):
         raise WorkflowError("invalid", text("Đơn vị nhận không hợp lệ", "Invalid receiving unit"),
                             {"to_unit": text("Mã một đơn vị khác", "The code of another unit")})
     reason = _text(body, "reason", required=True)
-    updates: dict = {"status": "routed", "unit_code": to_unit, "assignee": None}
+    updates: dict = {"status": "routed", "unit_code": to_unit, "assignee": None, "accepted_at": None}
     if ctx.deadlines:  # the acceptance clock starts again at the receiver
         updates["accept_due_at"], updates["due_at"] = ctx.deadlines(report, report.priority, ctx.now)
     data = {"to_unit": to_unit, "from_unit": report.unit_code, "reason": {"text": reason}}

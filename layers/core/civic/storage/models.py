@@ -105,6 +105,7 @@ class ReportModel(Model):
     accept_due_at = UnicodeAttribute(null=True)
     duplicate_of = UnicodeAttribute(null=True)
     routed_at = UnicodeAttribute(null=True)
+    accepted_at = UnicodeAttribute(null=True)
     resolved_at = UnicodeAttribute(null=True)
     assignee = UnicodeAttribute(null=True)
     answer = UnicodeAttribute(null=True)
