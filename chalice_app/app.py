@@ -29,7 +29,7 @@ bind_app(app)
 # Browsers may send the headers our API reads, and read the ones it answers with.
 CORS = CORSConfig(
     allow_origin="*",
-    allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Accept-Language", "X-Request-Id"],
+    allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Accept-Language", "X-Request-Id", "If-Match"],
     expose_headers=["X-Request-Id", "Location"],
     max_age=600,
 )

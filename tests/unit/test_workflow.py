@@ -209,15 +209,24 @@ def test_request_info_pauses_the_clock_until_the_citizen_replies():
 
     store = InMemoryReportStore()
     rid = routed(store)
-    store.reports[rid] = replace(store.get(rid), due_at="2026-11-25T03:00:00.000Z")
+    store.reports[rid] = replace(store.get(rid), accept_due_at="2026-11-25T03:00:00.000Z", flags=["due_soon"])
     act(store, OFFICER_W1, rid, {"action": "request_info", "question": "Xin cho biết số nhà cụ thể?"}, now="2026-11-20T03:00:00.000Z")
+    with pytest.raises(ApiError) as err:  # one question at a time
+        act(store, OFFICER_W1, rid, {"action": "request_info", "question": "Và số điện thoại?"})
+    assert err.value.code == "illegal_action"
+    from civic.domain.reports import owner_view, public_event
+
+    assert owner_view(store.get(rid), None, "")["question"]["text"] == "Xin cho biết số nhà cụ thể?"
+    assert "question" not in public_event(store.timeline(rid)[-1])["data"]  # the public sees that, not what
     assert store.get(rid).awaiting_info_since == "2026-11-20T03:00:00.000Z"
     with pytest.raises(ApiError) as err:
         intake.reply(store, rid, "someone-else", {"text": "số 8"}, "2026-11-21T03:00:00.000Z")
     assert err.value.status == 404
     extended = intake.reply(store, rid, "citizen", {"text": "Số 8 ngõ 12"}, "2026-11-21T03:00:00.000Z",
                             extend=lambda due, since, now: "2026-11-26T03:00:00.000Z")
-    assert extended["due_at"] == "2026-11-26T03:00:00.000Z" and store.get(rid).awaiting_info_since is None
+    # Still waiting to be accepted: the acceptance deadline moves, and its warnings start over.
+    assert extended["accept_due_at"] == "2026-11-26T03:00:00.000Z" and store.get(rid).awaiting_info_since is None
+    assert "due_soon" not in store.get(rid).flags
     event = store.timeline(rid)[-1]
     assert event.type == "citizen_reply" and not event.public
     with pytest.raises(ApiError) as err:
@@ -234,3 +243,41 @@ def test_public_view_says_whether_deadlines_were_met():
     act(store, OFFICER_W1, rid, {"action": "accept"}, now="2026-11-20T03:00:00.000Z")  # an hour late
     view = public_view(store.get(rid), None, "")
     assert view["accepted_on_time"] is False and view["resolved_on_time"] is None
+
+
+def test_the_author_of_a_result_cannot_approve_it():
+    store = InMemoryReportStore()
+    rid = routed(store)
+    act(store, LEADER_W1, rid, {"action": "accept"})
+    report = store.get(rid)
+    store.reports[rid] = replace(report, media=[], status="in_progress")
+    ctx_no_evidence = ctx()
+    ctx_no_evidence.evidence_optional = lambda category: True
+    body = {"action": "resolve", "answer": "Đã xử lý xong theo quy định.", "version": store.get(rid).version}
+    staff.act(store, LEADER_W1, rid, body, None, TREE, ctx_no_evidence, SETTINGS)
+    with pytest.raises(ApiError) as err:
+        act(store, LEADER_W1, rid, {"action": "approve"})
+    assert err.value.code == "illegal_action"
+
+
+@pytest.mark.parametrize("body", [
+    {"action": ["accept"]}, {"action": {"x": 1}}, {"action": "refuse", "reason": ["incomplete"]},
+    {"action": "set_priority", "priority": {"a": 1}}, {"action": "transfer", "to_unit": ["W2"], "reason": "x"},
+])
+def test_odd_action_bodies_are_400_not_500(body):
+    store = InMemoryReportStore()
+    rid = routed(store)
+    with pytest.raises(ApiError) as err:
+        act(store, LEADER_W1, rid, dict(body))
+    assert err.value.status in (400, 409)
+
+
+def test_evidence_slots_are_only_for_the_requester():
+    store = InMemoryReportStore()
+    rid = routed(store)
+    act(store, OFFICER_W1, rid, {"action": "accept"})
+    first = staff.request_evidence(store, FakeUploadSigner(), OFFICER_W1, rid, {"media": [{"content_type": "image/jpeg", "size": 9}]}, TREE, SETTINGS, "t")
+    other = staff.StaffMember("officer-3", "officer", ("W1",))
+    second = staff.request_evidence(store, FakeUploadSigner(), other, rid, {"media": [{"content_type": "image/jpeg", "size": 9}]}, TREE, SETTINGS, "t")
+    assert [s["fields"]["x-amz-meta-owner"] for s in second["uploads"]] == ["officer-3"]
+    assert first["uploads"][0]["media_id"] != second["uploads"][0]["media_id"]

@@ -107,7 +107,7 @@ def unit_view(code: str, tree: UnitTree, geometry_of: Callable[[str], Any]) -> d
 
 def nearby(store: ReportStore, params: Mapping[str, str], settings: Settings, image_format: str = "jpeg") -> dict:
     """GET /v1/reports/nearby: open reports around a point, nearest first ("follow this one instead")."""
-    from civic.routing import OPEN_STATUSES
+    from civic.domain.reports import OPEN_STATUSES
 
     lat = _number(params, "lat", -90, 90)
     lon = _number(params, "lon", -180, 180)

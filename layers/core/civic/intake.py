@@ -17,6 +17,9 @@ from civic.domain.categories import all_categories, require_category
 from civic.domain.ports import ConcurrentChange, FeedQuery, ReportStore, TrackingCodeTaken, UploadSigner
 from civic.domain.reports import (
     STATUSES,
+    OPEN_STATUSES,
+    REPORT_ID,
+    WAITING_STATUSES,
     Report,
     TimelineEvent,
     change,
@@ -36,7 +39,6 @@ if TYPE_CHECKING:
     from civic.domain.submission import ReportSubmission
     from civic.settings import Settings
 
-REPORT_ID = re.compile(r"^[0-9a-f]{32}$")
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
 _TRACKING_ATTEMPTS = 8
@@ -304,21 +306,25 @@ def reply(store: ReportStore, report_id: str, citizen_id: str, body: Any, now: s
     report = _load(store, report_id)
     if report.citizen_id != citizen_id:
         raise not_found("Không tìm thấy phản ánh", "Report not found")
-    if not report.awaiting_info_since:
+    if not report.awaiting_info_since or report.status not in OPEN_STATUSES:
         raise ApiError(409, "no_question", text("Đơn vị không yêu cầu bổ sung thông tin", "The unit asked nothing"))
     answer = body.get("text") if isinstance(body, dict) else None
     if not isinstance(answer, str) or not answer.strip() or len(answer) > 4000:
         raise bad_request("invalid_request", text("Cần nội dung trả lời", "An answer is required"),
                           {"text": text("1–4000 ký tự", "1–4000 characters")})
-    updates: dict = {"awaiting_info_since": None}
-    if extend and report.due_at:
-        updates["due_at"] = extend(report.due_at, report.awaiting_info_since, now)
+    # The clock was paused: push back the deadline in effect (acceptance while waiting to be
+    # accepted, resolution afterwards); its warnings start over.
+    field = "accept_due_at" if report.status in WAITING_STATUSES else "due_at"
+    updates: dict = {"awaiting_info_since": None, "info_question": None,
+                     "flags": [f for f in report.flags if f not in ("due_soon", "overdue", "escalated")]}
+    if extend and getattr(report, field):
+        updates[field] = extend(getattr(report, field), report.awaiting_info_since, now)
     updated = change(report, at=now, **updates)
     # The reply may carry personal details: staff see it, the public timeline does not.
     event = TimelineEvent(report.id, updated.version, "citizen_reply", updated.updated_at, "citizen", citizen_id,
-                          public=False, status=updated.status, data={"text": answer.strip(), "due_at": updated.due_at})
+                          public=False, status=updated.status, data={"text": answer.strip(), field: getattr(updated, field)})
     try:
         store.save(updated, report.version, event)
     except ConcurrentChange:
         raise ApiError(409, "version_conflict", text("Phản ánh vừa thay đổi; hãy thử lại", "The report changed; retry")) from None
-    return {"id": report.id, "status": updated.status, "due_at": updated.due_at}
+    return {"id": report.id, "status": updated.status, "accept_due_at": updated.accept_due_at, "due_at": updated.due_at}

@@ -92,6 +92,9 @@ def process_upload(
     if blobs.owner(upload.bucket, upload.key) != (item.uploader or report.citizen_id):
         blobs.delete(upload.bucket, upload.key)
         return "ignored:not_the_owner"
+    if item.role == "evidence" and report.status not in ("accepted", "in_progress"):
+        blobs.delete(upload.bucket, upload.key)  # the report moved on (resolved, transferred) meanwhile
+        return "ignored:report_moved_on"
 
     updated, flags, outcome = _examine(upload, report, item, blobs, photos, media_bucket, far_from_location_m)
     for _ in range(5):
@@ -186,7 +189,8 @@ def _attach(store: ReportStore, report: Report, item: MediaItem, flags: set[str]
         type="media_added" if item.status == "ready" else "media_refused",
         at=updated.updated_at,
         actor_role="system",
-        public=item.status == "ready",
+        # Evidence is published with the approved result, never on upload.
+        public=item.status == "ready" and item.role == "report",
         status=updated.status,
         data=data,
     )

@@ -14,13 +14,12 @@ from typing import TYPE_CHECKING, Iterable, Protocol
 
 from civic.domain import geo
 from civic.domain.ports import ConcurrentChange, FeedQuery, ReportStore, RoutingIndexMissing
-from civic.domain.reports import Report, TimelineEvent, change
+from civic.domain.reports import OPEN_STATUSES, Report, TimelineEvent, change
 from civic.domain.units import Decision, RoutingRule, UnitTree, decide
 
 if TYPE_CHECKING:
     from civic.settings import Settings
 
-OPEN_STATUSES = ("submitted", "needs_triage", "routed", "accepted", "in_progress", "pending_approval")
 
 class Locator(Protocol):
     def admin_unit(self, lat: float, lon: float) -> tuple[str | None, bool]:

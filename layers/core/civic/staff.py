@@ -16,7 +16,17 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from civic.domain.categories import all_categories, require_category
 from civic.domain.ports import ConcurrentChange, ReportStore
-from civic.domain.reports import MediaItem, Report, TimelineEvent, change, media_detail, media_kind, owner_view
+from civic.domain.reports import (
+    REPORT_ID,
+    TRIAGE_QUEUE,
+    MediaItem,
+    Report,
+    TimelineEvent,
+    change,
+    media_detail,
+    media_kind,
+    owner_view,
+)
 from civic.domain.sla_watch import deadline_in_effect
 from civic.domain.units import UnitTree
 from civic.domain.workflow import OPEN, STAFF_ROLES, Actor, Context, WorkflowError, allowed_actions, plan
@@ -26,9 +36,9 @@ from civic.i18n import text
 if TYPE_CHECKING:
     from civic.settings import Settings
 
-TRIAGE = "#triage"  # the queue of reports no unit handles yet
 ROLE_RANK = {"officer": 1, "leader": 2, "coordinator": 3}
-MAX_EVIDENCE = 5
+MAX_EVIDENCE = 5  # per request
+MAX_EVIDENCE_TOTAL = 20  # per report
 
 
 @dataclass(frozen=True)
@@ -65,7 +75,7 @@ def can_see(member: StaffMember, report: Report, tree: UnitTree) -> bool:
 
 
 def _visible(store: ReportStore, member: StaffMember, report_id: str, tree: UnitTree) -> Report:
-    report = store.get(report_id) if isinstance(report_id, str) and len(report_id) == 32 else None
+    report = store.get(report_id) if isinstance(report_id, str) and REPORT_ID.match(report_id) else None
     if report is None or not can_see(member, report, tree):
         raise not_found("Không tìm thấy phản ánh", "Report not found")
     return report
@@ -76,6 +86,8 @@ def staff_view(report: Report, events: list[TimelineEvent], member: StaffMember,
     view = owner_view(report, all_categories().get(report.category), settings.media_base_url)
     view.pop("is_owner", None)
     view["media"] = [media_detail(m, settings.media_base_url) for m in report.media]
+    view["flags"] = list(report.flags)  # all of them: photo checks and deadline marks are for staff
+    view["question"] = report.info_question
     view.update(
         version=report.version,
         assignee=report.assignee,
@@ -84,7 +96,9 @@ def staff_view(report: Report, events: list[TimelineEvent], member: StaffMember,
         awaiting_info_since=report.awaiting_info_since,
         allowed_actions=allowed_actions(report, member.actor),
         timeline=[
-            {"seq": e.seq, "type": e.type, "at": e.at, "by": e.actor_role, "actor_id": e.actor_id,
+            {"seq": e.seq, "type": e.type, "at": e.at, "by": e.actor_role,
+             # An anonymous citizen stays anonymous to staff too.
+             "actor_id": None if (report.anonymous and e.actor_role == "citizen") else e.actor_id,
              "public": e.public, "status": e.status, "data": e.data}
             for e in events
         ],
@@ -126,7 +140,7 @@ def inbox(
     units = sorted(_subtree(tree, member.units)) if member.role == "coordinator" else list(member.units)
     found = store.by_units(units, statuses)
     if member.role == "coordinator" and "needs_triage" in statuses:
-        found += [r for r in store.by_units([TRIAGE], ["needs_triage"]) if r.id not in {f.id for f in found}]
+        found += [r for r in store.by_units([TRIAGE_QUEUE], ["needs_triage"]) if r.id not in {f.id for f in found}]
     q = (params.get("q") or "").strip().lower()
     items = []
     for report in found:
@@ -141,7 +155,7 @@ def inbox(
         if q and q not in report.description.lower() and q not in (report.address or "").lower() and q != report.tracking_code.lower():
             continue
         items.append((report, state))
-    items.sort(key=lambda pair: (pair[0].due_at or "9999", pair[0].created_key))
+    items.sort(key=lambda pair: (deadline_in_effect(pair[0]) or "9999", pair[0].created_key))
     page = items[offset: offset + limit]
     return {
         "items": [
@@ -201,6 +215,9 @@ def request_evidence(
     report = _visible(store, member, report_id, tree)
     if report.status not in ("accepted", "in_progress"):
         raise ApiError(409, "illegal_action", text("Chỉ thêm minh chứng khi đang xử lý", "Evidence is added while handling"))
+    if sum(1 for m in report.media if m.role == "evidence") + len(request.media) > MAX_EVIDENCE_TOTAL:
+        raise ApiError(413, "too_much_evidence",
+                       text(f"Tối đa {MAX_EVIDENCE_TOTAL} tệp minh chứng", f"At most {MAX_EVIDENCE_TOTAL} evidence files"))
     items = [
         MediaItem(media_id=uuid.uuid4().hex[:12], kind=media_kind(m.content_type), content_type=m.content_type,
                   declared_size=m.size, role="evidence", uploader=member.user_id)
@@ -213,7 +230,9 @@ def request_evidence(
         store.save(updated, report.version, event)
     except ConcurrentChange:
         raise _conflict(store.get(report.id) or report) from None
-    return {"version": updated.version, "uploads": upload_slots(updated, signer, settings, role="evidence")}
+    mine = {i.media_id for i in items}  # only this request's slots, signed for this member
+    slots = [slot for slot in upload_slots(updated, signer, settings, role="evidence") if slot["media_id"] in mine]
+    return {"version": updated.version, "uploads": slots}
 
 
 @lru_cache(maxsize=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from dataclasses import dataclass, field, replace
@@ -27,6 +28,14 @@ STATUSES = (
     "closed",
 )
 PRIORITIES = ("normal", "urgent", "complex")
+# Waiting for a unit to accept it; being handled. Together: open.
+WAITING_STATUSES = ("needs_triage", "routed")
+WORKING_STATUSES = ("accepted", "in_progress", "pending_approval")
+OPEN_STATUSES = ("submitted",) + WAITING_STATUSES + WORKING_STATUSES
+TRIAGE_QUEUE = "#triage"  # the staff queue of reports no unit handles yet
+REPORT_ID = re.compile(r"^[0-9a-f]{32}$")
+# Flags the author may see; the others (reused or distant photos, deadline marks) are for staff.
+OWNER_FLAGS = ("probable_duplicate",)
 
 MAX_DESCRIPTION = 4000
 MAX_ADDRESS = 300
@@ -99,6 +108,8 @@ class Report:
     answer: str | None = None  # the published result
     evidence: list[str] = field(default_factory=list)  # media ids of the result's evidence
     awaiting_info_since: str | None = None  # the unit asked the citizen; the clock is paused
+    info_question: str | None = None  # what the unit asked (the author sees it; the public does not)
+    resolved_by: str | None = None  # who wrote the result (may not approve it)
     media: list[MediaItem] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
 
@@ -275,7 +286,9 @@ def owner_view(report: Report, category: Category | None, media_base_url: str, i
     evidence = [m for m in view["media"] if m["media_id"] in report.evidence]  # with a published result
     view["media"] = [media_detail(m, media_base_url, image_format) for m in report.media if m.role == "report"]
     view["media"] += evidence
-    view["flags"] = list(report.flags)
+    view["flags"] = [f for f in report.flags if f in OWNER_FLAGS]
+    if report.awaiting_info_since:
+        view["question"] = {"text": report.info_question, "since": report.awaiting_info_since}
     view["is_owner"] = True
     return view
 
@@ -297,7 +310,7 @@ PUBLIC_EVENT_DATA = frozenset(
     {
         "category", "media_count", "media_id", "unit_code", "admin_unit", "basis", "rule_id", "snapped",
         "reason", "answer", "priority", "due_at", "accept_due_at", "duplicate_of", "status",
-        "evidence", "to_unit", "from_unit", "question",
+        "evidence", "to_unit", "from_unit",
     }
 )
 

@@ -17,14 +17,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from civic.domain.reports import Report, TimelineEvent, change
+from civic.domain.reports import WAITING_STATUSES, WORKING_STATUSES, Report, TimelineEvent, change
 from civic.i18n import iso_utc
 
 WARN_BEFORE = timedelta(hours=4)
 ESCALATE_AFTER = timedelta(days=1)
 RATING_WINDOW = timedelta(days=7)
-WAITING = ("needs_triage", "routed")
-WORKING = ("accepted", "in_progress", "pending_approval")
 
 
 def _t(iso: str) -> datetime:
@@ -33,9 +31,9 @@ def _t(iso: str) -> datetime:
 
 def deadline_in_effect(report: Report) -> str | None:
     """The acceptance deadline while waiting to be accepted, then the resolution deadline."""
-    if report.status in WAITING:
+    if report.status in WAITING_STATUSES:
         return report.accept_due_at
-    if report.status in WORKING:
+    if report.status in WORKING_STATUSES:
         return report.due_at
     return None
 

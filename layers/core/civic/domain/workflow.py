@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from civic.domain.reports import PRIORITIES, Report, TimelineEvent, change
+from dataclasses import replace
+
+from civic.domain.reports import PRIORITIES, WAITING_STATUSES, WORKING_STATUSES, Report, TimelineEvent, change
 from civic.i18n import Text, text
 
 ACTIONS = (
@@ -18,7 +20,7 @@ ACTIONS = (
     "request_info", "resolve", "approve", "return", "reopen",
 )
 STAFF_ROLES = ("officer", "leader", "coordinator")
-OPEN = ("needs_triage", "routed", "accepted", "in_progress", "pending_approval")
+OPEN = WAITING_STATUSES + WORKING_STATUSES
 
 # action -> (statuses it may start from, roles that may take it)
 RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -106,7 +108,7 @@ def _text(body: dict, name: str, *, required: bool, min_len: int = 1) -> str | N
 def plan(report: Report, body: dict, actor: Actor, ctx: Context) -> tuple[Report, TimelineEvent]:
     """Validate `body` ({"action", ...}) for `actor` on `report`; the next version and its event."""
     action = body.get("action")
-    if action not in RULES:
+    if not isinstance(action, str) or action not in RULES:
         raise WorkflowError(
             "invalid", text("Thao tác không tồn tại", "Unknown action"),
             {"action": text(", ".join(ACTIONS), ", ".join(ACTIONS))},
@@ -119,7 +121,7 @@ def plan(report: Report, body: dict, actor: Actor, ctx: Context) -> tuple[Report
                  f"'{action}' is not possible while the report is '{report.status}'"),
             allowed=allowed_actions(report, actor),
         )
-    updates, data, public = _ACTIONS[action](report, body, ctx)
+    updates, data, public = _ACTIONS[action](report, body, ctx, actor)
     updated = change(report, at=ctx.now, **updates)
     if _deadline_in_effect(updated) != _deadline_in_effect(report):
         # A new clock (accepted, transferred, re-prioritised): the schedule's warnings start over.
@@ -138,34 +140,37 @@ def plan(report: Report, body: dict, actor: Actor, ctx: Context) -> tuple[Report
     return updated, event
 
 
-def _accept(report, body, ctx):
+def _accept(report, body, ctx, actor):
     return {"status": "accepted", "accepted_at": ctx.now}, {}, True
 
 
-def _refuse(report, body, ctx):
+def _refuse(report, body, ctx, actor):
     code = body.get("reason")
-    if code not in REFUSAL_REASONS:
+    if not isinstance(code, str) or code not in REFUSAL_REASONS:
         raise WorkflowError("invalid", text("Cần lý do từ chối", "A refusal reason is required"),
                             {"reason": text(", ".join(REFUSAL_REASONS), ", ".join(REFUSAL_REASONS))})
     detail = _text(body, "text", required=False)
     reason = {"code": code, **REFUSAL_REASONS[code].as_dict(), **({"text": detail} if detail else {})}
-    return {"status": "refused", "accept_due_at": None, "due_at": None}, {"reason": reason}, True
+    updates = {"status": "refused", "accept_due_at": None, "due_at": None, **_NO_QUESTION}
+    return updates, {"reason": reason}, True
 
 
-def _transfer(report, body, ctx):
+def _transfer(report, body, ctx, actor):
     to_unit = body.get("to_unit") or (ctx.parent_of(report.unit_code) if body.get("to") == "superior" else None)
     if not isinstance(to_unit, str) or not ctx.unit_exists(to_unit) or to_unit == report.unit_code:
         raise WorkflowError("invalid", text("Đơn vị nhận không hợp lệ", "Invalid receiving unit"),
                             {"to_unit": text("Mã một đơn vị khác", "The code of another unit")})
     reason = _text(body, "reason", required=True)
-    updates: dict = {"status": "routed", "unit_code": to_unit, "assignee": None, "accepted_at": None}
-    if ctx.deadlines:  # the acceptance clock starts again at the receiver
-        updates["accept_due_at"], updates["due_at"] = ctx.deadlines(report, report.priority, ctx.now)
-    data = {"to_unit": to_unit, "from_unit": report.unit_code, "reason": {"text": reason}}
+    updates: dict = {"status": "routed", "unit_code": to_unit, "assignee": None, "accepted_at": None,
+                     "routed_at": ctx.now, **_NO_QUESTION}
+    if ctx.deadlines:  # the acceptance clock starts again, by the receiver's rules
+        updates["accept_due_at"], _ = ctx.deadlines(replace(report, unit_code=to_unit), report.priority, ctx.now)
+    # Which units is public; the staff's reason stays internal ("note").
+    data = {"to_unit": to_unit, "from_unit": report.unit_code, "note": reason}
     return updates, data, True
 
 
-def _assign(report, body, ctx):
+def _assign(report, body, ctx, actor):
     to = body.get("to")
     if not isinstance(to, str) or not 1 <= len(to) <= 128:
         raise WorkflowError("invalid", text("Cần người hoặc bộ phận được giao", "Whom to assign is required"),
@@ -173,9 +178,9 @@ def _assign(report, body, ctx):
     return {"status": "in_progress", "assignee": to}, {"assignee": to}, False
 
 
-def _set_priority(report, body, ctx):
+def _set_priority(report, body, ctx, actor):
     priority = body.get("priority")
-    if priority not in PRIORITIES or priority == report.priority:
+    if not isinstance(priority, str) or priority not in PRIORITIES or priority == report.priority:
         raise WorkflowError("invalid", text("Mức ưu tiên không hợp lệ", "Invalid priority"),
                             {"priority": text(", ".join(PRIORITIES), ", ".join(PRIORITIES))})
     updates: dict = {"priority": priority}
@@ -187,16 +192,20 @@ def _set_priority(report, body, ctx):
     return updates, {"priority": priority, "due_at": updates.get("due_at", report.due_at)}, True
 
 
-def _note(report, body, ctx):
+def _note(report, body, ctx, actor):
     return {}, {"note": _text(body, "text", required=True)}, False
 
 
-def _request_info(report, body, ctx):
+def _request_info(report, body, ctx, actor):
+    if report.awaiting_info_since:
+        raise WorkflowError("illegal", text("Đang chờ người dân trả lời câu hỏi trước",
+                                            "Still waiting for the citizen's answer to the previous question"))
     question = _text(body, "question", required=True)
-    return {"awaiting_info_since": ctx.now}, {"question": question}, True
+    # The public timeline says information was requested; the question goes to the author only.
+    return {"awaiting_info_since": ctx.now, "info_question": question}, {"question": question}, True
 
 
-def _resolve(report, body, ctx):
+def _resolve(report, body, ctx, actor):
     answer = _text(body, "answer", required=True, min_len=MIN_ANSWER)
     evidence = body.get("evidence") or []
     ready = {m.media_id for m in report.media if m.status == "ready" and m.role == "evidence"}
@@ -211,34 +220,35 @@ def _resolve(report, body, ctx):
     pending = ctx.requires_approval(report.unit_code)
     status = "pending_approval" if pending else "resolved"
     data = {"answer": {"text": answer}, "evidence": list(evidence)}
-    updates = {"status": status, "answer": answer, "evidence": list(evidence), "resolved_at": None if pending else ctx.now}
+    updates = {"status": status, "answer": answer, "evidence": list(evidence), "resolved_by": actor.user_id,
+               "resolved_at": None if pending else ctx.now, **_NO_QUESTION}
     # Not public until approved where the unit requires approval.
     return updates, data, not pending
 
 
-def _approve(report, body, ctx):
+def _approve(report, body, ctx, actor):
+    if report.resolved_by == actor.user_id:
+        raise WorkflowError("illegal", text("Không thể tự phê duyệt kết quả của mình",
+                                            "A result cannot be approved by the person who wrote it"))
     return {"status": "resolved", "resolved_at": ctx.now}, {"answer": {"text": report.answer}, "evidence": report.evidence}, True
 
 
-def _return(report, body, ctx):
+def _return(report, body, ctx, actor):
     return {"status": "in_progress"}, {"note": _text(body, "reason", required=True)}, False
 
 
-def _reopen(report, body, ctx):
+def _reopen(report, body, ctx, actor):
     reason = _text(body, "reason", required=True)
-    return {"status": "in_progress", "resolved_at": None}, {"reason": {"text": reason}}, True
+    updates: dict = {"status": "in_progress", "resolved_at": None, "resolved_by": None}
+    if ctx.deadlines:  # a new resolution deadline, counted from now
+        _, updates["due_at"] = ctx.deadlines(report, report.priority, ctx.now)
+    return updates, {"note": reason}, True
 
+
+_NO_QUESTION = {"awaiting_info_since": None, "info_question": None}  # a decision ends any pending question
 
 _ACTIONS = {
     "accept": _accept, "refuse": _refuse, "transfer": _transfer, "assign": _assign,
     "set_priority": _set_priority, "note": _note, "request_info": _request_info, "resolve": _resolve,
     "approve": _approve, "return": _return, "reopen": _reopen,
 }
-
-
-def mark_reply(report: Report, now: str, extend: Callable[[str, str], str] | None = None) -> dict:
-    """The citizen answered a request for information: the clock runs again (deadline pushed by the pause)."""
-    updates: dict = {"awaiting_info_since": None}
-    if report.awaiting_info_since and report.due_at and extend:
-        updates["due_at"] = extend(report.due_at, report.awaiting_info_since)
-    return updates

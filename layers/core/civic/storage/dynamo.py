@@ -12,11 +12,10 @@ from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from civic.domain.ports import ConcurrentChange, FeedQuery, TrackingCodeTaken, check_change
-from civic.domain.reports import MediaItem, Report, TimelineEvent
+from civic.domain.reports import TRIAGE_QUEUE, MediaItem, Report, TimelineEvent
 from civic.storage.models import MediaMap, PhotoHashModel, ReportModel, TimelineModel, TrackingCodeModel
 
 TRACKING_PREFIX = "tracking#"
-TRIAGE_QUEUE = "#triage"
 # A feed page evaluates at most this many items per cell (matching or not), so a rare filter
 # cannot turn one request into a scan of a whole city's history.
 _MAX_SCAN_PER_CELL = 1000
@@ -48,6 +47,9 @@ def _checkpoint(report: Report) -> dict:
     if found is None:
         return {"sla_day": None, "sla_next_at": None, "sla_stage": None}
     stage, at = found
+    # Never in the past: a checkpoint that passed while the report sat still (a reopened report's
+    # old deadline) lands in today's partition, where the next run reads it.
+    at = max(at, report.updated_at)
     return {"sla_day": at[:10], "sla_next_at": at, "sla_stage": stage}
 
 
@@ -75,6 +77,8 @@ def report_to_model(report: Report) -> ReportModel:
         answer=report.answer,
         evidence=report.evidence or None,
         awaiting_info_since=report.awaiting_info_since,
+        info_question=report.info_question,
+        resolved_by=report.resolved_by,
         created_at=report.created_at,
         updated_at=report.updated_at,
         version=report.version,
@@ -131,6 +135,8 @@ def model_to_report(model: ReportModel) -> Report:
         answer=model.answer,
         evidence=list(model.evidence or []),
         awaiting_info_since=model.awaiting_info_since,
+        info_question=model.info_question,
+        resolved_by=model.resolved_by,
         created_at=model.created_at,
         updated_at=model.updated_at,
         version=int(model.version),

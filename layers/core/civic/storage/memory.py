@@ -7,7 +7,7 @@ import threading
 
 from civic.domain import geo
 from civic.domain.ports import ConcurrentChange, FeedQuery, TrackingCodeTaken, check_change
-from civic.domain.reports import Report, TimelineEvent
+from civic.domain.reports import TRIAGE_QUEUE, Report, TimelineEvent
 
 
 class InMemoryReportStore:
@@ -62,7 +62,7 @@ class InMemoryReportStore:
         queues = set(units)
         return [
             copy.deepcopy(r) for r in self.reports.values()
-            if (r.unit_code or "#triage") in queues and r.status in statuses
+            if (r.unit_code or TRIAGE_QUEUE) in queues and r.status in statuses
         ]
 
     def feed(self, query: FeedQuery) -> list[Report]:
