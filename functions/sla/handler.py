@@ -36,7 +36,14 @@ def handler(event, context):
     # The schedule's own time ("time" of the EventBridge event), so a delayed or replayed run acts
     # as of when it was due; `civic local tick sla --at` sets it to try deadlines locally.
     now = _event_time(event) or now_iso()
-    outcomes = run(DynamoReportStore(), now, parent_of=lambda code: tree.get(code).parent_code if tree.get(code) else None)
+    from civic.domain.sla import extend_due
+    from civic.routing import working_calendar
+
+    outcomes = run(
+        DynamoReportStore(), now,
+        parent_of=lambda code: tree.get(code).parent_code if tree.get(code) else None,
+        extend=lambda due, since, resumed: extend_due(working_calendar(), due, since, resumed),
+    )
     logger.info("sla run", extra={"outcomes": outcomes})
     for name, count in outcomes.items():
         observability.count(f"Sla_{name}", count)

@@ -26,7 +26,8 @@ def test_checkpoints_follow_the_deadline_in_effect():
     assert checkpoint(accepted) == ("due_soon", "2026-11-20T06:00:00.000Z")  # now the resolution deadline
     assert checkpoint(replace(accepted, flags=["due_soon"])) == ("overdue", "2026-11-20T10:00:00.000Z")
     assert checkpoint(replace(accepted, flags=["due_soon", "overdue"]))[0] == "escalate_parent"
-    assert checkpoint(replace(accepted, awaiting_info_since="2026-11-19T09:00:00.000Z")) is None  # clock paused
+    # Paused while the citizen is asked; if they never answer, the clock runs again after 7 days.
+    assert checkpoint(replace(accepted, awaiting_info_since="2026-11-19T09:00:00.000Z")) == ("question_expired", "2026-11-26T09:00:00.000Z")
     assert checkpoint(replace(accepted, status="resolved", resolved_at="2026-11-20T00:00:00.000Z")) == ("auto_close", "2026-11-27T00:00:00.000Z")
     assert checkpoint(replace(accepted, status="closed")) is None
 
@@ -61,3 +62,20 @@ def test_step_is_none_before_the_checkpoint():
     report = store.get(open_report(store))
     assert step(report, "2026-11-20T05:59:59.000Z") is None
     assert step(report, "2026-11-20T06:00:00.000Z")[1].type == "due_soon"
+
+
+def test_a_run_long_after_the_deadline_takes_every_due_stage():
+    store = InMemoryReportStore()
+    open_report(store)
+    assert run(store, "2026-12-01T00:00:00.000Z", {"W1": "CITY"}.get) == {"due_soon": 1, "overdue": 1, "escalate_parent": 1}
+    assert run(store, "2026-12-01T00:05:00.000Z") == {}
+
+
+def test_an_unanswered_question_stops_pausing_the_clock():
+    store = InMemoryReportStore()
+    rid = open_report(store, awaiting_info_since="2026-11-19T12:00:00.000Z", info_question="Số nhà?")
+    outcomes = run(store, "2026-11-26T12:00:01.000Z", extend=lambda due, since, now: "2026-11-27T10:00:00.000Z")
+    report = store.get(rid)
+    assert outcomes["question_expired"] == 1 and report.awaiting_info_since is None and report.info_question is None
+    assert report.due_at == "2026-11-27T10:00:00.000Z"  # moved by the wait, then watched again
+    assert checkpoint(report) == ("due_soon", "2026-11-27T06:00:00.000Z")

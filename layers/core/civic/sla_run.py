@@ -8,18 +8,22 @@ from civic.domain.ports import ConcurrentChange, ReportStore
 from civic.domain.sla_watch import step
 
 
-def run(store: ReportStore, now: str, parent_of=lambda code: None, days_back: int = 30) -> dict[str, int]:
-    """Counts of what happened. A report changed meanwhile by someone else is left for the next run."""
+def run(store: ReportStore, now: str, parent_of=lambda code: None, extend=None, days_back: int = 30) -> dict[str, int]:
+    """Counts of what happened. Every stage that is due is taken in the same run (a run long after a
+    deadline warns, marks overdue and escalates). A report changed meanwhile is left for the next run."""
     outcomes: Counter[str] = Counter()
     for report in store.due(now, days_back):
-        planned = step(report, now, parent_of)
+        planned = step(report, now, parent_of, extend)
         if planned is None:
             outcomes["not_due"] += 1
-            continue
-        updated, event = planned
-        try:
-            store.save(updated, report.version, event)
+        while planned is not None:
+            updated, event = planned
+            try:
+                store.save(updated, report.version, event)
+            except ConcurrentChange:
+                outcomes["changed_meanwhile"] += 1
+                break
             outcomes[event.type] += 1
-        except ConcurrentChange:
-            outcomes["changed_meanwhile"] += 1
+            report = updated
+            planned = step(report, now, parent_of, extend)
     return dict(outcomes)

@@ -213,6 +213,11 @@ def request_evidence(
     except ValidationError as exc:
         raise validation_error(exc) from None
     report = _visible(store, member, report_id, tree)
+    for index, item in enumerate(request.media):
+        limit = settings.max_upload_bytes_video if item.content_type.startswith("video/") else settings.max_upload_bytes_photo
+        if item.size > limit:
+            raise ApiError(413, "media_too_large", text("Tệp quá lớn", "File too large"),
+                           {f"media.{index}.size": text("Quá dung lượng cho phép", "Over the size limit")})
     if report.status not in ("accepted", "in_progress"):
         raise ApiError(409, "illegal_action", text("Chỉ thêm minh chứng khi đang xử lý", "Evidence is added while handling"))
     if sum(1 for m in report.media if m.role == "evidence") + len(request.media) > MAX_EVIDENCE_TOTAL:

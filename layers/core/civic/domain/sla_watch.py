@@ -6,7 +6,8 @@ Each open report has one next checkpoint (stage, time), derived from its fields 
   due_soon        4 h before the deadline      warn the assignee (internal event)
   overdue         at the deadline               flag overdue, escalate to the unit's leader (public)
   escalate_parent 1 day after the deadline      escalate to the parent unit (internal)
-  auto_close      7 days after the result       close a resolved report the citizen did not rate
+  auto_close      7 days after the result       close a resolved report (rating arrives with the ratings feature)
+  question_expired 7 days after request_info    the citizen did not answer: the clock runs again
 
 The deadline is the acceptance deadline while the report waits to be accepted, then the
 resolution deadline. While the unit waits for the citizen's answer (request_info) the clock is
@@ -23,6 +24,7 @@ from civic.i18n import iso_utc
 WARN_BEFORE = timedelta(hours=4)
 ESCALATE_AFTER = timedelta(days=1)
 RATING_WINDOW = timedelta(days=7)
+QUESTION_WINDOW = timedelta(days=7)
 
 
 def _t(iso: str) -> datetime:
@@ -42,8 +44,10 @@ def checkpoint(report: Report) -> tuple[str, str] | None:
     """The next (stage, UTC time) at which the schedule acts on this report, or None."""
     if report.status == "resolved" and report.resolved_at:
         return "auto_close", iso_utc(_t(report.resolved_at) + RATING_WINDOW)
+    if report.awaiting_info_since:  # paused, but not for ever
+        return "question_expired", iso_utc(_t(report.awaiting_info_since) + QUESTION_WINDOW)
     deadline = deadline_in_effect(report)
-    if not deadline or report.awaiting_info_since:
+    if not deadline:
         return None
     due = _t(deadline)
     flags = set(report.flags)
@@ -56,7 +60,7 @@ def checkpoint(report: Report) -> tuple[str, str] | None:
     return "overdue", deadline
 
 
-def step(report: Report, now: str, parent_of=lambda code: None) -> tuple[Report, TimelineEvent] | None:
+def step(report: Report, now: str, parent_of=lambda code: None, extend=None) -> tuple[Report, TimelineEvent] | None:
     """The change the schedule makes now, if the report's checkpoint has passed (idempotent)."""
     found = checkpoint(report)
     if found is None or found[1] > now:
@@ -74,6 +78,14 @@ def step(report: Report, now: str, parent_of=lambda code: None) -> tuple[Report,
         flags |= {"due_soon", "overdue"}
         data.update(due_at=deadline_in_effect(report), escalated_to="leader")
         public = True  # whether deadlines were met is public
+    elif stage == "question_expired":
+        # The wait counts as paused time (the deadline moves by it); the clock then runs again.
+        field = "accept_due_at" if report.status in WAITING_STATUSES else "due_at"
+        updates = {"awaiting_info_since": None, "info_question": None}
+        if extend and getattr(report, field):
+            updates[field] = extend(getattr(report, field), report.awaiting_info_since, now)
+        flags -= {"due_soon", "overdue", "escalated"}
+        data["since"] = report.awaiting_info_since
     elif stage == "escalate_parent":
         flags.add("escalated")
         data["escalated_to"] = parent_of(report.unit_code) or "coordinator"

@@ -124,7 +124,12 @@ _PATHS = {
     "resolved": ["routed", "accepted", "in_progress", "resolved"],
     "closed": ["routed", "accepted", "in_progress", "resolved", "closed"],
     "refused": ["routed", "refused"],
+    "pending_approval": ["routed", "accepted", "in_progress", "pending_approval"],
 }
+# The timeline event each step is written as (the workflow's action names).
+_EVENT_OF = {"routed": "routed", "accepted": "accept", "in_progress": "assign", "pending_approval": "resolve",
+             "resolved": "resolve", "closed": "closed", "refused": "refuse"}
+_ANSWER = "Đơn vị đã kiểm tra hiện trường, xử lý xong và khôi phục hiện trạng."
 _DESCRIPTIONS = {
     "urban_order": "Quán nước lấn chiếm toàn bộ vỉa hè, người đi bộ phải xuống lòng đường.",
     "traffic": "Ổ gà lớn giữa làn đường, xe máy đi qua rất nguy hiểm vào ban đêm.",
@@ -138,7 +143,17 @@ _DESCRIPTIONS = {
 
 
 def demo_reports(citizen_ids: list[str], tracking_prefix: str, now: datetime, seed: int = 7):
-    """(report, events) pairs: public reports in several states spread over the wards."""
+    """(report, events) pairs: public reports in several states spread over the wards, with the
+    deadlines the route function would have set (working time)."""
+    from civic.domain.categories import all_categories as cats
+    from civic.domain.units import UnitTree, parse_unit
+    from civic.routing import report_deadlines
+
+    tree = UnitTree(parse_unit(u, cats()) for u in units())
+
+    def deadlines(unit_code: str, category: str, start: str) -> tuple[str, str]:
+        return report_deadlines(tree, category, "normal", unit_code, start)
+
     rng = random.Random(seed)
     codes = list(all_categories())
     states = list(_PATHS)
@@ -165,20 +180,31 @@ def demo_reports(citizen_ids: list[str], tracking_prefix: str, now: datetime, se
         at = created
         for step in _PATHS[state]:
             at += timedelta(hours=rng.randint(2, 30))
+            stamp = iso_utc(at)
             data = {}
             updates = {"status": step}
             if step == "routed":
                 handler = handler_for(category, ward["code"])
-                data = {"unit_code": handler, "admin_unit": ward["code"]}
-                updates["unit_code"] = handler
+                accept_due, due = deadlines(handler, category, stamp)
+                data = {"unit_code": handler, "admin_unit": ward["code"], "accept_due_at": accept_due, "due_at": due}
+                updates.update(unit_code=handler, routed_at=stamp, accept_due_at=accept_due, due_at=due)
+            elif step == "accepted":
+                updates["accepted_at"] = stamp
+            elif step == "in_progress":
+                updates["assignee"] = "demo-team"
             elif step == "refused":
-                data = {"reason": {"vi": "Nội dung chưa đủ thông tin để xử lý", "en": "Not enough information to act on"}}
-            elif step == "resolved":
-                data = {"answer": {"vi": "Đơn vị đã xử lý xong và khôi phục hiện trạng.", "en": "The unit fixed it."}}
-            report = change(report, at=iso_utc(at), **updates)
-            role = "system" if step == "routed" else "officer"
+                data = {"reason": {"code": "incomplete", "vi": "Nội dung chưa đủ thông tin để xử lý",
+                                   "en": "Not enough information to act on"}}
+            elif step in ("resolved", "pending_approval"):
+                data = {"answer": {"text": _ANSWER}, "evidence": []}
+                updates.update(answer=_ANSWER, resolved_by="demo-officer")
+                if step == "resolved":
+                    updates["resolved_at"] = stamp
+            report = change(report, at=stamp, **updates)
+            role = "system" if step in ("routed", "closed") else "officer"
+            public = step != "pending_approval"  # a result is public once approved
             events.append(
-                TimelineEvent(report.id, report.version, step, iso_utc(at), role, None, True, step, data)
+                TimelineEvent(report.id, report.version, _EVENT_OF[step], stamp, role, None, public, step, data)
             )
         out.append((report, events))
     return out
