@@ -13,30 +13,16 @@ if TYPE_CHECKING:  # pragma: no cover
     import chalice
 
 
-def load_module(name: str, path: str | os.PathLike[str]) -> ModuleType:
-    """Import the file at ``path`` as module ``name`` (once; later calls return the same module)."""
+def load_module(name: str, path: str | os.PathLike[str], *, package_dir: str | None = None) -> ModuleType:
+    """Import the file at ``path`` as module ``name`` (once; later calls return the same module).
+    With ``package_dir`` the module is a package whose submodules resolve inside that folder."""
     module = sys.modules.get(name)
     if module is not None:
         return module
-    spec = importlib.util.spec_from_file_location(name, os.fspath(path))
+    locations = [package_dir] if package_dir else None
+    spec = importlib.util.spec_from_file_location(name, os.fspath(path), submodule_search_locations=locations)
     if spec is None or spec.loader is None:  # pragma: no cover
         raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(name, None)
-        raise
-    return module
-
-
-def _load_package(name: str, directory: str) -> ModuleType:
-    """Import the package at ``directory`` as ``name`` from its ``__init__.py`` (submodules resolve inside it)."""
-    init = os.path.join(directory, "__init__.py")
-    spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[directory])
-    if spec is None or spec.loader is None:  # pragma: no cover
-        raise ImportError(f"cannot load package {directory}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
@@ -64,7 +50,7 @@ def _ensure_chalicelib(project_dir: str) -> None:
             return
         for mod in [m for m in sys.modules if m == "chalicelib" or m.startswith("chalicelib.")]:
             del sys.modules[mod]
-    _load_package("chalicelib", directory)
+    load_module("chalicelib", os.path.join(directory, "__init__.py"), package_dir=directory)
 
 
 def load_chalice_app(project_dir: str | os.PathLike[str] = "chalice_app", attr: str = "app") -> chalice.Chalice:
