@@ -290,7 +290,7 @@ def staff_member(request):
 
 def seen_version(request) -> int | None:
     """The report version from an If-Match header ("7" or a quoted ETag "\"7\""), if any."""
-    raw = (request.headers.get("if-match") or "").strip().strip('"')
+    raw = (request.headers.get("if-match") or "").strip().removeprefix("W/").strip('"')
     return int(raw) if re.fullmatch(r"[0-9]{1,11}", raw) else None
 
 

@@ -114,7 +114,13 @@ def plan(report: Report, body: dict, actor: Actor, ctx: Context) -> tuple[Report
             {"action": text(", ".join(ACTIONS), ", ".join(ACTIONS))},
         )
     states, roles = RULES[action]
-    if actor.role not in roles or report.status not in states:
+    if actor.role not in roles:
+        raise WorkflowError(
+            "illegal",
+            text(f"Vai trò '{actor.role}' không được '{action}'", f"The '{actor.role}' role may not '{action}'"),
+            allowed=allowed_actions(report, actor),
+        )
+    if report.status not in states:
         raise WorkflowError(
             "illegal",
             text(f"Không thể '{action}' khi phản ánh đang ở trạng thái '{report.status}'",

@@ -374,14 +374,18 @@ class LocalGateway:
                 )
             token = bearer_token(event["headers"], getattr(authorizer, "_header", None) or "Authorization")
             if token is None:
-                return self._error(401, "unauthorized", "missing bearer token", out_headers + cors)
+                return self._error(401, "unauthorized", "Cần đăng nhập / Sign-in required (no bearer token)",
+                                   out_headers + cors)
             try:
                 claims = self.verifier.verify(token)
             except JWKSUnavailable as exc:
                 log.error("cannot verify tokens: %s", exc)
                 return self._error(503, "auth_unavailable", "token keys unavailable", out_headers + cors)
             except InvalidToken as exc:
-                return self._error(401, "unauthorized", str(exc), out_headers + cors)
+                # The reason code only (expired, bad_signature, ...), never the decoder's own words.
+                reason = getattr(exc, "reason", "invalid")
+                return self._error(401, "unauthorized",
+                                   f"Phiên đăng nhập không hợp lệ / Sign-in token refused: {reason}", out_headers + cors)
             scopes = list(getattr(authorizer, "scopes", None) or [])
             if scopes:
                 granted = set(str(claims.get("scope", "")).split())
