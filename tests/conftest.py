@@ -21,3 +21,46 @@ def free_port() -> int:
 @pytest.fixture
 def port():
     return free_port()
+
+
+class MotoCognito:
+    """A user pool on a moto server of its own, with users who sign in with real tokens."""
+
+    PASSWORD = "Corr3ct-Horse!"
+
+    def __init__(self, pool_name: str, users: list[str], staff: list[str], region: str = "ap-southeast-1"):
+        import boto3
+        from moto.server import ThreadedMotoServer
+
+        port = free_port()
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self.server.start()
+        self.endpoint = f"http://127.0.0.1:{port}"
+        self.idp = boto3.client(
+            "cognito-idp", region_name=region, endpoint_url=self.endpoint,
+            aws_access_key_id="testing", aws_secret_access_key="testing",
+        )
+        self.pool = self.idp.create_user_pool(PoolName=pool_name)["UserPool"]["Id"]
+        self.client = self.new_client("web")
+        for name in users:
+            self.idp.admin_create_user(UserPoolId=self.pool, Username=name, MessageAction="SUPPRESS",
+                                       TemporaryPassword="Temp-pass-1!")
+            self.idp.admin_set_user_password(UserPoolId=self.pool, Username=name, Password=self.PASSWORD, Permanent=True)
+        for group in ("staff", "moderators"):
+            self.idp.create_group(UserPoolId=self.pool, GroupName=group)
+            for name in staff:
+                self.idp.admin_add_user_to_group(UserPoolId=self.pool, Username=name, GroupName=group)
+
+    def new_client(self, name: str) -> str:
+        return self.idp.create_user_pool_client(
+            UserPoolId=self.pool, ClientName=name, ExplicitAuthFlows=["USER_PASSWORD_AUTH"]
+        )["UserPoolClient"]["ClientId"]
+
+    def login(self, user: str, client_id: str | None = None) -> dict:
+        return self.idp.initiate_auth(
+            ClientId=client_id or self.client, AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": user, "PASSWORD": self.PASSWORD},
+        )["AuthenticationResult"]
+
+    def stop(self) -> None:
+        self.server.stop()

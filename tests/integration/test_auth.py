@@ -13,11 +13,9 @@ import sys
 import time
 import uuid
 
-import boto3
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from moto.server import ThreadedMotoServer
 from moto.utilities.utils import load_resource
 
 from civic.auth import (
@@ -30,50 +28,27 @@ from civic.auth import (
     default_jwks_url,
 )
 
-from tests.conftest import free_port
+from tests.conftest import MotoCognito, free_port
 
 REGION = "ap-southeast-1"
-PASSWORD = "Corr3ct-Horse!"
 
 
 
 @pytest.fixture(scope="module")
 def cognito():
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
+    moto = MotoCognito("civic-auth-test", users=["alice"], staff=["alice"])
     try:
-        idp = boto3.client(
-            "cognito-idp", region_name=REGION, endpoint_url=endpoint,
-            aws_access_key_id="testing", aws_secret_access_key="testing",
-        )
-        pool = idp.create_user_pool(PoolName="civic-auth-test")["UserPool"]["Id"]
-        client = idp.create_user_pool_client(
-            UserPoolId=pool, ClientName="web", ExplicitAuthFlows=["USER_PASSWORD_AUTH"]
-        )["UserPoolClient"]["ClientId"]
-        other_client = idp.create_user_pool_client(
-            UserPoolId=pool, ClientName="other", ExplicitAuthFlows=["USER_PASSWORD_AUTH"]
-        )["UserPoolClient"]["ClientId"]
-        idp.admin_create_user(UserPoolId=pool, Username="alice", MessageAction="SUPPRESS",
-                              TemporaryPassword="Temp-pass-1!")
-        idp.admin_set_user_password(UserPoolId=pool, Username="alice", Password=PASSWORD, Permanent=True)
-        for group in ("staff", "moderators"):
-            idp.create_group(UserPoolId=pool, GroupName=group)
-            idp.admin_add_user_to_group(UserPoolId=pool, Username="alice", GroupName=group)
+        other_client = moto.new_client("other")
 
-        def login(client_id=client):
-            return idp.initiate_auth(
-                ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
-                AuthParameters={"USERNAME": "alice", "PASSWORD": PASSWORD},
-            )["AuthenticationResult"]
+        def login(client_id=moto.client):
+            return moto.login("alice", client_id)
 
         yield {
-            "endpoint": endpoint, "pool": pool, "client": client, "other_client": other_client,
+            "endpoint": moto.endpoint, "pool": moto.pool, "client": moto.client, "other_client": other_client,
             "login": login, "tokens": login(),
         }
     finally:
-        server.stop()
+        moto.stop()
 
 
 @pytest.fixture()

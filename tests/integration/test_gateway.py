@@ -15,58 +15,30 @@ import threading
 import time
 import uuid
 
-import boto3
 import jwt
 import pytest
 from chalice import Chalice, CognitoUserPoolAuthorizer, CORSConfig, Response
 from cryptography.hazmat.primitives.asymmetric import rsa
-from moto.server import ThreadedMotoServer
 from moto.utilities.utils import load_resource
 
 from civic.auth import InvalidToken, TokenVerifier, cognito_issuer, default_jwks_url
 from civic.local.gateway import LocalGateway
 from civic.local.loader import load_chalice_app
 
-from tests.conftest import free_port
+from tests.conftest import MotoCognito
 
 REGION = "ap-southeast-1"
-PASSWORD = "Corr3ct-Horse!"
 
 
 
 @pytest.fixture(scope="module")
 def cognito():
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
+    moto = MotoCognito("civic-gw-test", users=["alice", "bob"], staff=["alice"])
     try:
-        idp = boto3.client(
-            "cognito-idp", region_name=REGION, endpoint_url=endpoint,
-            aws_access_key_id="testing", aws_secret_access_key="testing",
-        )
-        pool = idp.create_user_pool(PoolName="civic-gw-test")["UserPool"]["Id"]
-        client = idp.create_user_pool_client(
-            UserPoolId=pool, ClientName="web", ExplicitAuthFlows=["USER_PASSWORD_AUTH"]
-        )["UserPoolClient"]["ClientId"]
-        for name in ("alice", "bob"):
-            idp.admin_create_user(UserPoolId=pool, Username=name, MessageAction="SUPPRESS",
-                                  TemporaryPassword="Temp-pass-1!")
-            idp.admin_set_user_password(UserPoolId=pool, Username=name, Password=PASSWORD, Permanent=True)
-        for group in ("staff", "moderators"):
-            idp.create_group(UserPoolId=pool, GroupName=group)
-            idp.admin_add_user_to_group(UserPoolId=pool, Username="alice", GroupName=group)
-
-        def login(user):
-            return idp.initiate_auth(
-                ClientId=client, AuthFlow="USER_PASSWORD_AUTH",
-                AuthParameters={"USERNAME": user, "PASSWORD": PASSWORD},
-            )["AuthenticationResult"]
-
-        yield {"endpoint": endpoint, "pool": pool, "client": client,
-               "alice": login("alice"), "bob": login("bob")}
+        yield {"endpoint": moto.endpoint, "pool": moto.pool, "client": moto.client,
+               "alice": moto.login("alice"), "bob": moto.login("bob")}
     finally:
-        server.stop()
+        moto.stop()
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import argparse
 import sys
 
 from civic.cli import boundaries, local, units
+from civic.cli.target import TargetError, fail
 
 GROUPS = [local, units, boundaries]
 
@@ -19,7 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     for group in GROUPS:
         group.register(sub)
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except TargetError as exc:  # no running local stack, an unreadable --stack, a missing output
+        return fail(str(exc))
 
 
 if __name__ == "__main__":

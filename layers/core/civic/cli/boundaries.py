@@ -87,18 +87,21 @@ def _print_status(status: dict, lang: str, out=sys.stdout) -> None:
         print(f"  report: {status['report_key']}", file=out)
 
 
+def _config_bucket(args: argparse.Namespace):
+    """The target stack and its config bucket (TargetError, reported by `civic`, if there is none)."""
+    target = targets.resolve(args)
+    bucket = target.env.get("CONFIG_BUCKET")
+    if not bucket:
+        raise targets.TargetError(f"{target.description} has no config bucket (ConfigBucketName output)")
+    return target, bucket
+
+
 def _import(args: argparse.Namespace) -> int:
     path = Path(args.file)
     problem = _check_file(path)
     if problem:
         return targets.fail(problem)
-    try:
-        target = targets.resolve(args)
-    except targets.TargetError as exc:
-        return targets.fail(str(exc))
-    bucket = target.env.get("CONFIG_BUCKET")
-    if not bucket:
-        return targets.fail(f"{target.description} has no config bucket (ConfigBucketName output)")
+    target, bucket = _config_bucket(args)
     from civic.storage.routing_index import STATUS_KEY
 
     s3 = target.client("s3")
@@ -130,13 +133,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    try:
-        target = targets.resolve(args)
-    except targets.TargetError as exc:
-        return targets.fail(str(exc))
-    bucket = target.env.get("CONFIG_BUCKET")
-    if not bucket:
-        return targets.fail(f"{target.description} has no config bucket (ConfigBucketName output)")
+    target, bucket = _config_bucket(args)
     from civic.storage.routing_index import POINTER_KEY, STATUS_KEY
 
     s3 = target.client("s3")

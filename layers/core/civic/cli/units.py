@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from civic.cli.target import TargetError, add_arguments, fail, resolve
+from civic.cli.target import add_arguments, fail, resolve
 
 UNIT_COLUMNS = [
     "code", "name_vi", "name_en", "kind", "parent_code", "categories", "phone", "email", "address", "website",
@@ -91,10 +91,7 @@ def _import(args: argparse.Namespace, kind: str) -> int:
         except UnitError as exc:
             for name, message in exc.fields.items():
                 problems[f"{kind}[{index}].{name}"] = message
-    try:
-        target = resolve(args)
-    except TargetError as exc:
-        return fail(str(exc))
+    target = resolve(args)
     target.settings()
     from civic.storage.units import DynamoUnitStore
 
@@ -123,10 +120,7 @@ def _import(args: argparse.Namespace, kind: str) -> int:
 
 
 def _export(args: argparse.Namespace, kind: str) -> int:
-    try:
-        target = resolve(args)
-    except TargetError as exc:
-        return fail(str(exc))
+    target = resolve(args)
     target.settings()
     from civic.storage.units import DynamoUnitStore
 
