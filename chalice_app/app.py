@@ -144,6 +144,13 @@ def reply_to_unit(report_id):
     return intake.reply(ports.store, report_id, claims(request)["sub"], json_body(request), now_iso(), extend=ports.extend_due)
 
 
+@app.route("/v1/reports/{report_id}/rating", methods=["POST"], authorizer=authorizer, cors=CORS, content_types=BODY_TYPES)
+@endpoint
+def rate_result(report_id):
+    request = app.current_request
+    return intake.rate(ports.store, report_id, claims(request)["sub"], json_body(request), now_iso())
+
+
 @app.route("/v1/units/locate", methods=["GET"], cors=CORS)
 @endpoint
 def locate_unit():

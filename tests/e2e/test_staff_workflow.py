@@ -118,6 +118,13 @@ def test_officer_to_leader_to_citizen(stack):
         assert "actor_id" not in e  # who acted stays internal
     del assigned
 
+    # The citizen rates the result: the report closes, and the rating is public (the comment is not).
+    rated = requests.post(f"{stack.api}/v1/reports/{view['id']}/rating",
+                          json={"satisfied": True, "stars": 5, "comment": "Cảm ơn phường"}, headers=auth(citizen), timeout=5)
+    assert rated.status_code == 200 and rated.json()["status"] == "closed"
+    closed = requests.get(f"{stack.api}/v1/track/{view['tracking_code']}", timeout=5)
+    assert closed.json()["rating"] == {"satisfied": True, "stars": 5} and "Cảm ơn phường" not in closed.text
+
 
 def test_two_officers_on_the_same_version_one_409(stack):
     view = new_routed_report(stack, ward_index=1)

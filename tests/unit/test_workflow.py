@@ -281,3 +281,43 @@ def test_evidence_slots_are_only_for_the_requester():
     second = staff.request_evidence(store, FakeUploadSigner(), other, rid, {"media": [{"content_type": "image/jpeg", "size": 9}]}, TREE, SETTINGS, "t")
     assert [s["fields"]["x-amz-meta-owner"] for s in second["uploads"]] == ["officer-3"]
     assert first["uploads"][0]["media_id"] != second["uploads"][0]["media_id"]
+
+
+def test_rating_closes_flags_unsatisfied_and_can_be_changed_within_the_window():
+    from civic import intake
+    from civic.domain.reports import public_event, public_view
+
+    store = InMemoryReportStore()
+    rid = routed(store)
+    store.reports[rid] = replace(store.get(rid), status="resolved", answer="Đã xử lý xong.", resolved_at="2026-11-20T03:00:00.000Z")
+    with pytest.raises(ApiError) as err:
+        intake.rate(store, rid, "someone-else", {"satisfied": True, "stars": 5}, "2026-11-21T00:00:00.000Z")
+    assert err.value.status == 404
+    for bad in ({"satisfied": "yes", "stars": 5}, {"satisfied": True, "stars": 9}, {"satisfied": True, "stars": 3, "x": 1}):
+        with pytest.raises(ApiError):
+            intake.rate(store, rid, "citizen", bad, "2026-11-21T00:00:00.000Z")
+    rated = intake.rate(store, rid, "citizen", {"satisfied": False, "stars": 2, "comment": "Vẫn còn ổ gà, số 0912 000 777"},
+                        "2026-11-21T00:00:00.000Z")
+    report = store.get(rid)
+    assert rated["status"] == "closed" and "unsatisfied" in report.flags
+    assert public_view(report, None, "")["rating"] == {"satisfied": False, "stars": 2}
+    assert "comment" not in public_event(store.timeline(rid)[-1])["data"]  # the comment is for staff
+    intake.rate(store, rid, "citizen", {"satisfied": True, "stars": 4}, "2026-11-22T00:00:00.000Z")  # changed in time
+    assert "unsatisfied" not in store.get(rid).flags and store.timeline(rid)[-1].type == "rating_changed"
+    with pytest.raises(ApiError) as err:  # the window closed
+        intake.rate(store, rid, "citizen", {"satisfied": False, "stars": 1}, "2026-12-01T00:00:00.000Z")
+    assert err.value.code == "not_ratable"
+    # The leader may reopen after an unsatisfied rating.
+    intake.rate(store, rid, "citizen", {"satisfied": False, "stars": 1}, "2026-11-23T00:00:00.000Z")
+    reopened = act(store, LEADER_W1, rid, {"action": "reopen", "reason": "Người dân chưa hài lòng"})
+    assert reopened["status"] == "in_progress" and "unsatisfied" not in reopened["flags"]
+
+
+def test_open_reports_cannot_be_rated():
+    from civic import intake
+
+    store = InMemoryReportStore()
+    rid = routed(store)
+    with pytest.raises(ApiError) as err:
+        intake.rate(store, rid, "citizen", {"satisfied": True, "stars": 5}, "2026-11-21T00:00:00.000Z")
+    assert err.value.code == "not_ratable"

@@ -328,3 +328,51 @@ def reply(store: ReportStore, report_id: str, citizen_id: str, body: Any, now: s
     except ConcurrentChange:
         raise ApiError(409, "version_conflict", text("Phản ánh vừa thay đổi; hãy thử lại", "The report changed; retry")) from None
     return {"id": report.id, "status": updated.status, "accept_due_at": updated.accept_due_at, "due_at": updated.due_at}
+
+
+RATING_WINDOW_DAYS = 7
+
+
+def rate(store: ReportStore, report_id: str, citizen_id: str, body: Any, now: str) -> dict:
+    """The author rates the published result: satisfied or not, 1–5 stars, an optional comment.
+
+    Rating closes the report; it can be changed while the rating window (7 days from the result)
+    is open. An unsatisfied rating flags the report for the unit leader, who may reopen it."""
+    report = _load(store, report_id)
+    if report.citizen_id != citizen_id:
+        raise not_found("Không tìm thấy phản ánh", "Report not found")
+    if not isinstance(body, dict) or set(body) - {"satisfied", "stars", "comment"}:
+        raise bad_request("invalid_request", text("Chỉ gồm satisfied, stars, comment", "Only satisfied, stars, comment"))
+    satisfied, stars, comment = body.get("satisfied"), body.get("stars"), body.get("comment")
+    fields = {}
+    if not isinstance(satisfied, bool):
+        fields["satisfied"] = text("true hoặc false", "true or false")
+    if not isinstance(stars, int) or isinstance(stars, bool) or not 1 <= stars <= 5:
+        fields["stars"] = text("Số nguyên từ 1 đến 5", "An integer from 1 to 5")
+    if comment is not None and (not isinstance(comment, str) or len(comment) > 1000):
+        fields["comment"] = text("Tối đa 1000 ký tự", "At most 1000 characters")
+    if fields:
+        raise bad_request("invalid_request", text("Đánh giá không hợp lệ", "Invalid rating"), fields)
+    window_open = bool(report.resolved_at) and now <= _plus_days(report.resolved_at, RATING_WINDOW_DAYS)
+    if not (report.status == "resolved" or (report.status == "closed" and report.rating and window_open)):
+        raise ApiError(409, "not_ratable", text("Chỉ đánh giá kết quả đã công bố, trong 7 ngày",
+                                                "Only a published result can be rated, within 7 days"))
+    rating = {"satisfied": satisfied, "stars": stars, "at": now}
+    flags = set(report.flags) - {"unsatisfied"} | (set() if satisfied else {"unsatisfied"})
+    updated = change(report, at=now, status="closed", rating=rating, flags=sorted(flags))
+    event = TimelineEvent(report.id, updated.version, "rating_changed" if report.rating else "rated", updated.updated_at,
+                          "citizen", citizen_id, public=True, status="closed",
+                          data={"satisfied": satisfied, "stars": stars, **({"comment": comment} if comment else {})})
+    try:
+        store.save(updated, report.version, event)
+    except ConcurrentChange:
+        raise ApiError(409, "version_conflict", text("Phản ánh vừa thay đổi; hãy thử lại", "The report changed; retry")) from None
+    return {"id": report.id, "status": "closed", "rating": {"satisfied": satisfied, "stars": stars}}
+
+
+def _plus_days(iso: str, days: int) -> str:
+    from datetime import datetime, timedelta, timezone
+
+    from civic.i18n import iso_utc
+
+    return iso_utc(datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(timezone.utc) + timedelta(days=days))

@@ -110,6 +110,7 @@ class Report:
     awaiting_info_since: str | None = None  # the unit asked the citizen; the clock is paused
     info_question: str | None = None  # what the unit asked (the author sees it; the public does not)
     resolved_by: str | None = None  # who wrote the result (may not approve it)
+    rating: dict[str, Any] | None = None  # {"satisfied", "stars", "at"} from the author; the comment stays internal
     media: list[MediaItem] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
 
@@ -264,6 +265,7 @@ def public_view(report: Report, category: Category | None, media_base_url: str, 
             if m.status == "ready" and (m.role == "report" or (published and m.media_id in report.evidence))
         ],
         "result": {"answer": report.answer, "resolved_at": report.resolved_at} if published else None,
+        "rating": {k: report.rating[k] for k in ("satisfied", "stars")} if report.rating else None,
     }
 
 
@@ -310,7 +312,7 @@ PUBLIC_EVENT_DATA = frozenset(
     {
         "category", "media_count", "media_id", "unit_code", "admin_unit", "basis", "rule_id", "snapped",
         "reason", "answer", "priority", "due_at", "accept_due_at", "duplicate_of", "status",
-        "evidence", "to_unit", "from_unit",
+        "evidence", "to_unit", "from_unit", "satisfied", "stars",
     }
 )
 

@@ -6,7 +6,7 @@ Each open report has one next checkpoint (stage, time), derived from its fields 
   due_soon        4 h before the deadline      warn the assignee (internal event)
   overdue         at the deadline               flag overdue, escalate to the unit's leader (public)
   escalate_parent 1 day after the deadline      escalate to the parent unit (internal)
-  auto_close      7 days after the result       close a resolved report (rating arrives with the ratings feature)
+  auto_close      7 days after the result       close a resolved report the citizen did not rate
   question_expired 7 days after request_info    the citizen did not answer: the clock runs again
 
 The deadline is the acceptance deadline while the report waits to be accepted, then the
@@ -42,7 +42,7 @@ def deadline_in_effect(report: Report) -> str | None:
 
 def checkpoint(report: Report) -> tuple[str, str] | None:
     """The next (stage, UTC time) at which the schedule acts on this report, or None."""
-    if report.status == "resolved" and report.resolved_at:
+    if report.status == "resolved" and report.resolved_at and not report.rating:
         return "auto_close", iso_utc(_t(report.resolved_at) + RATING_WINDOW)
     if report.awaiting_info_since:  # paused, but not for ever
         return "question_expired", iso_utc(_t(report.awaiting_info_since) + QUESTION_WINDOW)

@@ -34,7 +34,7 @@ RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "resolve": (("accepted", "in_progress"), STAFF_ROLES),
     "approve": (("pending_approval",), ("leader", "coordinator")),
     "return": (("pending_approval",), ("leader", "coordinator")),
-    "reopen": (("resolved", "closed"), ("leader", "coordinator")),
+    "reopen": (("resolved", "closed"), ("leader", "coordinator")),  # e.g. after an unsatisfied rating
 }
 REFUSAL_REASONS = {
     "incomplete": text("Nội dung chưa đủ thông tin để xử lý", "Not enough information to act on"),
@@ -245,7 +245,8 @@ def _return(report, body, ctx, actor):
 
 def _reopen(report, body, ctx, actor):
     reason = _text(body, "reason", required=True)
-    updates: dict = {"status": "in_progress", "resolved_at": None, "resolved_by": None}
+    updates: dict = {"status": "in_progress", "resolved_at": None, "resolved_by": None,
+                     "flags": [f for f in report.flags if f != "unsatisfied"]}
     if ctx.deadlines:  # a new resolution deadline, counted from now
         _, updates["due_at"] = ctx.deadlines(report, report.priority, ctx.now)
     return updates, {"note": reason}, True

@@ -113,6 +113,7 @@ class ReportModel(Model):
     awaiting_info_since = UnicodeAttribute(null=True)
     info_question = UnicodeAttribute(null=True)
     resolved_by = UnicodeAttribute(null=True)
+    rating = MapAttribute(null=True)
     # The published location (rounded in private categories): public searches filter on it, so
     # a tiny bbox or radius cannot reveal where a security report was exactly made.
     pub_lat = NumberAttribute()
