@@ -61,7 +61,7 @@ def stack(tmp_path_factory):
             proc.kill()
             raise RuntimeError("local stack did not start:\n" + log_path.read_text(errors="replace")[-5000:])
         time.sleep(0.2)
-    info = json.loads(state.read_text())
+    info = json.loads(state.read_text())  # written atomically by the stack
     requests.get(info["api_url"] + "/v1/health", timeout=10).raise_for_status()
     yield Stack(info, log_path, state_dir, ports)
     proc.send_signal(signal.SIGINT)

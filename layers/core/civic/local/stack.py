@@ -200,7 +200,10 @@ class LocalStack:
             "deploy_seconds": round(deploy_seconds, 2),
             "state_file": str(self.state_file),
         }
-        self.state_file.write_text(json.dumps(self.info, indent=2, ensure_ascii=False))
+        # Atomically: scripts and tests poll for this file and must never read half of it.
+        partial = self.state_file.with_suffix(".json.tmp")
+        partial.write_text(json.dumps(self.info, indent=2, ensure_ascii=False))
+        os.replace(partial, self.state_file)
         self._stoppers.append(lambda: self.state_file.unlink(missing_ok=True))
         return self.info
 
