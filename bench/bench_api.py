@@ -25,6 +25,8 @@ import textwrap
 import time
 from pathlib import Path
 
+from benchlib import against_boto3, child_env
+
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 
@@ -58,17 +60,6 @@ def project_dir(tmp: Path) -> tuple[Path, str]:
     (proj / "app.py").write_text(MINIMAL_APP)
     (proj / ".chalice" / "config.json").write_text(json.dumps({"version": "2.0", "app_name": "bench"}))
     return proj, "minimal temp app (chalice_app/app.py not found)"
-
-
-def child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.setdefault("AWS_DEFAULT_REGION", env.get("AWS_REGION", "ap-southeast-1"))
-    env.setdefault("AWS_REGION", env["AWS_DEFAULT_REGION"])
-    env.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    env.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    env.setdefault("POWERTOOLS_METRICS_NAMESPACE", "CivicBridgeBench")
-    env["PYTHONWARNINGS"] = "ignore"
-    return env
 
 
 def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
@@ -157,21 +148,8 @@ def bench_chalice_local(proj: Path, max_requests: int, max_seconds: float):
     return run_server(cmd, proj, port, max_requests, max_seconds)
 
 
-def timed_import(code: str, cwd: Path) -> float:
-    prog = f"import time\nt0 = time.perf_counter()\n{code}\nprint(time.perf_counter() - t0)\n"
-    out = subprocess.run([PY, "-c", prog], cwd=cwd, env=child_env(), capture_output=True, text=True, timeout=60)
-    if out.returncode != 0:
-        raise RuntimeError(out.stderr[-2000:])
-    return float(out.stdout.strip().splitlines()[-1])
-
-
 def bench_imports(proj: Path, runs: int) -> tuple[float, float]:
-    app_code = f"from civic.local.loader import load_chalice_app\nload_chalice_app({str(proj)!r})"
-    app_times, boto_times = [], []
-    for _ in range(runs):  # interleaved so disk-cache effects hit both alike
-        app_times.append(timed_import(app_code, ROOT))
-        boto_times.append(timed_import("import boto3", ROOT))
-    return statistics.median(app_times), statistics.median(boto_times)
+    return against_boto3(f"from civic.local.loader import load_chalice_app\nload_chalice_app({str(proj)!r})", runs)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,6 +27,8 @@ import sys
 import time
 from pathlib import Path
 
+from benchlib import against_boto3
+
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 CACHE = ROOT / "build" / "bench"
@@ -223,18 +225,6 @@ def peak_memory(child: str, *args: str) -> tuple[float, float]:
     return (after - before) / 1024, before / 1024  # ru_maxrss is in KiB on Linux
 
 
-def child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.setdefault("AWS_DEFAULT_REGION", env.get("AWS_REGION", "ap-southeast-1"))
-    env.setdefault("AWS_REGION", env["AWS_DEFAULT_REGION"])
-    env.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    env.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    env.setdefault("POWERTOOLS_METRICS_NAMESPACE", "CivicBridgeBench")
-    env.setdefault("POWERTOOLS_SERVICE_NAME", "media")
-    env["PYTHONWARNINGS"] = "ignore"
-    return env
-
-
 HANDLER_IMPORT = """
 import importlib.util
 spec = importlib.util.spec_from_file_location("media_handler", {path!r})
@@ -244,31 +234,8 @@ assert "PIL" not in __import__("sys").modules, "PIL imported by the handler"
 """
 
 
-def timed_import(code: str) -> float:
-    prog = f"import time\nt0 = time.perf_counter()\n{code}\nprint(time.perf_counter() - t0)\n"
-    out = subprocess.run([PY, "-c", prog], cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=60)
-    if out.returncode != 0:
-        raise RuntimeError(out.stderr[-2000:])
-    return float(out.stdout.strip().splitlines()[-1])
-
-
-def bench_imports(runs: int, retries: int = 3, wait: float = 20.0) -> tuple[float, float]:
-    handler = str(ROOT / "functions" / "media" / "handler.py")
-    code = HANDLER_IMPORT.format(path=handler)
-    for attempt in range(retries):
-        try:
-            timed_import(code)
-            break
-        except RuntimeError as exc:  # the handler may be mid-edit: retry a little later
-            if attempt == retries - 1:
-                raise
-            print(f"    handler import failed ({str(exc).strip().splitlines()[-1]}); retrying in {wait:g} s")
-            time.sleep(wait)
-    h, b = [], []
-    for _ in range(runs):  # interleaved so disk-cache effects hit both alike
-        h.append(timed_import(code))
-        b.append(timed_import("import boto3"))
-    return statistics.median(h), statistics.median(b)
+def bench_imports(runs: int) -> tuple[float, float]:
+    return against_boto3(HANDLER_IMPORT.format(path=str(ROOT / "functions" / "media" / "handler.py")), runs)
 
 
 # ------------------------------------------------------------------------------------------ main
