@@ -54,6 +54,7 @@ def _checkpoint(report: Report) -> dict:
 
 
 def report_to_model(report: Report) -> ReportModel:
+    pub_lat, pub_lon = report.published_location
     return ReportModel(
         id=report.id,
         tracking_code=report.tracking_code,
@@ -102,8 +103,8 @@ def report_to_model(report: Report) -> ReportModel:
             for m in report.media
         ],
         flags=list(report.flags),
-        pub_lat=report.published_location[0],
-        pub_lon=report.published_location[1],
+        pub_lat=pub_lat,
+        pub_lon=pub_lon,
         cell=report.cell,
         created_key=report.created_key,
         queue=report.unit_code or TRIAGE_QUEUE,
