@@ -1,8 +1,11 @@
 """CivicBridge HTTP API (Chalice). Routes only: parse, call the core in `civic`, shape the answer."""
 
-from chalice import Chalice, CognitoUserPoolAuthorizer, CORSConfig
+from chalice import Chalice
 
 from chalicelib.http import (
+    BODY_TYPES,
+    CORS,
+    authorizer,
     bind_app,
     claims,
     endpoint,
@@ -25,23 +28,6 @@ from civic.observability import count
 # configure_logs=False: Powertools owns the "civicbridge" logger (same name as the app).
 app = Chalice(app_name="civicbridge", configure_logs=False)
 bind_app(app)
-
-# Browsers may send the headers our API reads, and read the ones it answers with.
-CORS = CORSConfig(
-    allow_origin="*",
-    allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Accept-Language", "X-Request-Id", "If-Match"],
-    expose_headers=["X-Request-Id", "Location"],
-    max_age=600,
-)
-# JSON is what we read; other declared types reach the handler, which answers invalid_json itself
-# (Chalice's own 415 would not have the API's error shape).
-BODY_TYPES = ["application/json", "text/plain", "application/x-www-form-urlencoded"]
-
-# The provider ARN is replaced by the user pool's at package time (infra/chalice-merge.yaml).
-authorizer = CognitoUserPoolAuthorizer(
-    "CivicUserPool",
-    provider_arns=["arn:aws:cognito-idp:ap-southeast-1:000000000000:userpool/ap-southeast-1_placeholder"],
-)
 
 
 @app.route("/v1/health", methods=["GET"], cors=CORS)

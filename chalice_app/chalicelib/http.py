@@ -13,12 +13,29 @@ import uuid
 from functools import cached_property
 from typing import Any, Callable
 
-from chalice import Response
+from chalice import CognitoUserPoolAuthorizer, CORSConfig, Response
 
 from civic import observability
 from civic.errors import ApiError, bad_request, unauthorized
 from civic.i18n import pick_language, text
 from civic.storage.idempotency import IdempotencyConflict
+
+# Browsers may send the headers our API reads, and read the ones it answers with.
+CORS = CORSConfig(
+    allow_origin="*",
+    allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Accept-Language", "X-Request-Id", "If-Match"],
+    expose_headers=["X-Request-Id", "Location"],
+    max_age=600,
+)
+# JSON is what we read; other declared types reach the handler, which answers invalid_json itself
+# (Chalice's own 415 would not have the API's error shape).
+BODY_TYPES = ["application/json", "text/plain", "application/x-www-form-urlencoded"]
+
+# The provider ARN is replaced by the user pool's at package time (infra/chalice-merge.yaml).
+authorizer = CognitoUserPoolAuthorizer(
+    "CivicUserPool",
+    provider_arns=["arn:aws:cognito-idp:ap-southeast-1:000000000000:userpool/ap-southeast-1_placeholder"],
+)
 
 IDEMPOTENCY_ERRORS = {
     "reused": ApiError(
