@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from civic.domain import geo
 from civic.domain.categories import Category
+from civic.domain.privacy import mask_contacts
 from civic.i18n import iso_utc
 
 if TYPE_CHECKING:
@@ -244,9 +245,9 @@ def public_view(report: Report, category: Category | None, media_base_url: str, 
         "status": report.status,
         "category": report.category,
         "category_name": category.name.as_dict() if category else None,
-        "description": report.description,
+        "description": mask_contacts(report.description),
         "location": {"lat": lat, "lon": lon, "precision": "approximate" if private else "exact"},
-        "address": None if private else report.address,
+        "address": None if private else mask_contacts(report.address),
         "unit_code": report.unit_code,
         "priority": report.priority,
         "created_at": report.created_at,
@@ -283,6 +284,7 @@ def owner_view(report: Report, category: Category | None, media_base_url: str, i
     """The author's own view: the exact place, the anonymity choice, every media item's state."""
     view = public_view(report, category, media_base_url, image_format)
     view["location"] = {"lat": report.lat, "lon": report.lon, "precision": "exact"}
+    view["description"] = report.description  # as written: the author's own contact details too
     view["address"] = report.address
     view["anonymous"] = report.anonymous
     evidence = [m for m in view["media"] if m["media_id"] in report.evidence]  # with a published result
