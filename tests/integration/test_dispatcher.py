@@ -276,7 +276,7 @@ def test_sqs_failures_go_to_dlq_and_successes_are_deleted_once(endpoint, tmp_pat
     finally:
         t0 = time.monotonic()
         d.stop()
-    assert time.monotonic() - t0 < 2.5  # the long poll is 1 s
+    assert time.monotonic() - t0 < 10  # stop does not wait out the queue: the long poll is 1 s (margin for a loaded CI)
     got = read_log(out)
     bodies = [json.loads(r["body"]) for g in got for r in g["event"]["Records"]]
     assert sum(1 for b in bodies if b.get("n") == 1) == 1
