@@ -133,7 +133,8 @@ def route_report(
             decision, snapped = Decision(admin_unit=None, handler=None, reason="no_index"), False
         duplicate = find_duplicate(report, store, settings.duplicate_radius_m, settings.duplicate_window_days)
         updates: dict = {"status": decision.status, "unit_code": decision.handler}
-        data: dict = {"unit_code": decision.handler, "admin_unit": decision.admin_unit, "basis": decision.reason}
+        data: dict = {"unit_code": decision.handler, "admin_unit": decision.admin_unit, "basis": decision.reason,
+                      "category": report.category}
         if decision.rule_id:
             data["rule_id"] = decision.rule_id
         if snapped:

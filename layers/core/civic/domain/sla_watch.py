@@ -68,7 +68,7 @@ def step(report: Report, now: str, parent_of=lambda code: None, extend=None) -> 
     stage, _ = found
     flags = set(report.flags)
     updates: dict = {}
-    data: dict = {"unit_code": report.unit_code}
+    data: dict = {"unit_code": report.unit_code, "category": report.category}
     public = False
     if stage == "due_soon":
         flags.add("due_soon")

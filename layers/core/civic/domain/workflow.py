@@ -141,7 +141,8 @@ def plan(report: Report, body: dict, actor: Actor, ctx: Context) -> tuple[Report
         actor_id=actor.user_id,
         public=public,
         status=updated.status,
-        data={"unit_code": report.unit_code, **data},
+        # The category in every event lets statistics count it from the event alone (civic.domain.stats).
+        data={"unit_code": report.unit_code, "category": report.category, **data},
     )
     return updated, event
 
@@ -226,6 +227,8 @@ def _resolve(report, body, ctx, actor):
     pending = ctx.requires_approval(report.unit_code)
     status = "pending_approval" if pending else "resolved"
     data = {"answer": {"text": answer}, "evidence": list(evidence)}
+    if not pending:  # published now: what statistics need for handling time and "on time"
+        data.update(submitted_at=report.created_at, due_at=report.due_at)
     updates = {"status": status, "answer": answer, "evidence": list(evidence), "resolved_by": actor.user_id,
                "resolved_at": None if pending else ctx.now, **_NO_QUESTION}
     # Not public until approved where the unit requires approval.
@@ -236,7 +239,9 @@ def _approve(report, body, ctx, actor):
     if report.resolved_by == actor.user_id:
         raise WorkflowError("illegal", text("Không thể tự phê duyệt kết quả của mình",
                                             "A result cannot be approved by the person who wrote it"))
-    return {"status": "resolved", "resolved_at": ctx.now}, {"answer": {"text": report.answer}, "evidence": report.evidence}, True
+    data = {"answer": {"text": report.answer}, "evidence": report.evidence,
+            "submitted_at": report.created_at, "due_at": report.due_at}  # for statistics
+    return {"status": "resolved", "resolved_at": ctx.now}, data, True
 
 
 def _return(report, body, ctx, actor):

@@ -1,0 +1,204 @@
+"""The statistics core (civic.domain.stats, civic.stats) without AWS: deltas, histogram, index, answers."""
+
+import math
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from civic import stats
+from civic.domain import stats as core
+from civic.domain.units import Unit, UnitTree
+from civic.errors import ApiError
+
+TREE = UnitTree([
+    Unit("DEMO", "Thành phố", "City", "city"),
+    Unit("DEMO-W01", "Phường 1", "Ward 1", "ward", "DEMO"),
+    Unit("DEMO-W02", "Phường 2", "Ward 2", "ward", "DEMO"),
+])
+CHAIN = stats.chain_of(TREE)
+
+
+def deltas(event_type, at, data, status=None):
+    return {(d.scope, d.day): d.add for d in core.event_deltas(event_type, at, status, data, CHAIN)}
+
+
+def test_submitted_counts_received_by_local_day_and_hour():
+    # 17:30Z on the 22nd is 00:30 on the 23rd in Hà Nội.
+    out = deltas("submitted", "2026-11-22T17:30:00.000Z", {"category": "traffic"})
+    assert out[("ALL", "2026-11-23")] == {"received": 1, "hr00": 1}
+    assert out[("C#traffic", "2026-11-23")] == {"received": 1, "hr00": 1}
+    assert out[("ALL", None)] == {"open": 1}
+    assert not any(scope.startswith("U#") for scope, _ in out)
+
+
+def test_routed_enters_the_unit_chain():
+    out = deltas("routed", "2026-11-23T02:00:00.000Z", {"category": "traffic", "unit_code": "DEMO-W01"})
+    for scope in ("U#DEMO-W01", "U#DEMO", "U#DEMO-W01#C#traffic", "U#DEMO#C#traffic"):
+        assert out[(scope, "2026-11-23")] == {"routed": 1, "received": 1, "hr09": 1}
+        assert out[(scope, None)] == {"open": 1}
+    assert out[("ALL", "2026-11-23")] == {"routed": 1}
+
+
+def test_transfer_between_wards_is_not_a_new_report_for_the_city():
+    out = deltas("transfer", "2026-11-23T02:00:00.000Z",
+                 {"category": "traffic", "unit_code": "DEMO-W01", "from_unit": "DEMO-W01", "to_unit": "DEMO-W02"})
+    assert out[("U#DEMO-W01", "2026-11-23")] == {"transferred": 1}
+    assert out[("U#DEMO", "2026-11-23")] == {"transferred": 1}
+    assert out[("U#DEMO-W02", "2026-11-23")] == {"received": 1, "hr09": 1}
+    assert out[("U#DEMO-W02", None)] == {"open": 1} and out[("U#DEMO-W01", None)] == {"open": -1}
+    assert ("U#DEMO", None) not in out
+
+
+def test_published_result_counts_handling_time_and_on_time():
+    data = {"category": "traffic", "unit_code": "DEMO-W01", "submitted_at": "2026-11-20T02:00:00.000Z",
+            "due_at": "2026-11-21T02:00:00.000Z"}
+    out = deltas("approve", "2026-11-21T02:00:00.000Z", data, status="resolved")
+    item = out[("U#DEMO-W01", "2026-11-21")]
+    assert item["resolved"] == 1 and item["on_time"] == 1
+    assert item["h_sum"] == 24 * 3600 and item["h_n"] == 1 and item[core.hist_attr(core.bucket_of(24))] == 1
+    late = deltas("resolve", "2026-11-21T02:00:01.000Z", data, status="resolved")
+    assert "on_time" not in late[("ALL", "2026-11-21")]
+    # Waiting for approval is not a published result.
+    assert deltas("resolve", "2026-11-21T02:00:00.000Z", data, status="pending_approval") == {}
+
+
+def test_rating_change_takes_back_the_previous_rating_on_its_day():
+    data = {"category": "traffic", "unit_code": "DEMO-W01", "satisfied": True, "stars": 5,
+            "previous": {"satisfied": False, "stars": 1, "at": "2026-11-20T03:00:00.000Z"}}
+    out = deltas("rating_changed", "2026-11-22T03:00:00.000Z", data)
+    assert out[("ALL", "2026-11-20")] == {"rated": -1}  # satisfied −0 is no change
+    assert out[("ALL", "2026-11-22")] == {"rated": 1, "satisfied": 1}
+    assert out[("U#DEMO#C#traffic", "2026-11-22")] == {"rated": 1, "satisfied": 1}
+
+
+def test_events_not_counted_give_nothing():
+    assert deltas("note", "2026-11-22T03:00:00.000Z", {"category": "traffic"}) == {}
+    assert deltas("due_soon", "2026-11-22T03:00:00.000Z", {"category": "traffic"}) == {}
+
+
+@given(st.floats(min_value=0, max_value=200_000, allow_nan=False))
+def test_bucket_contains_its_value(hours):
+    low, high = core.bucket_bounds(core.bucket_of(hours))
+    assert low <= hours < high or core.bucket_of(hours) == core.HIST_BUCKETS - 1
+
+
+@settings(max_examples=200)
+@given(st.lists(st.floats(min_value=0.3, max_value=5000, allow_nan=False), min_size=1, max_size=200),
+       st.sampled_from([0.5, 0.9]))
+def test_percentile_from_histogram_is_within_the_bucket_error(values, p):
+    hist = {}
+    for v in values:
+        hist[core.bucket_of(v)] = hist.get(core.bucket_of(v), 0) + 1
+    exact = sorted(values)[max(1, math.ceil(p * len(values))) - 1]  # nearest rank
+    estimate = core.percentile(hist, p)
+    # Within half a bucket (√R), plus the rounding of answers to 0.01 h.
+    assert exact / math.sqrt(core.HIST_RATIO) - 0.005 <= estimate <= exact * math.sqrt(core.HIST_RATIO) + 0.005
+
+
+def test_satisfaction_index_formula():
+    # 50% satisfied share, 30% on time, 20% speed (240 / (240 + median)).
+    assert core.satisfaction_index(8, 10, 9, 10, 240.0) == pytest.approx(100 * (0.5 * 0.8 + 0.3 * 0.9 + 0.2 * 0.5), abs=0.05)
+    assert core.satisfaction_index(0, 0, 0, 0, None) is None
+    # Without ratings the other parts are reweighted (0.3 and 0.2 of 0.5).
+    assert core.satisfaction_index(0, 0, 10, 10, 0.0) == 100.0
+    assert core.colour(80) == "green" and core.colour(60) == "amber" and core.colour(10) == "red"
+    assert core.colour(None) == "grey"
+
+
+@given(st.integers(0, 50), st.integers(0, 50), st.integers(0, 50), st.integers(0, 50),
+       st.one_of(st.none(), st.floats(0, 10_000)))
+def test_satisfaction_index_is_bounded(sat, rated, on_time, resolved, median):
+    index = core.satisfaction_index(min(sat, rated), rated, min(on_time, resolved), resolved, median)
+    assert index is None or 0 <= index <= 100
+
+
+def test_timeseries_and_heatmap_fold_day_items():
+    days = [("2026-11-02", {"received": 2, "hr08": 2}), ("2026-11-09", {"received": 3, "hr23": 3}),
+            ("2026-11-10", {"received": 1, "hr08": 1})]
+    weekly = core.timeseries_points(days, "received", "week", date(2026, 11, 1), date(2026, 11, 15))
+    assert weekly == [{"start": "2026-11-01", "value": 0}, {"start": "2026-11-02", "value": 2},
+                      {"start": "2026-11-09", "value": 4}]
+    monthly = core.timeseries_points(days, "received", "month", date(2026, 10, 20), date(2026, 11, 15))
+    assert monthly == [{"start": "2026-10-20", "value": 0}, {"start": "2026-11-01", "value": 6}]
+    cells = core.heatmap_cells(days)
+    assert cells[0][8] == 2 and cells[0][23] == 3 and cells[1][8] == 1  # 2 and 9 Nov 2026 are Mondays
+    assert sum(map(sum, cells)) == 6
+
+
+class FakeReader:
+    def __init__(self, items):
+        self.items = items  # {(scope, day): {...}}
+
+    def days(self, scope, start, end):
+        return sorted((d, v) for (s, d), v in self.items.items() if s == scope and start <= d <= end)
+
+    def gauge(self, scope):
+        return 7
+
+
+def test_access_rules_and_bad_input():
+    reader = FakeReader({})
+    today = date(2026, 11, 23)
+    public = stats.Viewer()
+    officer2 = stats.Viewer("u2", "officer", ("DEMO-W02",))
+    coordinator = stats.Viewer("c", "coordinator", ("DEMO",))
+    assert stats.summary(reader, {}, TREE, public, today)["scope"]["from"] == "2026-10-25"
+    with pytest.raises(ApiError) as err:
+        stats.summary(reader, {"unit": "DEMO-W01"}, TREE, public, today)
+    assert err.value.status == 401
+    with pytest.raises(ApiError) as err:
+        stats.summary(reader, {"unit": "DEMO-W01"}, TREE, officer2, today)
+    assert err.value.status == 403
+    with pytest.raises(ApiError) as err:
+        stats.units(reader, {}, TREE, stats.Viewer("x", "citizen"), today)
+    assert err.value.status == 403
+    assert stats.summary(reader, {"unit": "DEMO-W01"}, TREE, coordinator, today)["open"] == 7
+    for bad in ({"from": "2026-13-01"}, {"from": "2026-11-20", "to": "2026-11-01"}, {"from": "2024-01-01"},
+                {"category": "nope"}, {"colour": "x"}, {"from": "9999-12-25", "to": "9999-12-31"}, {"to": "0001-01-01"}):
+        with pytest.raises(ApiError) as err:
+            stats.summary(reader, bad, TREE, public, today)
+        assert err.value.status == 400
+    with pytest.raises(ApiError):
+        stats.timeseries(reader, {"metric": "bogus"}, TREE, public, today)
+
+
+def test_units_ranking_sorted_by_index_nulls_last():
+    reader = FakeReader({
+        ("U#DEMO-W01", "2026-11-20"): {"received": 4, "resolved": 2, "on_time": 1, "rated": 2, "satisfied": 1,
+                                      "h_n": 2, "h_sum": 7200, "hb05": 2},
+    })
+    answer = stats.units(reader, {}, TREE, stats.Viewer("a", "admin"), date(2026, 11, 23))
+    assert answer["unit"] == "DEMO"
+    assert [i["unit"] for i in answer["items"]] == ["DEMO-W01", "DEMO-W02"]
+    assert answer["items"][0]["on_time_rate"] == 0.5 and answer["items"][1]["satisfaction_index"] is None
+
+
+EVENT = st.fixed_dictionaries({
+    "type": st.sampled_from(["submitted", "routed", "accept", "refuse", "approve", "overdue", "rated", "reopen"]),
+    "at": st.integers(0, 90 * 24 * 60).map(
+        lambda m: (datetime(2026, 9, 1, tzinfo=timezone.utc) + timedelta(minutes=m)).strftime("%Y-%m-%dT%H:%M:00.000Z")),
+    "category": st.sampled_from(["traffic", "environment", "other"]),
+    "unit": st.sampled_from(["DEMO-W01", "DEMO-W02"]),
+    "satisfied": st.booleans(),
+})
+
+
+@settings(max_examples=100)
+@given(st.lists(EVENT, max_size=40))
+def test_series_add_up(events):
+    """Whatever the events: the whole system is the sum of its categories, and the city (without
+    transfers) the sum of its wards — every counter, every day."""
+    items = {}
+    for e in events:
+        data = {"category": e["category"], "unit_code": e["unit"], "satisfied": e["satisfied"],
+                "submitted_at": "2026-08-01T00:00:00.000Z", "due_at": "2026-10-01T00:00:00.000Z"}
+        core.accumulate(core.event_deltas(e["type"], e["at"], "resolved", data, CHAIN), items)
+    keys = {(sk, name) for (pk, sk), values in items.items() for name in values}
+    for sk, name in keys:
+        def total(prefixes):
+            return sum(items.get((p, sk), {}).get(name, 0) for p in prefixes)
+        assert total(["ALL"]) == total(["C#traffic", "C#environment", "C#other"])
+        assert total(["U#DEMO"]) == total(["U#DEMO-W01", "U#DEMO-W02"])
+        assert total(["U#DEMO"]) == total([f"U#DEMO#C#{c}" for c in ("traffic", "environment", "other")])
