@@ -118,6 +118,33 @@ def inbox(
     due_state: Callable[[str | None], str],
 ) -> dict:
     """Open reports of my units, filtered, sorted by due time (soonest first), paged by offset cursor."""
+    items, limit, offset = _inbox_matches(store, member, params, tree, due_state)
+    page = items[offset: offset + limit]
+    return {
+        "items": [
+            {"id": r.id, "tracking_code": r.tracking_code, "status": r.status, "priority": r.priority,
+             "category": r.category, "unit_code": r.unit_code, "description": r.description[:200],
+             "created_at": r.created_at, "accept_due_at": r.accept_due_at, "due_at": r.due_at,
+             "due_state": state, "assignee": r.assignee, "version": r.version, "flags": r.flags}
+            for r, state in page
+        ],
+        "next_cursor": str(offset + limit) if offset + limit < len(items) else None,
+        "total": len(items),
+    }
+
+
+def inbox_matches(
+    store: ReportStore, member: StaffMember, params: Mapping[str, str], tree: UnitTree,
+    due_state: Callable[[str | None], str],
+) -> list[tuple[Report, str]]:
+    """Every (report, due state) the inbox with these filters would list, in its order (the CSV export)."""
+    return _inbox_matches(store, member, params, tree, due_state)[0]
+
+
+def _inbox_matches(
+    store: ReportStore, member: StaffMember, params: Mapping[str, str], tree: UnitTree,
+    due_state: Callable[[str | None], str],
+) -> tuple[list[tuple[Report, str]], int, int]:
     allowed = {"status", "priority", "category", "due", "q", "limit", "cursor"}
     unknown = set(params) - allowed
     if unknown:
@@ -156,18 +183,7 @@ def inbox(
             continue
         items.append((report, state))
     items.sort(key=lambda pair: (deadline_in_effect(pair[0]) or "9999", pair[0].created_key))
-    page = items[offset: offset + limit]
-    return {
-        "items": [
-            {"id": r.id, "tracking_code": r.tracking_code, "status": r.status, "priority": r.priority,
-             "category": r.category, "unit_code": r.unit_code, "description": r.description[:200],
-             "created_at": r.created_at, "accept_due_at": r.accept_due_at, "due_at": r.due_at,
-             "due_state": state, "assignee": r.assignee, "version": r.version, "flags": r.flags}
-            for r, state in page
-        ],
-        "next_cursor": str(offset + limit) if offset + limit < len(items) else None,
-        "total": len(items),
-    }
+    return items, limit, offset
 
 
 def act(

@@ -1,0 +1,61 @@
+"""Daily schedule (00:30 Asia/Ho_Chi_Minh) → the previous day's open data, the month's roll-up, the index.
+
+The event is EventBridge's Scheduled Event (the day before the one its `time` falls on, in
+Asia/Ho_Chi_Minh), or {"day": "YYYY-MM-DD"} to export a given day (`civic local tick export --day`).
+"""
+
+from civic import observability
+from civic.domain.reports import now_iso
+from civic.settings import get_settings
+from civic.storage import models
+
+logger = observability.logger()
+metrics = observability.metrics()
+tracer = observability.tracer()
+
+
+def _day(event, now: str) -> str | None:
+    """The day to export, or None when the event names no valid day."""
+    from civic.domain import opendata
+
+    event = event if isinstance(event, dict) else {}
+    if "day" in event:
+        try:
+            return opendata.parse_day(event["day"]).isoformat()
+        except ValueError:
+            return None
+    try:
+        return opendata.previous_day(event.get("time") or now)
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def handler(event, context):
+    from civic.exports import export_day
+    from civic.storage.directory import Directory
+    from civic.storage.dynamo import DynamoReportStore
+    from civic.storage.opendata import S3OpenDataStore
+
+    settings = get_settings()
+    models.bind(settings)
+    now = now_iso()
+    day = _day(event, now)
+    if day is None or day > _today(now):
+        # Bad input is not worth retrying: answer it and log it (without the event, which is input).
+        logger.warning("export refused: not a past or current day")
+        observability.count("ExportRefused")
+        return {"error": "day must be a YYYY-MM-DD day that has begun in Asia/Ho_Chi_Minh"}
+    result = export_day(DynamoReportStore(), S3OpenDataStore(settings), day, Directory(settings).tree, now)
+    logger.info("export run", extra={k: v for k, v in result.items() if k != "written"} | {"written": len(result["written"])})
+    observability.count("ExportedReports", result["rows"])
+    observability.count("ExportFilesWritten", len(result["written"]))
+    return result
+
+
+def _today(now: str) -> str:
+    from civic.domain.opendata import local_day
+
+    return local_day(now)
