@@ -1,0 +1,96 @@
+"""NotifyQueue → channel adapters, each message id delivered once (Powertools idempotency on the
+Idempotency table); alert fan-out jobs → recipients' messages. Failures are reported per message
+(partial batch response) after pushing their next attempt back (exponential backoff); the queue's
+redrive policy moves a message to NotifyDeadLetterQueue after maxReceiveCount receives."""
+
+import json
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+from civic import observability
+from civic.domain.notify import Message
+from civic.domain.reports import now_iso
+from civic.notify import deliver, fan_out
+from civic.settings import get_settings
+from civic.storage import models
+
+logger = observability.logger()
+metrics = observability.metrics()
+tracer = observability.tracer()
+processor = BatchProcessor(event_type=EventType.SQS)
+BACKOFF_BASE_SECONDS = 10
+_ports: dict = {}
+
+
+def _setup() -> None:
+    import boto3
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    from civic.notify_channels import Channels
+    from civic.storage.notify import DynamoNotifyStore, SqsNotifyQueue
+
+    settings = get_settings()
+    models.bind(settings)
+    store = DynamoNotifyStore()
+    channels = Channels(settings, store)
+    persistence = DynamoDBPersistenceLayer(
+        table_name=settings.idempotency_table,
+        boto3_client=boto3.client("dynamodb", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url),
+    )
+    # The record is completed only after the channel accepted the message; a failure deletes it.
+    config = IdempotencyConfig(event_key_jmespath="id", expires_after_seconds=14 * 24 * 3600,
+                               raise_on_no_idempotency_key=True)
+
+    @idempotent_function(data_keyword_argument="message", persistence_store=persistence, config=config)
+    def send(message: dict) -> dict:
+        return channels.deliver(Message.from_json(message))
+
+    _ports.update(settings=settings, store=store, config=config, send=send,
+                  queue=SqsNotifyQueue(settings.notify_queue_url),
+                  sqs=boto3.client("sqs", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url))
+
+
+def _backoff(record) -> None:
+    """Exponential backoff before the next attempt (Lambda leaves the visibility we set)."""
+    receives = int(record.attributes.approximate_receive_count or 1)
+    try:
+        _ports["sqs"].change_message_visibility(
+            QueueUrl=_ports["settings"].notify_queue_url, ReceiptHandle=record.receipt_handle,
+            VisibilityTimeout=min(900, BACKOFF_BASE_SECONDS * 2 ** (receives - 1)))
+    except Exception:  # the retry still happens, only sooner
+        logger.warning("backoff not set", extra={"message_id": record.message_id})
+
+
+def _send(record) -> None:
+    body = json.loads(record.body)
+    now = now_iso()
+    if body.get("job") == "alert_fanout":
+        count = fan_out(body, store=_ports["store"], queue=_ports["queue"], now=now)
+        logger.info("alert fan-out step", extra={"alert_id": body.get("alert_id"), "messages": count})
+        observability.count("Notify_alert_messages", count)
+        return
+    message = Message.from_json(body)
+    try:
+        outcome = deliver(message, send_once=lambda m: _ports["send"](message=body), queue=_ports["queue"], now=now)
+    except Exception as exc:
+        # The message id, channel and error code only: never the address, the text or a token.
+        logger.warning("delivery failed", extra={"id": message.id, "channel": message.channel,
+                                                 "error": getattr(exc, "code", type(exc).__name__)})
+        observability.count(f"Notify_failed_{message.channel}")
+        _backoff(record)
+        raise
+    observability.count(f"Notify_{outcome}_{message.channel}")
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def handler(event, context):
+    if not _ports:
+        _setup()
+    _ports["config"].register_lambda_context(context)
+    return process_partial_response(event=event, record_handler=_send, processor=processor, context=context)

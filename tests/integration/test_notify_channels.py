@@ -1,0 +1,129 @@
+"""The channel adapters against moto in-process (SES, SNS SMS and mobile push, the inbox table) and
+a real local HTTP endpoint standing in for the Zalo OA API (civic.local.outbox's capture)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from moto import mock_aws
+
+from civic.domain.notify import Message
+from civic.local import outbox
+from civic.notify_channels import ChannelError, Channels
+
+REGION = "ap-southeast-1"
+
+
+@pytest.fixture(scope="module")
+def zalo():
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            status, body = outbox.serve("POST", self.path, self.headers, self.rfile.read(int(self.headers["Content-Length"])))
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture
+def channels(zalo, monkeypatch):
+    import boto3
+
+    from civic.local.deploy import deploy_stack
+    from civic.settings import Settings
+    from civic.storage import models
+    from civic.storage.notify import DynamoNotifyStore
+
+    outbox.install()
+    outbox.reset()
+    monkeypatch.setenv("ZALO_ACCESS_TOKEN", "tok-test")
+    with mock_aws():
+        deployed = deploy_stack(endpoint_url=None, region=REGION)
+        fields = {k.lower(): v for k, v in deployed.env.items() if k.lower() in Settings.model_fields}
+        settings = Settings(**{**fields, "zalo_api_url": f"{zalo}/_local/zalo", "zalo_access_token": "tok-test"})
+        models.bind(settings)
+        boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=settings.email_sender)
+        yield Channels(settings, DynamoNotifyStore())
+
+
+def message(channel, address, **kw):
+    return Message(id=f"m-{channel}", user_id="u1", channel=channel, kind="accepted", event_type="accept",
+                   title="Phản ánh HN-AAAAA2 đã được tiếp nhận", text="Theo dõi: http://x/track/HN-AAAAA2",
+                   language="vi", at="2026-11-23T03:00:00.000Z", address=address, report_id="r1",
+                   tracking_code="HN-AAAAA2", **kw)
+
+
+def test_every_channel_delivers_and_is_captured(channels):
+    channels.deliver(message("email", "a@example.vn"))
+    channels.deliver(message("sms", "+84900000001"))
+    channels.deliver(message("push", [{"platform": "android", "token": "fcm-abcdefgh"},
+                                      {"platform": "ios", "token": "apns-12345678"}]))
+    channels.deliver(message("zalo", "zalo-u1"))
+    assert channels.deliver(message("inbox", "u1"))["created"] is True
+    assert channels.deliver(message("inbox", "u1"))["created"] is False  # the same id: one inbox item
+    env = {"NOTIFICATIONS_TABLE": channels.settings.notifications_table, "AWS_REGION": REGION}
+    got = sorted((i["channel"], str(i["recipient"])) for i in outbox.collect(env))
+    assert got == [("email", "a@example.vn"), ("inbox", "u1"), ("push", "apns-12345678"), ("push", "fcm-abcdefgh"),
+                   ("sms", "+84900000001"), ("zalo", "zalo-u1")]
+    # the platform applications were created once, at first use
+    apps = channels.sns.list_platform_applications()["PlatformApplications"]
+    assert sorted(a["PlatformApplicationArn"].rsplit("/", 1)[-1] for a in apps) == ["civicbridge-android", "civicbridge-ios"]
+
+
+def test_failures_are_channel_errors_without_personal_data(channels):
+    outbox.zalo_state["fail"] = True
+    try:
+        with pytest.raises(ChannelError) as failed:
+            channels.deliver(message("zalo", "zalo-secret-user"))
+    finally:
+        outbox.zalo_state["fail"] = False
+    assert failed.value.code == "http_503" and "zalo-secret-user" not in str(failed.value)
+    channels.settings.zalo_access_token = "wrong"
+    with pytest.raises(ChannelError) as refused:
+        channels.deliver(message("zalo", "zalo-u1"))
+    assert refused.value.code == "error_-216" and "wrong" not in str(refused.value)
+    channels.ses.delete_identity(Identity=channels.settings.email_sender)
+    with pytest.raises(ChannelError) as rejected:
+        channels.deliver(message("email", "private@example.vn"))
+    assert rejected.value.code == "MessageRejected" and "private@example.vn" not in str(rejected.value)
+    with pytest.raises(ChannelError):
+        channels.deliver(message("sms", None))
+
+
+def test_store_preferences_area_index_and_alerts(channels):
+    from civic.domain.notify import Alert
+
+    store = channels.store
+    saved = store.save_preferences("u9", {"channels": ["inbox", "sms"], "phone": "+84900000009", "home_unit": "W01",
+                                          "quiet_start": "", "quiet_end": ""})
+    assert saved.role == "citizen" and saved.channels == ("inbox", "sms") and saved.quiet_start is None
+    assert store.add_device("u9", "android", "fcm-u9-token") is True
+    assert store.add_device("u9", "android", "fcm-u9-token") is False
+    assert store.preferences(["u9", "nobody"])["u9"].devices[0].token == "fcm-u9-token"
+    # a home entry is never downgraded by a report there; report entries may expire
+    store.index_area("W01", "u9", "home", "2026-11-23T00:00:00.000Z")
+    store.index_area("W01", "u9", "report", "2026-11-24T00:00:00.000Z")
+    store.index_area("W01", "u8", "report", "2026-11-24T00:00:00.000Z")
+    from civic.storage.models import NotificationModel
+
+    assert NotificationModel.get("area#W01", "u9").source == "home"
+    assert NotificationModel.get("area#W01", "u8").expires is not None
+    page, after = store.area_members("W01", limit=1)
+    rest, end = store.area_members("W01", after=after, limit=10)
+    assert page + rest == ["u8", "u9"] and end is None
+    alert = Alert("a9", "storm", "severe", {"vi": "Bão", "en": "Storm"}, {"vi": "Ở trong nhà", "en": "Stay in"},
+                  "2026-11-23T00:00:00.000Z", "2026-11-24T00:00:00.000Z", ("W01",), created_at="2026-11-23T00:00:00.000Z")
+    store.put_alert(alert)
+    assert store.get_alert("a9") == alert and [a.id for a in store.alerts()] == ["a9"]

@@ -1,0 +1,175 @@
+"""Who hears what, templates, quiet hours and message ids (civic.domain.notify; no AWS)."""
+
+import pytest
+
+from civic.domain import notify as core
+from civic.domain.notify import Alert, Device, Event, Preferences, ReportFacts
+
+WEB = "https://civic.example.vn"
+REPORT = ReportFacts(id="r1", tracking_code="HN-4K7Q2M", citizen_id="author", unit_code="W01",
+                     assignee=None, due_at="2026-11-25T10:00:00.000Z", accept_due_at="2026-11-24T10:00:00.000Z")
+STAFF = {"W01": [("off1", "officer"), ("lead1", "leader")], "W02": [("off2", "officer"), ("lead2", "leader")],
+         "CITY": [("lead-city", "leader")]}
+DAY = "2026-11-23T03:00:00.000Z"  # 10:00 in Hà Nội
+
+
+def staff_of(unit):
+    return STAFF.get(unit, [])
+
+
+def ev(type_, status=None, actor="off1", **data):
+    return Event(report_id="r1", seq=5, type=type_, at=DAY, status=status, actor_id=actor, data=data)
+
+
+def who(event, followers=()):
+    return [(t.user_id, t.kind) for t in core.audience(event, REPORT, list(followers), staff_of)]
+
+
+def test_citizens_hear_about_decisions_and_results():
+    assert who(ev("accept", "accepted"), ["f1"]) == [("author", "accepted"), ("f1", "accepted")]
+    assert who(ev("refuse", "refused", reason={"code": "incomplete"}), ["f1"])[0] == ("author", "refused")
+    assert who(ev("resolve", "resolved"), ["f1", "author"]) == [("author", "resolved"), ("f1", "resolved")]
+    assert who(ev("closed", "closed", actor=None)) == [("author", "closed")]
+
+
+def test_the_question_goes_to_the_author_only():
+    assert who(ev("request_info", "accepted", question="Số nhà?"), ["f1"]) == [("author", "info_requested")]
+
+
+def test_a_result_awaiting_approval_goes_to_leaders_not_citizens():
+    assert who(ev("resolve", "pending_approval"), ["f1"]) == [("lead1", "awaiting_approval")]
+    # the approved result is published: citizens hear it, the approving leader does not hear himself
+    assert who(ev("approve", "resolved", actor="lead1"), ["f1"]) == [("author", "resolved"), ("f1", "resolved")]
+
+
+def test_staff_events():
+    assert who(ev("routed", "routed", actor=None, unit_code="W01")) == [("off1", "new_report"), ("lead1", "new_report")]
+    assert who(ev("transfer", "routed", to_unit="W02", from_unit="W01")) == [
+        ("author", "transferred"), ("off2", "new_report"), ("lead2", "new_report")]
+    assert who(ev("assign", "in_progress", actor="lead1", assignee="off1")) == [("off1", "assigned")]
+    assert who(ev("assign", "in_progress", actor="lead1", assignee="team-a")) == []  # a department, not a person
+    assert who(ev("due_soon", actor=None, notify="unit", unit_code="W01")) == [("off1", "due_soon"), ("lead1", "due_soon")]
+    assert who(ev("overdue", actor=None, unit_code="W01")) == [("lead1", "overdue")]
+    assert who(ev("escalate_parent", actor=None, escalated_to="CITY")) == [("lead-city", "escalated")]
+    assert who(ev("citizen_reply", actor="author")) == [("off1", "citizen_reply")]
+
+
+def test_nobody_hears_their_own_action_or_unrelated_events():
+    assert who(ev("note", "accepted")) == []
+    assert [u for u, _ in who(ev("transfer", "routed", actor="off2", to_unit="W02"))] == ["author", "lead2"]
+    assert who(ev("accept", "accepted", actor="author")) == []  # (an author never accepts, but the rule holds)
+
+
+def test_message_ids_are_deterministic_and_distinct():
+    a = core.message_id("r1:5", "author", "email")
+    assert a == core.message_id("r1:5", "author", "email")
+    assert len({a, core.message_id("r1:5", "author", "sms"), core.message_id("r1:6", "author", "email"),
+                core.message_id("r1:5", "f1", "email")}) == 4
+
+
+def compose(event, people, followers=(), now=DAY):
+    targets = core.audience(event, REPORT, list(followers), staff_of)
+    return core.compose(event, REPORT, targets, people, WEB, now)
+
+
+def test_one_message_per_recipient_and_channel_in_their_language():
+    people = {
+        "author": Preferences("author", channels=("inbox", "email", "sms"), language="vi", email="a@x.vn", phone="+84901234567"),
+        "f1": Preferences("f1", channels=("email",), language="en", email="f@x.vn"),
+    }
+    msgs = compose(ev("accept", "accepted"), people, ["f1"])
+    assert sorted((m.user_id, m.channel) for m in msgs) == [
+        ("author", "email"), ("author", "inbox"), ("author", "sms"), ("f1", "email"), ("f1", "inbox")]
+    by = {(m.user_id, m.channel): m for m in msgs}
+    assert by[("author", "email")].title == "Phản ánh HN-4K7Q2M đã được tiếp nhận"
+    assert f"{WEB}/track/HN-4K7Q2M" in by[("author", "email")].text
+    assert by[("f1", "email")].title == "Report HN-4K7Q2M accepted"
+    # each message carries its own recipient's address only
+    assert by[("author", "email")].address == "a@x.vn" and by[("f1", "email")].address == "f@x.vn"
+    assert by[("author", "sms")].address == "+84901234567"
+    assert len({m.id for m in msgs}) == len(msgs)
+
+
+def test_sms_is_short_and_without_diacritics():
+    people = {"author": Preferences("author", channels=("sms",), phone="+84901234567", quiet_start=None, quiet_end=None)}
+    long_reason = {"code": "incomplete", "vi": "Nội dung chưa đủ thông tin để xử lý " * 5, "en": "x"}
+    for event in (ev("accept", "accepted"), ev("refuse", "refused", reason=long_reason),
+                  ev("resolve", "resolved", answer={"text": "Đã sửa xong đèn đường. " * 30})):
+        sms = next(m for m in compose(event, people) if m.channel == "sms")
+        assert len(sms.text) <= core.SMS_LIMIT, sms.text
+        assert sms.text.isascii(), sms.text
+        assert "HN-4K7Q2M" in sms.text and "/track/HN-4K7Q2M" in sms.text
+
+
+def test_result_text_carries_the_answer_and_the_rating_link():
+    people = {"author": Preferences("author", channels=("email",), email="a@x.vn")}
+    email = next(m for m in compose(ev("resolve", "resolved", answer={"text": "Đã thay bóng đèn."}), people)
+                 if m.channel == "email")
+    assert "Đã thay bóng đèn." in email.text and "đánh giá" in email.text
+
+
+def test_followers_never_get_the_authors_contact_details():
+    people = {"author": Preferences("author", channels=("email", "sms"), email="a@x.vn", phone="+84901111111"),
+              "f1": Preferences("f1", channels=("email",), email="f@x.vn")}
+    for m in compose(ev("accept", "accepted"), people, ["f1"]):
+        if m.user_id == "f1":
+            assert "a@x.vn" not in m.text + m.title and "+84901111111" not in m.text + m.title
+
+
+@pytest.mark.parametrize("now, expected", [
+    ("2026-11-23T16:00:00.000Z", "2026-11-23T23:30:00.000Z"),  # 23:00 local → 06:30 next morning local
+    ("2026-11-23T22:00:00.000Z", "2026-11-23T23:30:00.000Z"),  # 05:00 local → 06:30 the same morning
+    ("2026-11-23T03:00:00.000Z", None),                        # 10:00 local: not quiet
+    ("2026-11-23T23:30:00.000Z", None),                        # 06:30 local: quiet hours just ended
+])
+def test_quiet_hours_span_midnight_in_hanoi_time(now, expected):
+    assert core.quiet_until(now, "22:00", "06:30") == expected
+
+
+def test_quiet_hours_defer_waking_channels_only():
+    people = {"author": Preferences("author", channels=("inbox", "email", "sms", "push"), email="a@x.vn",
+                                    phone="+84901234567", devices=(Device("android", "tok-123456789"),))}
+    night = "2026-11-23T16:00:00.000Z"  # 23:00 in Hà Nội
+    msgs = {m.channel: m for m in compose(ev("accept", "accepted"), people, now=night)}
+    assert msgs["inbox"].not_before is None and msgs["email"].not_before is None
+    assert msgs["sms"].not_before == msgs["push"].not_before == "2026-11-23T23:30:00.000Z"
+    assert core.delay_seconds(night, msgs["sms"].not_before) == core.SQS_MAX_DELAY  # hops of 15 minutes
+    assert core.delay_seconds("2026-11-23T23:25:00.000Z", msgs["sms"].not_before) == 300
+
+
+def test_the_inbox_always_keeps_a_copy_and_unreachable_channels_are_skipped():
+    people = {"author": Preferences("author", channels=("sms", "zalo"), phone=None, zalo_user_id=None)}
+    assert [m.channel for m in compose(ev("accept", "accepted"), people)] == ["inbox"]
+
+
+def test_message_json_round_trip():
+    people = {"author": Preferences("author", channels=("push",), devices=(Device("ios", "tok-abcdefgh"),))}
+    msg = compose(ev("accept", "accepted"), people)[0]
+    assert core.Message.from_json(msg.to_json()) == msg
+
+
+def alert(**kw):
+    base = dict(id="a1", kind="flood", severity="warning", title={"vi": "Ngập lụt", "en": "Flooding"},
+                body={"vi": "Nước dâng cao ở phố Mẫu, tránh đi qua.", "en": "High water; avoid the street."},
+                starts_at="2026-11-23T00:00:00.000Z", expires_at="2026-11-24T00:00:00.000Z", units=("W01",))
+    base.update(kw)
+    return Alert(**base)
+
+
+def test_alert_messages_per_person_and_channel_and_urgency_beats_quiet_hours():
+    people = [Preferences("u1", channels=("sms", "inbox"), phone="+84900000001", language="en"),
+              Preferences("u2", channels=("push",), devices=(Device("android", "tok-1234567"),))]
+    night = "2026-11-23T16:00:00.000Z"
+    msgs = core.alert_messages(alert(), people, night)
+    assert sorted((m.user_id, m.channel) for m in msgs) == [("u1", "inbox"), ("u1", "sms"), ("u2", "inbox"), ("u2", "push")]
+    sms = next(m for m in msgs if m.channel == "sms")
+    assert sms.text.startswith("[ALERT] Flooding") and sms.not_before is not None
+    severe = core.alert_messages(alert(severity="severe"), people, night)
+    assert all(m.not_before is None for m in severe)
+    assert {m.id for m in msgs} == {m.id for m in core.alert_messages(alert(), people, night)}
+
+
+def test_alert_active_window():
+    a = alert()
+    assert a.active("2026-11-23T12:00:00.000Z")
+    assert not a.active("2026-11-24T00:00:00.000Z") and not a.active("2026-11-22T23:59:59.000Z")

@@ -1,0 +1,121 @@
+"""Preferences and alert input validation, alert areas, deferral and fan-out steps (civic.notify;
+in-memory stand-ins for the store and the queue: no AWS)."""
+
+import pytest
+
+from civic import notify
+from civic.domain.notify import Alert, Message, Preferences
+from civic.domain.units import Unit, UnitTree
+from civic.errors import ApiError
+
+NOW = "2026-11-23T03:00:00.000Z"
+TREE = UnitTree([
+    Unit("CITY", "Thành phố", "City", "city"),
+    Unit("W01", "Phường 1", "Ward 1", "ward", parent_code="CITY"),
+    Unit("W02", "Phường 2", "Ward 2", "ward", parent_code="CITY"),
+    Unit("EVN", "Điện lực", "Power", "company", parent_code="CITY"),
+])
+
+
+def test_preferences_parse_and_refuse_bad_fields():
+    ok = notify.parse_preferences({"channels": ["inbox", "sms"], "language": "en", "quiet_hours": {"start": "22:00", "end": "06:30"},
+                                   "phone": "+84901234567", "home_unit": "W01", "email": None}, lambda c: c in TREE)
+    assert ok == {"channels": ["inbox", "sms"], "language": "en", "quiet_start": "22:00", "quiet_end": "06:30",
+                  "phone": "+84901234567", "home_unit": "W01", "email": None}
+    with pytest.raises(ApiError) as bad:
+        notify.parse_preferences({"channels": ["fax"], "language": "fr", "quiet_hours": {"start": "24:00", "end": "1"},
+                                  "phone": "0901", "email": "nope", "home_unit": "ZZ", "colour": "red"}, lambda c: c in TREE)
+    assert bad.value.status == 400
+    assert set(bad.value.fields) == {"channels", "language", "quiet_hours", "phone", "email", "home_unit", "colour"}
+
+
+def body(**kw):
+    base = {"kind": "flood", "severity": "severe", "title": {"vi": "Ngập", "en": "Flood"},
+            "body": {"vi": "Nước lên", "en": "Water rising"}, "area": {"units": ["CITY"]},
+            "expires_at": "2026-11-24T00:00:00+07:00"}
+    base.update(kw)
+    return base
+
+
+def test_alert_parsing_and_areas():
+    alert = notify.parse_alert(body(), tree=TREE, now=NOW, created_by="coord")
+    assert alert.expires_at == "2026-11-23T17:00:00.000Z" and alert.starts_at == NOW
+    # a unit covers every unit below it (agencies have no residents but are harmless in the index)
+    assert notify.alert_areas(alert, TREE, lambda code: None) == ["CITY", "EVN", "W01", "W02"]
+    for bad, field in ((body(kind="tsunami"), "kind"), (body(area={"units": ["NOPE"]}), "area"),
+                       (body(area={"polygon": {"type": "Point", "coordinates": [1, 2]}}), "area"),
+                       (body(expires_at="2020-01-01T00:00:00Z"), "expires_at"), (body(title={"vi": ""}), "title")):
+        with pytest.raises(ApiError) as refused:
+            notify.parse_alert(bad, tree=TREE, now=NOW, created_by="coord")
+        assert field in refused.value.fields
+
+
+def test_polygon_alert_reaches_the_wards_it_touches():
+    from shapely.geometry import box
+
+    shapes = {"W01": box(105.0, 21.0, 105.1, 21.1), "W02": box(105.1, 21.0, 105.2, 21.1)}
+    polygon = {"type": "Polygon", "coordinates": [[[105.02, 21.02], [105.05, 21.02], [105.05, 21.05], [105.02, 21.02]]]}
+    alert = notify.parse_alert(body(area={"polygon": polygon}), tree=TREE, now=NOW, created_by="coord")
+    assert notify.alert_areas(alert, TREE, shapes.get) == ["W01"]
+
+
+class Queue:
+    def __init__(self):
+        self.messages, self.jobs = [], []
+
+    def send_messages(self, messages, now):
+        self.messages += messages
+        return 1
+
+    def send_job(self, job):
+        self.jobs.append(job)
+        return 1
+
+
+class Store:
+    def __init__(self, members):
+        self.members = members
+        self.alert = Alert("a1", "flood", "warning", {"vi": "Ngập", "en": "Flood"}, {"vi": "Nước", "en": "Water"},
+                           "2026-11-23T00:00:00.000Z", "2026-11-24T00:00:00.000Z", ("W01",))
+
+    def get_alert(self, alert_id):
+        return self.alert if alert_id == "a1" else None
+
+    def area_members(self, unit, after=None, limit=1000):
+        ids = [m for m in self.members if after is None or m > after][:limit]
+        more = len([m for m in self.members if after is None or m > after]) > limit
+        return ids, (ids[-1] if more else None)
+
+    def preferences(self, ids):
+        return {i: Preferences(i, channels=("inbox",)) for i in ids}
+
+
+def test_fan_out_pages_through_the_area_one_step_at_a_time():
+    store, queue = Store([f"u{i:03d}" for i in range(25)]), Queue()
+    job = {"job": "alert_fanout", "alert_id": "a1", "unit": "W01", "page": 10}
+    steps = 0
+    while job:
+        notify.fan_out(job, store=store, queue=queue, now=NOW)
+        steps += 1
+        job = queue.jobs.pop() if queue.jobs else None
+    assert steps == 3
+    assert sorted(m.user_id for m in queue.messages) == [f"u{i:03d}" for i in range(25)]
+    assert notify.fan_out({"job": "alert_fanout", "alert_id": "gone", "unit": "W01"}, store=store, queue=queue, now=NOW) == 0
+
+
+def test_deliver_defers_until_quiet_hours_end_and_sends_once_after():
+    queue, sent = Queue(), []
+    message = Message(id="m1", user_id="u", channel="sms", kind="accepted", event_type="accept", title="t", text="x",
+                      language="vi", at=NOW, address="+84900000000", not_before="2026-11-23T23:30:00.000Z")
+    assert notify.deliver(message, send_once=sent.append, queue=queue, now="2026-11-23T16:00:00.000Z") == "deferred"
+    assert sent == [] and queue.messages == [message]
+    assert notify.deliver(message, send_once=sent.append, queue=queue, now="2026-11-23T23:30:00.000Z") == "sent"
+    assert sent == [message]
+
+
+@pytest.mark.parametrize("bad", [{"channels": [["sms"]]}, {"channels": [{"a": 1}]}, {"channels": ["sms", "sms"]},
+                                 {"home_unit": ["W01"]}, {"language": ["vi"]}, {"quiet_hours": "22:00"}, [], "x"])
+def test_odd_preference_bodies_are_400_not_500(bad):
+    with pytest.raises(ApiError) as refused:
+        notify.parse_preferences(bad, lambda c: c in TREE)
+    assert refused.value.status == 400
