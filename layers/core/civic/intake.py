@@ -83,14 +83,20 @@ def parse_submission(body: Any, settings: Settings) -> ReportSubmission:
 
 
 def create_report(
-    submission: ReportSubmission, *, citizen_id: str, store: ReportStore, settings: Settings, now: str | None = None
+    submission: ReportSubmission, *, citizen_id: str, store: ReportStore, settings: Settings, now: str | None = None,
+    event_data: dict | None = None,
 ) -> Report:
-    """Write a validated submission as a new report in `submitted`, with a fresh tracking code."""
+    """Write a validated submission as a new report in `submitted`, with a fresh tracking code.
+
+    `event_data` adds internal details to the `submitted` event (e.g. the Open311 client); keys outside
+    PUBLIC_EVENT_DATA never reach the public timeline."""
     at = now or now_iso()
     for _ in range(_TRACKING_ATTEMPTS):
         report, event = new_report(
             submission, citizen_id=citizen_id, tracking_code=new_tracking_code(settings.tracking_prefix), now=at
         )
+        if event_data:
+            event.data.update({k: v for k, v in event_data.items() if k not in event.data})
         try:
             store.create(report, event)
             return report
@@ -362,7 +368,10 @@ def rate(store: ReportStore, report_id: str, citizen_id: str, body: Any, now: st
     updated = change(report, at=now, status="closed", rating=rating, flags=sorted(flags))
     event = TimelineEvent(report.id, updated.version, "rating_changed" if report.rating else "rated", updated.updated_at,
                           "citizen", citizen_id, public=True, status="closed",
-                          data={"satisfied": satisfied, "stars": stars, **({"comment": comment} if comment else {})})
+                          data={"satisfied": satisfied, "stars": stars, **({"comment": comment} if comment else {}),
+                                # for statistics: where it counts, and the rating it replaces (taken back)
+                                "unit_code": report.unit_code, "category": report.category,
+                                **({"previous": dict(report.rating)} if report.rating else {})})
     try:
         store.save(updated, report.version, event)
     except ConcurrentChange:

@@ -19,6 +19,10 @@ class Category:
     keywords: tuple[str, ...]
     # Locations in this category are published rounded (e.g. security reports protect the reporter).
     private_location: bool
+    # A broader heading for clients that group categories (Open311 `group`).
+    group: Text | None = None
+    # Extra questions asked with a report (Open311 service definition attributes), as in categories.json.
+    questions: tuple[dict, ...] = ()
 
     def public(self, lang: str | None = None) -> dict:
         out = {
@@ -43,6 +47,8 @@ def all_categories() -> dict[str, Category]:
             description=Text(**item["description"]),
             keywords=tuple(item.get("keywords", ())),
             private_location=bool(item.get("private_location")),
+            group=Text(**item["group"]) if item.get("group") else None,
+            questions=tuple(item.get("questions", ())),
         )
         for item in raw
     }

@@ -1,0 +1,340 @@
+"""Open311 GeoReport v2 under /open311/v2, and the admin routes that issue its API keys.
+
+API Gateway path parameters are whole segments, so `services.json` arrives as one `{resource}` and the
+format is split off here (civic.open311.split_format). Answers and errors are in the specification's
+XML or JSON; the mapping itself is civic.open311 (pure, unit-tested).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from functools import cached_property
+
+from chalice import Blueprint, Response
+
+from chalicelib.http import BODY_TYPES, CORS, authorizer, endpoint, json_body, json_response, language, ports, require_group
+from civic import open311
+from civic.errors import ApiError, bad_request
+from civic.i18n import iso_utc, text
+from civic.observability import count
+from civic.storage.idempotency import IdempotencyConflict
+
+bp = Blueprint(__name__)
+
+PREFIX = "/open311/v2"
+CHANGESET = "2026-11-23T00:00:00+07:00"  # when this endpoint's behaviour last changed
+# A filtered listing evaluates at most this many reports of the window (service_code/status filters
+# are applied to the ByDay pages), so one request can never read a whole year's history.
+MAX_EVALUATED = 20000
+_TIMELINE_READERS = 8
+RECENT_EVENTS = 3  # events read per listed request (without extensions) to find its latest public note
+
+
+class _Open311Ports:
+    @cached_property
+    def store(self):
+        from civic.storage.open311 import Open311Store
+
+        ports.settings  # binds the models
+        return Open311Store()
+
+    @cached_property
+    def create_once(self):
+        """create_report behind Powertools idempotency: a retried POST replays the first answer."""
+        from civic.domain.submission import ReportSubmission
+        from civic.intake import create_report, created
+        from civic.storage.idempotency import idempotent
+
+        settings = ports.settings
+
+        @idempotent(settings)
+        def create(request: dict) -> dict:
+            body = request["body"]
+            submission = ReportSubmission.model_validate(body["report"])
+            report = create_report(submission, citizen_id=body["citizen_id"], store=ports.store, settings=settings,
+                                   event_data=body["event_data"])
+            return created(report)
+
+        return create
+
+
+o311 = _Open311Ports()
+
+
+def _respond(status: int, body: str, content_type: str) -> Response:
+    return Response(body=body, status_code=status, headers={"Content-Type": content_type})
+
+
+def open311_view(view):
+    """Answer in the format the path asked for; refusals as the specification's `errors`."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        request = bp.current_request
+        lang = language(request)
+        fmt = "xml"
+        try:
+            segment = next(iter(kwargs.values()), "")
+            fmt = segment.rpartition(".")[2] if segment.rpartition(".")[2] in open311.FORMATS else "xml"
+            root, payload, status = view(*args, lang=lang, **kwargs)
+            body, content_type = open311.render(root, payload, fmt)
+            return _respond(status, body, content_type)
+        except (open311.Open311Error, ApiError) as exc:
+            count("RefusedInputs")
+            status, body, content_type = open311.render_error(exc, fmt, lang)
+            return _respond(status, body, content_type)
+        except IdempotencyConflict as exc:
+            error = open311.Open311Error(409, text("Yêu cầu này đang được xử lý hoặc trùng khóa với yêu cầu khác",
+                                                   "This request is in progress, or its key was used for another"))
+            del exc
+            status, body, content_type = open311.render_error(error, fmt, lang)
+            return _respond(status, body, content_type)
+
+    return wrapper
+
+
+def _params(request) -> dict[str, list[str]]:
+    params = request.query_params
+    if not params:
+        return {}
+    return {name: list(params.getlist(name)) for name in params}
+
+
+def _unit_name(lang: str):
+    tree = ports.directory.tree
+
+    def name(code: str | None) -> str | None:
+        unit = tree.get(code) if code else None
+        if unit is None:
+            return code
+        return unit.name_en if lang == "en" else unit.name_vi
+
+    return name
+
+
+def _api_url(request) -> str:
+    headers = request.headers
+    host = headers.get("host") or (request.context or {}).get("domainName") or "localhost"
+    proto = headers.get("x-forwarded-proto") or "http"
+    context = request.context or {}
+    stage = context.get("stage")
+    # On API Gateway's own domain the stage is part of the path; on a custom domain or locally it is not.
+    prefix = f"/{stage}" if stage and host.endswith(".amazonaws.com") else ""
+    return f"{proto}://{host}{prefix}"
+
+
+def _timelines(reports) -> list:
+    if len(reports) <= 1:
+        return [ports.store.timeline(r.id) for r in reports]
+    with ThreadPoolExecutor(max_workers=min(_TIMELINE_READERS, len(reports))) as pool:
+        return list(pool.map(lambda r: ports.store.timeline(r.id), reports))
+
+
+def _requests_payload(reports, lang: str, extensions: bool) -> list[dict]:
+    unit_name = _unit_name(lang)
+    base = ports.settings.media_base_url
+    if extensions or len(reports) <= 1:
+        timelines = _timelines(reports)  # every public note: the whole timeline of each
+    else:
+        # status_notes is the latest public note: almost always among the last few events, read in
+        # batches of 100 keys; only a report whose recent events carry none has its timeline read.
+        timelines = o311.store.recent_events(reports, RECENT_EVENTS)
+        for index, (report, events) in enumerate(zip(reports, timelines)):
+            if report.version > len(events) and not open311.public_notes(events, lang, unit_name):
+                timelines[index] = ports.store.timeline(report.id)
+    return [
+        open311.service_request(report, events, lang, base, unit_name, extensions)
+        for report, events in zip(reports, timelines)
+    ]
+
+
+# ---------------------------------------------------------------- /open311/v2/{resource}
+
+
+@bp.route(PREFIX + "/{resource}", methods=["GET"], cors=CORS)
+@endpoint
+@open311_view
+def open311_get(resource, lang):
+    request = bp.current_request
+    name, _ = open311.split_format(resource)
+    if name == "discovery":
+        return "discovery", open311.discovery(_api_url(request), CHANGESET, lang), 200
+    if name == "services":
+        return "services", open311.services(lang), 200
+    if name == "requests":
+        return "service_requests", _list_requests(_params(request), lang), 200
+    if name == "servicerequestupdates":
+        return "service_request_updates", _updates(_params(request), lang), 200
+    raise open311.Open311Error(404, text("Không có tài nguyên này", "No such resource"))
+
+
+@bp.route(PREFIX + "/{resource}", methods=["POST"], cors=CORS, content_types=BODY_TYPES)
+@endpoint
+@open311_view
+def open311_post(resource, lang):
+    request = bp.current_request
+    open311.split_format(resource, "requests")
+    form = open311.parse_form(request.raw_body)
+    api_key = (form.get("api_key") or [None])[-1] or (_params(request).get("api_key") or [None])[-1]
+    client_id = o311.store.client_for_key(api_key)
+    if client_id is None:
+        raise open311.Open311Error(403, text("api_key không hợp lệ hoặc đã bị thu hồi: không thể tạo yêu cầu",
+                                             "Invalid or revoked api_key: cannot create the request"))
+    submission = open311.parse_submission(form, client_id, lang)
+    # The same checks as POST /v1/reports (service area, text rules), before anything is written.
+    from civic.intake import parse_submission
+
+    checked = parse_submission(submission.body, ports.settings).model_dump(mode="json")
+    citizen_id = open311.citizen_id(client_id, submission.identity)
+    if submission.identity != "anonymous":
+        o311.store.save_contact(citizen_id, submission.contact, open311.display_name(submission.contact))
+    body = {"report": checked, "citizen_id": citizen_id, "event_data": submission.event_data}
+    # An Idempotency-Key header if the client sends one; otherwise the request itself: a client
+    # retrying after a timeout gets the same request back, never a second one.
+    key = request.headers.get("idempotency-key") or hashlib.sha256(
+        json.dumps(body, sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()
+    record = o311.create_once(request={"key": f"open311:{client_id}:{key[:128]}", "body": body},
+                              context=bp.lambda_context)
+    count("ReportsSubmitted")
+    count("Open311Submissions")
+    return "service_requests", open311.created(record["id"], record["tracking_code"], lang), 201
+
+
+@bp.route(PREFIX + "/services/{service}", methods=["GET"], cors=CORS)
+@endpoint
+@open311_view
+def open311_service_definition(service, lang):
+    code, _ = open311.split_format(service)
+    return "service_definition", open311.service_definition(code, lang), 200
+
+
+@bp.route(PREFIX + "/requests/{request_id}", methods=["GET"], cors=CORS)
+@endpoint
+@open311_view
+def open311_request(request_id, lang):
+    request = bp.current_request
+    raw, _ = open311.split_format(request_id)
+    params = _params(request)
+    extensions = open311._flag((params.get("extensions") or [None])[-1])
+    report = ports.store.get(raw) if open311.valid_request_id(raw) else None
+    if report is None:
+        from civic.domain.reports import normalise_tracking_code
+
+        report = ports.store.get_by_tracking(normalise_tracking_code(raw))  # a token works too
+    if report is None:
+        raise open311.Open311Error(404, text("Không tìm thấy yêu cầu", "Service request not found"))
+    return "service_requests", _requests_payload([report], lang, extensions), 200
+
+
+@bp.route(PREFIX + "/tokens/{token}", methods=["GET"], cors=CORS)
+@endpoint
+@open311_view
+def open311_token(token, lang):
+    from civic.domain.reports import normalise_tracking_code
+
+    raw, _ = open311.split_format(token)
+    report = ports.store.get_by_tracking(normalise_tracking_code(raw)) if len(raw) <= 32 else None
+    return "service_requests", open311.token_answer(report, raw), 200
+
+
+def _list_requests(params: dict[str, list[str]], lang: str) -> list[dict]:
+    query = open311.parse_request_query(params, open311.now_utc())
+    if query.ids:  # the specification: ids override every other parameter
+        reports = [r for r in (ports.store.get(i) if open311.valid_request_id(i) else None for i in query.ids) if r]
+        return _requests_payload(reports, lang, query.extensions)
+    skip = (query.page - 1) * query.page_size
+    page = []
+    evaluated = 0
+    days = open311.local_days(query.start, query.end)
+    for report in o311.store.reports_between(iso_utc(query.start), iso_utc(query.end), days):
+        evaluated += 1
+        if evaluated > MAX_EVALUATED:
+            break
+        if not open311.matches(report, query):
+            continue
+        if skip:
+            skip -= 1
+            continue
+        page.append(report)
+        if len(page) >= query.page_size:
+            break
+    return _requests_payload(page, lang, query.extensions)
+
+
+def _updates(params: dict[str, list[str]], lang: str) -> list[dict]:
+    """Public changes since `start_date` (default: the last day) of the reports of the window."""
+    allowed = {"start_date", "end_date", "jurisdiction_id", "api_key"}
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise open311.bad(f"Tham số không được hỗ trợ: {', '.join(unknown)[:100]}",
+                          f"Unknown parameters: {', '.join(unknown)[:100]}")
+    now = open311.now_utc()
+    end_raw, start_raw = (params.get("end_date") or [None])[-1], (params.get("start_date") or [None])[-1]
+    end = open311.parse_w3c(end_raw, "end_date", end_of_day=True) if end_raw else now
+    start = open311.parse_w3c(start_raw, "start_date") if start_raw else end - timedelta(days=1)
+    if start > end or end - start > timedelta(days=open311.MAX_WINDOW_DAYS, seconds=1):
+        raise open311.bad("Khoảng thời gian không hợp lệ (tối đa 90 ngày)", "Invalid date range (at most 90 days)")
+    # Reports changed in the range were created at most 90 days before its end (the listing window).
+    window_start = end - timedelta(days=open311.MAX_WINDOW_DAYS)
+    lo = iso_utc(start)
+    changed = []
+    for index, report in enumerate(o311.store.reports_between(iso_utc(window_start), iso_utc(end),
+                                                               open311.local_days(window_start, end))):
+        if index >= MAX_EVALUATED:
+            break
+        if report.updated_at >= lo:
+            changed.append(report)
+    unit_name = _unit_name(lang)
+    out = []
+    for report, events in zip(changed, _timelines(changed)):
+        out.extend(open311.request_updates(report, events, start, end, lang, unit_name))
+    out.sort(key=lambda u: (u["updated_datetime"], u["update_id"]))
+    return out[: open311.MAX_ROWS]
+
+
+# ---------------------------------------------------------------- admin: API keys per client
+
+
+@bp.route("/v1/admin/open311/clients", methods=["GET", "POST"], authorizer=authorizer, cors=CORS,
+          content_types=BODY_TYPES)
+@endpoint
+def open311_clients():
+    request = bp.current_request
+    require_group(request, "admin")
+    if request.method == "GET":
+        return {"items": o311.store.clients()}
+    body = json_body(request)
+    name = body.get("name") if isinstance(body, dict) else None
+    contact = body.get("contact") if isinstance(body, dict) else None
+    fields = {}
+    if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
+        fields["name"] = text("Tên ứng dụng, 1–100 ký tự", "The client's name, 1–100 characters")
+    if contact is not None and (not isinstance(contact, str) or len(contact) > 200):
+        fields["contact"] = text("Tối đa 200 ký tự", "At most 200 characters")
+    if isinstance(body, dict) and set(body) - {"name", "contact"}:
+        fields.update({k: text("Không hỗ trợ", "Not supported") for k in sorted(set(body) - {"name", "contact"})})
+    if fields:
+        raise bad_request("invalid_request", text("Dữ liệu không hợp lệ", "Invalid request"), fields)
+    from civic.domain.reports import now_iso
+
+    created = o311.store.create_client(name.strip(), contact, now_iso())
+    return json_response(created, 201)
+
+
+@bp.route("/v1/admin/open311/clients/{client_id}", methods=["DELETE"], authorizer=authorizer, cors=CORS)
+@endpoint
+def open311_revoke(client_id):
+    request = bp.current_request
+    require_group(request, "admin")
+    from civic.domain.reports import now_iso
+    from civic.errors import not_found
+
+    revoked = o311.store.revoke(client_id, now_iso()) if len(client_id) <= 64 else None
+    if revoked is None:
+        raise not_found("Không có ứng dụng này", "No such client")
+    return revoked
