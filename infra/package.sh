@@ -42,6 +42,18 @@ merged = compose_merge_template(root / "infra/template.yaml", root / "infra/chal
 dest.write_text(yaml.safe_dump(merged, sort_keys=False, allow_unicode=True), encoding="utf-8")
 PY
 
+echo "==> OpenAPI document for GET /v1/openapi.json: $CHALICE_APP_DIR/chalicelib/openapi.json"
+# The Lambda package holds only the Chalice project (and the layer has no YAML parser): ship the
+# document as JSON inside chalicelib/ for the packaging only.
+OPENAPI_JSON="$CHALICE_APP_DIR/chalicelib/openapi.json"
+trap 'rm -f "$OPENAPI_JSON"' EXIT
+"$PYTHON" - "$ROOT/openapi.yaml" "$OPENAPI_JSON" <<'PY'
+import json, sys
+import yaml
+with open(sys.argv[1], encoding="utf-8") as src, open(sys.argv[2], "w", encoding="utf-8") as dest:
+    json.dump(yaml.safe_load(src), dest, ensure_ascii=False, separators=(",", ":"))
+PY
+
 echo "==> chalice package (stage $CHALICE_STAGE): $OUT"
 rm -f "$OUT/sam.yaml" "$OUT/deployment.zip"
 CHALICE="$(dirname "$PYTHON")/chalice"

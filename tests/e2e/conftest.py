@@ -1,5 +1,6 @@
 """The local stack, started once per test session exactly as `make run` starts it (a subprocess)."""
 
+import contextlib
 import json
 import os
 import signal
@@ -43,19 +44,26 @@ class Stack:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    state_dir = tmp_path_factory.mktemp("stack")
+    with running_stack(tmp_path_factory.mktemp("stack")) as started:
+        yield started
+
+
+@contextlib.contextmanager
+def running_stack(state_dir: Path, *extra_args: str):
+    """A local stack of its own in `state_dir` (tests that change shared data start one, e.g. the fuzzer);
+    `extra_args` go to `civic local` (e.g. "--demo-reports", "300")."""
     log_path = state_dir / "stack.log"
     ports = {"api": free_port(), "web": free_port(), "aws": free_port()}
     cmd = [
         sys.executable, "-m", "civic.cli", "local",
         "--api-port", str(ports["api"]), "--web-port", str(ports["web"]), "--aws-port", str(ports["aws"]),
-        "--state-dir", str(state_dir), "--root", str(ROOT),
+        "--state-dir", str(state_dir), "--root", str(ROOT), *extra_args,
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT")}
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
     state = state_dir / "stack.json"
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 240
     while not state.exists():
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
@@ -63,9 +71,11 @@ def stack(tmp_path_factory):
         time.sleep(0.2)
     info = json.loads(state.read_text())  # written atomically by the stack
     requests.get(info["api_url"] + "/v1/health", timeout=10).raise_for_status()
-    yield Stack(info, log_path, state_dir, ports)
-    proc.send_signal(signal.SIGINT)
     try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        yield Stack(info, log_path, state_dir, ports)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -113,7 +113,11 @@ def nearby(store: ReportStore, params: Mapping[str, str], settings: Settings, im
     lon = _number(params, "lon", -180, 180)
     radius = _number(params, "radius", 1, MAX_NEARBY_RADIUS_M, DEFAULT_NEARBY_RADIUS_M)
     category = _category(params, None)
-    box = geo.bbox_around(lat, lon, radius)
+    # Reports exist only inside the service area: search just that part of the circle's box (near the
+    # poles the box spans every longitude, thousands of cells).
+    box = geo.intersection(geo.bbox_around(lat, lon, radius), settings.service_bbox)
+    if box is None:
+        return {"items": [], "radius_m": radius}
     found = store.feed(FeedQuery(cells=geo.cells_covering(box), bbox=box, limit=200, category=category))
     cats = all_categories()
     items = []

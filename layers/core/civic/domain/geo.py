@@ -57,6 +57,12 @@ def parse_bbox(raw: str) -> BBox:
     return south, west, north, east
 
 
+def intersection(a: BBox, b: BBox) -> BBox | None:
+    """The part two boxes share, or None when they are apart."""
+    south, west, north, east = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
+    return (south, west, north, east) if south <= north and west <= east else None
+
+
 def rounded(lat: float, lon: float, decimals: int = PRIVATE_DECIMALS) -> tuple[float, float]:
     return round(lat, decimals), round(lon, decimals)
 

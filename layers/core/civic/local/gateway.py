@@ -582,6 +582,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _handle
 
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, QUERY, ...) gets the API's 404/405 JSON, as API Gateway answers
+        # every method; http.server alone would send a 501 HTML page.
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
+
 
 class _TooLarge(Exception):
     pass
