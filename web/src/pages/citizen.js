@@ -1,0 +1,530 @@
+// Citizen pages: home, sign in / sign up, submit a report, track it (timeline, result, rating), my reports.
+import { api, ApiError, config, confirmSignUp, newKey, qs, signIn, signUp, upload, user } from "../api.js";
+import { EVENTS, label, lang, pick, REFUSAL, STATUS, t } from "../i18n.js";
+import { newMap, pin, bboxBounds, L } from "../map.js";
+import { errorBox, field, gallery, h, loading, mount, statusBadge, when } from "../ui.js";
+
+const MAX_FILES = 5;
+const ACCEPT = "image/jpeg,image/png,image/webp,image/heic,video/mp4,video/quicktime";
+
+export function homePage(main, { go }) {
+  const code = h("input", { name: "code", autocomplete: "off", placeholder: "HN-4K7Q2M", required: true });
+  mount(
+    main,
+    h("h1", {}, t("home_title")),
+    h("p", { class: "lead" }, t("home_lead")),
+    h("p", {}, h("a", { class: "button", href: "#/submit" }, t("nav_submit"))),
+    h(
+      "form",
+      { class: "card", onsubmit: (e) => (e.preventDefault(), go("/track/" + encodeURIComponent(code.value.trim()))) },
+      h("h2", {}, t("track_title")),
+      field(t("tracking_code"), code),
+      h("button", { type: "submit" }, t("track_btn")),
+    ),
+    h("p", {}, h("a", { href: "#/reports" }, t("nav_map")), " · ", h("a", { href: "#/stats" }, t("nav_stats"))),
+  );
+}
+
+// ---------------------------------------------------------------- sign in / sign up
+
+export function signInPage(main, { go, query }) {
+  const email = h("input", { type: "email", name: "email", autocomplete: "username", required: true });
+  const password = h("input", { type: "password", name: "password", autocomplete: "current-password", required: true });
+  const out = h("div", { "aria-live": "polite" });
+  const next = query.next || "";
+  mount(
+    main,
+    h("h1", {}, t("sign_in")),
+    query.next ? h("p", { class: "alert" }, t("signin_needed")) : null,
+    h(
+      "form",
+      {
+        class: "card narrow",
+        onsubmit: async (e) => {
+          e.preventDefault();
+          mount(out, loading());
+          try {
+            const u = await signIn(email.value, password.value);
+            window.dispatchEvent(new Event("civic:auth"));
+            go(next || (u.isStaff ? "/staff" : "/submit"));
+          } catch (err) {
+            mount(out, errorBox(err));
+          }
+        },
+      },
+      field(t("email"), email),
+      field(t("password"), password),
+      h("button", { type: "submit" }, t("sign_in")),
+      out,
+    ),
+    h("p", {}, t("no_account"), " ", h("a", { href: "#/signup" + (next ? "?next=" + encodeURIComponent(next) : "") }, t("sign_up"))),
+  );
+}
+
+export function signUpPage(main, { go, query }) {
+  const email = h("input", { type: "email", name: "email", autocomplete: "email", required: true });
+  const password = h("input", { type: "password", name: "password", autocomplete: "new-password", required: true, minlength: 8 });
+  const code = h("input", { name: "code", autocomplete: "one-time-code", inputmode: "numeric", required: true });
+  const out = h("div", { "aria-live": "polite" });
+  const confirmForm = h(
+    "form",
+    {
+      class: "card narrow",
+      hidden: true,
+      onsubmit: async (e) => {
+        e.preventDefault();
+        mount(out, loading());
+        try {
+          await confirmSignUp(email.value, code.value);
+          await signIn(email.value, password.value);
+          window.dispatchEvent(new Event("civic:auth"));
+          go(query.next || "/submit");
+        } catch (err) {
+          mount(out, errorBox(err));
+        }
+      },
+    },
+    h("p", {}, t("signup_sent")),
+    field(t("confirm_code"), code),
+    h("button", { type: "submit" }, t("confirm")),
+  );
+  const signUpForm = h(
+    "form",
+    {
+      class: "card narrow",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        mount(out, loading());
+        try {
+          const res = await signUp(email.value, password.value);
+          mount(out);
+          if (res.UserConfirmed) {
+            await signIn(email.value, password.value);
+            window.dispatchEvent(new Event("civic:auth"));
+            go(query.next || "/submit");
+            return;
+          }
+          signUpForm.hidden = true;
+          confirmForm.hidden = false;
+          code.focus();
+        } catch (err) {
+          mount(out, errorBox(err));
+        }
+      },
+    },
+    field(t("email"), email),
+    field(t("password"), password, t("password_hint")),
+    h("button", { type: "submit" }, t("sign_up")),
+  );
+  mount(main, h("h1", {}, t("sign_up")), signUpForm, confirmForm, out, h("p", {}, t("have_account"), " ", h("a", { href: "#/signin" }, t("sign_in"))));
+}
+
+// ---------------------------------------------------------------- submit
+
+export async function submitPage(main, { go }) {
+  if (!user()) return go("/signin?next=/submit");
+  mount(main, h("h1", {}, t("submit_title")), loading());
+  let cats, cfg;
+  try {
+    [cats, cfg] = await Promise.all([api("/v1/categories"), config()]);
+  } catch (err) {
+    return mount(main, h("h1", {}, t("submit_title")), errorBox(err, () => submitPage(main, { go })));
+  }
+  const idempotencyKey = newKey(); // the same key if this form is sent again after a network failure
+  const category = h("select", { name: "category", required: true }, h("option", { value: "" }, t("choose")),
+    cats.items.map((c) => h("option", { value: c.code }, pick(c.name))));
+  const description = h("textarea", { name: "description", rows: 4, maxlength: 4000, required: true });
+  const address = h("input", { name: "address", maxlength: 300, autocomplete: "street-address" });
+  const anonymous = h("input", { type: "checkbox", name: "anonymous", id: "anonymous" });
+  const b = cfg.feed_default_bbox || cfg.service_bbox;
+  const start = [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2];
+  const lat = h("input", { type: "number", name: "lat", step: "any", min: -90, max: 90, required: true, value: start[0].toFixed(6), inputmode: "decimal" });
+  const lon = h("input", { type: "number", name: "lon", step: "any", min: -180, max: 180, required: true, value: start[1].toFixed(6), inputmode: "decimal" });
+  const files = h("input", { type: "file", name: "media", multiple: true, accept: ACCEPT });
+  const fileList = h("ul", { class: "files", "aria-live": "polite" });
+  const nearby = h("section", { class: "nearby", "aria-live": "polite" });
+  const geoStatus = h("span", { class: "muted", role: "status" });
+  const mapEl = h("div", { class: "map small", role: "region", "aria-label": t("location") });
+  const out = h("div", { "aria-live": "assertive" });
+  const unitHint = h("p", { id: "unit-hint", class: "muted", "aria-live": "polite" });
+  const submitBtn = h("button", { type: "submit" }, t("submit"));
+
+  const form = h(
+    "form",
+    { class: "card", novalidate: false },
+    field(t("category"), category),
+    field(t("description"), description, t("description_hint")),
+    h("fieldset", {},
+      h("legend", {}, t("location")),
+      h("p", { class: "hint" }, t("location_hint")),
+      mapEl,
+      h("p", {}, h("button", { type: "button", class: "secondary", onclick: locate }, t("use_my_location")), " ", geoStatus),
+      h("div", { class: "row" }, field(t("latitude"), lat), field(t("longitude"), lon)),
+      unitHint,
+      field(t("address"), address),
+    ),
+    field(t("media"), files, t("media_hint")),
+    fileList,
+    h("div", { class: "check" }, anonymous, h("label", { for: "anonymous" }, t("anonymous"))),
+    nearby,
+    submitBtn,
+    out,
+  );
+  mount(main, h("h1", {}, t("submit_title")), form);
+
+  const map = newMap(mapEl, { bounds: bboxBounds(b) });
+  const marker = pin(start, true, t("location")).addTo(map);
+  const setPoint = (p, pan) => {
+    lat.value = p.lat.toFixed(6);
+    lon.value = p.lng.toFixed(6);
+    marker.setLatLng(p);
+    if (pan) map.panTo(p);
+    refreshNearby();
+  };
+  marker.on("dragend", () => setPoint(marker.getLatLng(), false));
+  map.on("click", (e) => setPoint(e.latlng, false));
+  const fromInputs = () => {
+    const p = L.latLng(Number(lat.value), Number(lon.value));
+    if (Number.isFinite(p.lat) && Number.isFinite(p.lng)) setPoint(p, true);
+  };
+  lat.addEventListener("change", fromInputs);
+  lon.addEventListener("change", fromInputs);
+  category.addEventListener("change", () => refreshNearby());
+
+  function locate() {
+    if (!navigator.geolocation) return (geoStatus.textContent = t("geo_failed"));
+    geoStatus.textContent = t("locating");
+    navigator.geolocation.getCurrentPosition(
+      (pos) => {
+        geoStatus.textContent = "";
+        setPoint(L.latLng(pos.coords.latitude, pos.coords.longitude), true);
+      },
+      () => (geoStatus.textContent = t("geo_failed")),
+      { enableHighAccuracy: true, timeout: 10000 },
+    );
+  }
+
+  // Which unit would receive it here (GET /v1/units/locate), with its boundary drawn: without map
+  // tiles this is what tells a citizen where the pin is.
+  let area = null;
+  let asked = 0;
+  async function showUnit() {
+    const mine = ++asked; // only the latest answer counts
+    try {
+      const found = await api("/v1/units/locate" + qs({ lat: lat.value, lon: lon.value, category: category.value || "other" }));
+      if (mine !== asked) return;
+      const handler = found.handler || found.admin_unit;
+      unitHint.textContent = handler ? `${t("unit")}: ${lang() === "vi" ? handler.name_vi : handler.name_en}` : "";
+      const admin = found.admin_unit && found.admin_unit.code;
+      if (admin && (!area || area.code !== admin)) {
+        const unit = await api("/v1/units/" + encodeURIComponent(admin));
+        if (mine !== asked) return;
+        if (area) area.layer.remove();
+        area = unit.boundary ? { code: admin, layer: L.geoJSON(unit.boundary, { style: { color: "#0b5cad", weight: 2, fillOpacity: 0.05 }, interactive: false }).addTo(map) } : null;
+      }
+    } catch {
+      if (mine === asked) unitHint.textContent = "";
+    }
+  }
+
+  let nearbyTimer = null;
+  let nearbyAsked = 0;
+  function refreshNearby() {
+    clearTimeout(nearbyTimer);
+    nearbyTimer = setTimeout(async () => {
+      showUnit();
+      if (!category.value) return mount(nearby);
+      const mine = ++nearbyAsked;
+      try {
+        const found = await api("/v1/reports/nearby" + qs({ lat: lat.value, lon: lon.value, category: category.value, radius: 200 }));
+        if (mine !== nearbyAsked) return;
+        const items = found.items || [];
+        if (!items.length) return mount(nearby);
+        mount(
+          nearby,
+          h("h2", {}, t("nearby_title")),
+          h("p", { class: "hint" }, t("nearby_lead")),
+          h("ul", { class: "cards" }, items.map((r) => h("li", { class: "card" },
+            h("p", {}, statusBadge(r.status), " ", h("a", { href: "#/track/" + r.tracking_code }, r.tracking_code), " · ",
+              t("metres_away", { n: Math.round(r.distance_m ?? 0) })),
+            h("p", {}, r.description),
+            followButton(r),
+          ))),
+        );
+      } catch {
+        mount(nearby);
+      }
+    }, 300);
+  }
+
+  let chosen = [];
+  files.addEventListener("change", () => {
+    chosen = Array.from(files.files || []);
+    if (chosen.length > MAX_FILES) {
+      mount(fileList, h("li", { class: "alert error", role: "alert" }, t("too_many_files")));
+      chosen = [];
+      files.value = "";
+      return;
+    }
+    mount(fileList, chosen.map((f) => h("li", {}, `${f.name} (${Math.ceil(f.size / 1024)} KB)`)));
+  });
+
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (!form.reportValidity()) return;
+    submitBtn.disabled = true;
+    mount(out, h("p", { role: "status" }, t("sending")));
+    const body = {
+      category: category.value,
+      description: description.value.trim(),
+      lat: Number(lat.value),
+      lon: Number(lon.value),
+      anonymous: anonymous.checked,
+      media: chosen.map((f) => ({ content_type: f.type || "application/octet-stream", size: f.size })),
+    };
+    if (address.value.trim()) body.address = address.value.trim();
+    let created;
+    try {
+      created = await api("/v1/reports", { method: "POST", body, auth: true, headers: { "Idempotency-Key": idempotencyKey } });
+    } catch (err) {
+      submitBtn.disabled = false;
+      if (err.status === 401) return go("/signin?next=/submit");
+      return mount(out, errorBox(err));
+    }
+    const bars = chosen.map((f) => h("progress", { max: 1, value: 0, "aria-label": `${t("uploading")} ${f.name}` }));
+    mount(fileList, chosen.map((f, i) => h("li", {}, f.name, " ", bars[i])));
+    const failures = [];
+    await Promise.all(
+      (created.uploads || []).map((slot, i) =>
+        upload(slot, chosen[i], (p) => (bars[i].value = p)).catch(() => failures.push(chosen[i].name)),
+      ),
+    );
+    mount(
+      main,
+      h("h1", {}, t("submitted_title")),
+      h("section", { class: "card done" },
+        h("p", {}, t("your_code")),
+        h("p", { class: "code", id: "tracking-code" }, created.tracking_code),
+        h("p", {}, t("keep_code")),
+        failures.length ? h("p", { class: "alert error", role: "alert" }, t("upload_failed"), ": ", failures.join(", ")) : null,
+        h("a", { class: "button", href: "#/track/" + created.tracking_code }, t("track_it")),
+      ),
+    );
+  });
+  refreshNearby();
+  return () => map.remove();
+}
+
+function followButton(report) {
+  if (!user()) return null;
+  let on = !!report.following;
+  const btn = h("button", { type: "button", class: "secondary", "aria-pressed": String(on) }, on ? t("following") : t("follow"));
+  btn.addEventListener("click", async () => {
+    btn.disabled = true;
+    try {
+      await api(`/v1/reports/${report.id}/follow`, { method: on ? "DELETE" : "POST", auth: true });
+      on = !on;
+      btn.textContent = on ? t("following") : t("follow");
+      btn.setAttribute("aria-pressed", String(on));
+    } catch (err) {
+      btn.after(errorBox(err));
+    } finally {
+      btn.disabled = false;
+    }
+  });
+  return btn;
+}
+
+// ---------------------------------------------------------------- track
+
+const unitNames = new Map();
+export async function unitName(code) {
+  if (!code) return "—";
+  if (!unitNames.has(code)) {
+    unitNames.set(code, api("/v1/units/" + encodeURIComponent(code)).then((u) => ({ vi: u.name_vi, en: u.name_en })).catch(() => null));
+  }
+  const name = await unitNames.get(code);
+  return name ? `${pick(name)} (${code})` : code;
+}
+
+function dueLine(labelKey, due, met) {
+  const state = met === true ? t("met") : met === false ? t("missed") : t("pending");
+  const cls = met === true ? "ok" : met === false ? "bad" : "muted";
+  return [h("dt", {}, t(labelKey)), h("dd", {}, when(due), " ", due ? h("span", { class: cls }, `(${state})`) : null)];
+}
+
+// Event data values are strings, {text} or {vi, en}.
+function plain(v) {
+  if (!v || typeof v !== "object" || Array.isArray(v)) return v;
+  if (v.vi || v.en) return pick(v) + (v.text ? ` — ${v.text}` : "");
+  return v.text ?? "";
+}
+
+export function eventText(e) {
+  const d = Object.fromEntries(Object.entries(e.data || {}).map(([k, v]) => [k, k === "evidence" ? v : plain(v)]));
+  const bits = [];
+  if (d.reason) bits.push(REFUSAL[d.reason] ? label(REFUSAL, d.reason) : d.reason);
+  if (d.to_unit) bits.push("→ " + d.to_unit);
+  if (d.unit_code && e.type === "routed") bits.push(d.unit_code);
+  if (d.priority) bits.push(d.priority);
+  if (d.answer) bits.push(d.answer);
+  if (d.note) bits.push(d.note);
+  if (d.question) bits.push(d.question);
+  if (d.text) bits.push(d.text);
+  if (d.stars) bits.push(`${"★".repeat(d.stars)} ${d.stars}/5` + (d.satisfied === false ? ` (${t("not_satisfied")})` : ""));
+  return bits.join(" · ");
+}
+
+export function timelineList(events, showActor = false) {
+  return h(
+    "ol",
+    { class: "timeline" },
+    events.map((e) =>
+      h("li", { class: e.public === false ? "internal" : "" },
+        h("time", { datetime: e.at }, when(e.at)), " ",
+        h("strong", {}, label(EVENTS, e.type)),
+        e.status ? [" ", statusBadge(e.status)] : null,
+        showActor && e.by ? h("span", { class: "muted" }, ` — ${e.by}`) : null,
+        e.public === false ? h("span", { class: "tag" }, t("internal")) : null,
+        eventText(e) ? h("p", {}, eventText(e)) : null,
+      ),
+    ),
+  );
+}
+
+export async function trackPage(main, { params, go }) {
+  const code = h("input", { name: "code", autocomplete: "off", placeholder: "HN-4K7Q2M", required: true, value: params[0] || "" });
+  const out = h("div", { id: "track-result", "aria-live": "polite" });
+  mount(
+    main,
+    h("h1", {}, t("track_title")),
+    h("form", { class: "inline", onsubmit: (e) => (e.preventDefault(), go("/track/" + encodeURIComponent(code.value.trim()))) },
+      field(t("tracking_code"), code), h("button", { type: "submit" }, t("track_btn"))),
+    out,
+  );
+  if (!params[0]) return;
+  mount(out, loading());
+  let report;
+  try {
+    report = await api("/v1/track/" + encodeURIComponent(params[0]));
+  } catch (err) {
+    return mount(out, err.status === 404 ? h("p", { class: "alert error", role: "alert" }, t("not_found")) : errorBox(err));
+  }
+  // The author, signed in, also gets the owner view: a question from the unit, and the rating form.
+  let mine = null;
+  if (user()) mine = await api("/v1/reports/" + report.id, { auth: true }).catch(() => null);
+  const evidenceIds = new Set(report.timeline.flatMap((e) => (e.data && e.data.evidence) || []));
+  const photos = report.media.filter((m) => !evidenceIds.has(m.media_id));
+  const evidence = report.media.filter((m) => evidenceIds.has(m.media_id));
+  const mapEl = h("div", { class: "map tiny", "aria-hidden": "true" });
+  mount(
+    out,
+    h("section", { class: "card report" },
+      h("h2", {}, report.tracking_code, " ", statusBadge(report.status)),
+      h("dl", { class: "facts" },
+        h("dt", {}, t("category")), h("dd", {}, pick(report.category_name) || report.category),
+        h("dt", {}, t("unit")), h("dd", { id: "unit-name" }, report.unit_code || "—"),
+        h("dt", {}, t("created")), h("dd", {}, when(report.created_at)),
+        dueLine("accept_due", report.accept_due_at, report.accepted_on_time),
+        dueLine("resolve_due", report.due_at, report.resolved_on_time),
+        mine && mine.followers !== undefined ? [h("dt", {}, t("followers")), h("dd", {}, String(mine.followers))] : null,
+      ),
+      h("p", { class: "description" }, report.description),
+      report.address ? h("p", { class: "muted" }, report.address) : null,
+      report.location.precision === "approximate" ? h("p", { class: "muted" }, t("approximate")) : null,
+      mapEl,
+      photos.length ? [h("h3", {}, t("photos")), gallery(photos, t("photos"))] : null,
+    ),
+    report.result
+      ? h("section", { class: "card result", id: "result" },
+        h("h2", {}, t("result")),
+        h("p", {}, report.result.answer),
+        h("p", { class: "muted" }, when(report.result.resolved_at)),
+        evidence.length ? [h("h3", {}, t("evidence")), gallery(evidence, t("evidence"))] : null)
+      : null,
+    mine && mine.is_owner ? ownerPanel(mine, () => trackPage(main, { params, go })) : null,
+    mine && !mine.is_owner && !["resolved", "closed", "refused"].includes(report.status) ? h("p", {}, followButton(mine)) : null,
+    h("section", { class: "card" }, h("h2", {}, t("timeline")), timelineList(report.timeline)),
+  );
+  unitName(report.unit_code).then((n) => {
+    const el = document.getElementById("unit-name");
+    if (el) el.textContent = n;
+  });
+  const map = newMap(mapEl, { center: [report.location.lat, report.location.lon], zoom: 15 });
+  pin([report.location.lat, report.location.lon]).addTo(map);
+  return () => map.remove();
+}
+
+function ownerPanel(mine, reload) {
+  const parts = [];
+  if (mine.question && mine.question.text) {
+    const reply = h("textarea", { name: "reply", rows: 3, required: true, maxlength: 4000 });
+    const out = h("div", { "aria-live": "polite" });
+    parts.push(h("form", {
+      class: "card",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        try {
+          await api(`/v1/reports/${mine.id}/reply`, { method: "POST", body: { text: reply.value }, auth: true });
+          reload();
+        } catch (err) {
+          mount(out, errorBox(err));
+        }
+      },
+    }, h("h2", {}, t("question_from_unit")), h("p", {}, mine.question.text), field(t("your_reply"), reply), h("button", { type: "submit" }, t("send")), out));
+  }
+  const ratable = mine.status === "resolved" || (mine.status === "closed" && mine.rating);
+  if (mine.rating) {
+    parts.push(h("p", { class: "card", id: "my-rating" }, t("your_rating"), ": ", "★".repeat(mine.rating.stars), ` ${mine.rating.stars}/5 `,
+      mine.rating.satisfied ? t("yes_satisfied") : t("not_satisfied")));
+  }
+  if (ratable && mine.result) {
+    const stars = h("fieldset", { class: "stars" }, h("legend", {}, t("stars")),
+      [1, 2, 3, 4, 5].map((n) => h("label", {}, h("input", { type: "radio", name: "stars", value: String(n), required: true, checked: mine.rating ? mine.rating.stars === n : n === 5 }), ` ${n}★`)));
+    const satisfied = h("fieldset", {}, h("legend", {}, t("satisfied_q")),
+      h("label", {}, h("input", { type: "radio", name: "satisfied", value: "yes", required: true, checked: mine.rating ? mine.rating.satisfied : true }), " ", t("yes_satisfied")),
+      h("label", {}, h("input", { type: "radio", name: "satisfied", value: "no", checked: mine.rating ? !mine.rating.satisfied : false }), " ", t("not_satisfied")));
+    const comment = h("textarea", { name: "comment", rows: 2, maxlength: 1000 });
+    const out = h("div", { "aria-live": "polite" });
+    parts.push(h("form", {
+      class: "card", id: "rate-form",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const form = e.currentTarget;
+        const body = {
+          satisfied: form.elements.satisfied.value === "yes",
+          stars: Number(form.elements.stars.value),
+        };
+        if (comment.value.trim()) body.comment = comment.value.trim();
+        try {
+          await api(`/v1/reports/${mine.id}/rating`, { method: "POST", body, auth: true });
+          mount(out, h("p", { class: "alert ok", role: "status" }, t("thanks_rating")));
+          setTimeout(reload, 600);
+        } catch (err) {
+          mount(out, errorBox(err));
+        }
+      },
+    }, h("h2", {}, t("rate_title")), satisfied, stars, field(t("comment"), comment), h("button", { type: "submit" }, t("rate_btn")), out));
+  }
+  return parts;
+}
+
+// ---------------------------------------------------------------- my reports
+
+export async function myReportsPage(main, { go }) {
+  if (!user()) return go("/signin?next=/mine");
+  mount(main, h("h1", {}, t("nav_mine")), loading());
+  try {
+    const data = await api("/v1/me/reports?limit=50", { auth: true });
+    mount(main, h("h1", {}, t("nav_mine")),
+      data.items.length
+        ? h("ul", { class: "cards" }, data.items.map((r) => h("li", { class: "card" },
+          h("p", {}, h("a", { href: "#/track/" + r.tracking_code }, r.tracking_code), " ", statusBadge(r.status), " ", h("span", { class: "muted" }, when(r.created_at))),
+          h("p", {}, r.description))))
+        : h("p", {}, t("no_reports")));
+  } catch (err) {
+    mount(main, h("h1", {}, t("nav_mine")), errorBox(err));
+  }
+}
+
+export { ApiError, STATUS };
