@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-unit lint package bench clean
+.PHONY: install run test test-unit lint package bench fuzz clean web chromium
 
 # One dev environment: a venv with the project (the `civic` package, editable) and its dev tools.
 $(STAMP): pyproject.toml
@@ -16,17 +16,39 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Start everything on this machine: embedded AWS (moto), the template deployed, API, web, dispatcher.
-run: install
+run: install web
 	$(BIN)/civic local $(ARGS)
 
-test: install lint
+test: install lint web chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The web app: npm packages from web/package-lock.json, bundled by esbuild into web/dist (git-ignored).
+WEB_STAMP := web/node_modules/.installed-stamp
+WEB_SRC := $(shell find web/src -type f 2>/dev/null) web/build.mjs
+
+$(WEB_STAMP): web/package.json web/package-lock.json
+	@command -v npm >/dev/null || (apt-get update && apt-get install -y nodejs npm)
+	cd web && npm ci --no-audit --no-fund
+	touch $(WEB_STAMP)
+
+web/dist/.built: $(WEB_STAMP) $(WEB_SRC)
+	cd web && node build.mjs
+
+web: web/dist/.built
+
+# The browser tests drive Debian's Chromium (never a browser download of Playwright's own).
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
 
 lint: install
 	$(BIN)/ruff check layers chalice_app functions tests bench
 
 test-unit: install
 	$(BIN)/python -m pytest tests/unit
+
+# Schemathesis against a local stack of its own, from openapi.yaml: the long run (`make test` has a short one).
+fuzz: install
+	CIVIC_FUZZ=long $(BIN)/python -m pytest -s tests/e2e/test_openapi_fuzz.py $(PYTEST_ARGS)
 
 # The deployable template (Chalice API merged with infra/template.yaml) and the layer, in build/.
 package: install
@@ -38,6 +60,7 @@ bench: install
 	$(BIN)/python bench/bench_api.py
 	$(BIN)/python bench/bench_routing.py
 	$(BIN)/python bench/bench_media.py
+	$(BIN)/python bench/bench_alerts.py
 
 clean:
-	rm -rf build .local .pytest_cache
+	rm -rf build .local .pytest_cache web/dist

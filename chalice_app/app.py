@@ -258,3 +258,26 @@ def admin_rule(rule_id):
         saved = {"deleted": rule_id}
     ports.directory.invalidate()
     return saved
+
+
+# ---------------------------------------------------------------- blueprints (one module per feature)
+
+from chalicelib.exports_routes import bp as exports_bp  # noqa: E402
+
+app.register_blueprint(exports_bp)
+
+from chalicelib.openapi_routes import bp as openapi_bp  # noqa: E402
+
+app.register_blueprint(openapi_bp)
+
+from chalicelib.stats_routes import bp as stats_bp  # noqa: E402
+
+app.register_blueprint(stats_bp)
+
+from chalicelib.open311_routes import bp as open311_bp  # noqa: E402
+
+app.register_blueprint(open311_bp)
+
+from chalicelib.notify_routes import bp as notify_bp  # noqa: E402
+
+app.register_blueprint(notify_bp)

@@ -13,9 +13,13 @@ TABLES = {
     models.TimelineModel: "TimelineTable",
     models.UnitModel: "UnitsTable",
     models.UserModel: "UsersTable",
+    models.Open311ClientModel: "UsersTable",
+    models.Open311KeyModel: "UsersTable",
+    models.Open311RegistryModel: "UsersTable",
     models.RuleModel: "RulesTable",
     models.FollowModel: "FollowsTable",
     models.StatModel: "StatsTable",
+    models.NotificationModel: "NotificationsTable",
 }
 TYPE_CODES = {"UnicodeAttribute": "S", "NumberAttribute": "N", "BinaryAttribute": "B"}
 

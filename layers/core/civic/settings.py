@@ -34,6 +34,17 @@ class Settings(BaseSettings):
     media_bucket: str = "civic-media"
     config_bucket: str = "civic-config"
     notify_queue_url: str = ""
+    # Notifications (civic.notify): inboxes, alerts and indexes; the dead-letter queue; channels.
+    notifications_table: str = "civic-notifications"
+    notify_dlq_url: str = ""
+    email_sender: str = "no-reply@civicbridge.vn"
+    # The citizen web app: messages link to <web_base_url>/track/<code>.
+    web_base_url: str = ""
+    zalo_api_url: str = "https://openapi.zalo.me/v3.0/oa/message/cs"
+    zalo_access_token: str = Field("", repr=False)  # a secret: never logged, never in repr
+    # Mobile push: SNS platform applications named <push_app_prefix>-<platform>, created at first use
+    # when they do not exist (in AWS, create them with the FCM/APNs credentials beforehand).
+    push_app_prefix: str = "civicbridge"
 
     user_pool_id: str = ""
     user_pool_client_id: str = ""
@@ -56,6 +67,8 @@ class Settings(BaseSettings):
     upload_url_ttl_seconds: int = 900
     max_upload_bytes_photo: int = 15 * 1024 * 1024
     max_upload_bytes_video: int = 100 * 1024 * 1024
+    # GET /v1/staff/inbox/export writes at most this many rows (and says so when it cut the list).
+    staff_export_max_rows: int = Field(5000, ge=1, le=50000)
 
     @field_validator("service_bbox", "feed_default_bbox", mode="before")
     @classmethod

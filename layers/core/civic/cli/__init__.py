@@ -8,10 +8,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from civic.cli import boundaries, local, units
+from civic.cli import boundaries, dlq, exports, local, units
+from civic.cli import stats as stats_cli
 from civic.cli.target import TargetError, fail
 
-GROUPS = [local, units, boundaries]
+GROUPS = [local, units, boundaries, dlq, exports]
+GROUPS.append(stats_cli)
 
 
 def main(argv: list[str] | None = None) -> int:

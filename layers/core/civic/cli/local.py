@@ -7,8 +7,12 @@ import sys
 from pathlib import Path
 
 
+# `civic local tick <name>` → the function directory and the template's logical id of that schedule.
+TICKS = {"sla": ("sla", "SlaFunction"), "export": ("export", "ExportFunction")}
+
+
 def _tick(args: argparse.Namespace) -> int:
-    """`civic local tick sla`: fire a schedule of the running local stack now, as EventBridge would."""
+    """`civic local tick sla|export`: fire a schedule of the running local stack now, as EventBridge would."""
     import json
     import os
     from datetime import datetime, timezone
@@ -16,27 +20,36 @@ def _tick(args: argparse.Namespace) -> int:
     from civic.local.dispatcher import LambdaContext
     from civic.local.loader import load_module
 
-    if args.action != ["tick", "sla"]:
-        print("civic local: the only action is `tick sla` (fire the SLA schedule now)", file=sys.stderr)
+    if len(args.action) != 2 or args.action[0] != "tick" or args.action[1] not in TICKS:
+        print("civic local: the actions are `tick sla` (the SLA schedule) and `tick export` (the open data "
+              "export) — they fire that schedule now", file=sys.stderr)
         return 2
+    folder, logical_id = TICKS[args.action[1]]
     state = Path(args.state_dir or Path(args.root) / ".local") / "stack.json"
     if not state.exists():
         print(f"civic local tick: no running local stack ({state} not found); start one with `make run`", file=sys.stderr)
         return 2
     info = json.loads(state.read_text())
     os.environ.update(info["env"], AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", POWERTOOLS_TRACE_DISABLED="true")
-    handler = load_module("_civic_tick_sla", Path(args.root).resolve() / "functions" / "sla" / "handler.py").handler
+    handler = load_module(f"_civic_tick_{folder}", Path(args.root).resolve() / "functions" / folder / "handler.py").handler
     event = {
         "version": "0", "id": "local-tick", "detail-type": "Scheduled Event", "source": "aws.events",
         "account": "123456789012", "time": args.at or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": info["region"], "resources": [], "detail": {},
     }
-    result = handler(event, LambdaContext("SlaFunction-local-tick", "arn:aws:lambda:local:0:function:sla", 256, 120))
+    if folder == "export" and getattr(args, "day", None):  # `--day YYYY-MM-DD`: that day, not the previous one
+        event = {"day": args.day}
+    context = LambdaContext(f"{logical_id}-local-tick", f"arn:aws:lambda:local:0:function:{folder}", 512, 300)
+    result = handler(event, context)
     print(json.dumps(result, ensure_ascii=False))
-    return 0
+    return 1 if isinstance(result, dict) and result.get("error") else 0
 
 
 def _local(args: argparse.Namespace) -> int:
+    if args.action and args.action[0] == "outbox":
+        from civic.cli.outbox import show
+
+        return show(args)
     if args.action:
         return _tick(args)
     from civic.local.stack import StackOptions, run_forever
@@ -54,6 +67,7 @@ def _local(args: argparse.Namespace) -> int:
         root=root,
         tracking_prefix=args.tracking_prefix,
         seed=not args.no_demo,
+        demo_reports=args.demo_reports,
     )
     return run_forever(options)
 
@@ -100,8 +114,14 @@ def _token(args: argparse.Namespace) -> int:
 def register(sub) -> None:
     local = sub.add_parser("local", help="run the whole system on this machine (what `make run` does); "
                                          "`civic local tick sla` fires the SLA schedule of the running stack now")
-    local.add_argument("action", nargs="*", help="`tick sla`: fire the SLA schedule now (the stack keeps running)")
-    local.add_argument("--at", help="with `tick sla`: the schedule's time (UTC ISO-8601), to try deadlines ahead of time")
+    local.add_argument("action", nargs="*", help="`tick sla` / `tick export`: fire the SLA or open data export "
+                                                 "schedule now (the stack keeps running)")
+    local.add_argument("--json", action="store_true", help="with `outbox`: print JSON")
+    local.add_argument("--limit", type=int, help="with `outbox`: at most this many messages (newest first)")
+    local.add_argument("--at", help="with `tick sla` / `tick export`: the schedule's time (UTC ISO-8601), to try "
+                                    "deadlines ahead of time (export: the day before it)")
+    local.add_argument("--day", help="with `tick export`: export this day (YYYY-MM-DD, Asia/Ho_Chi_Minh) "
+                                     "instead of the previous one")
     local.add_argument("--api-port", type=int, default=8000, help="API port (default 8000)")
     local.add_argument("--web-port", type=int, default=8080, help="web app port (default 8080)")
     local.add_argument("--aws-port", type=int, default=4566, help="embedded AWS (moto) port (default 4566)")
@@ -109,6 +129,8 @@ def register(sub) -> None:
     local.add_argument("--root", default=".", help="the repository root (default: current directory)")
     local.add_argument("--tracking-prefix", default="HN", help="prefix of tracking codes (default HN)")
     local.add_argument("--no-demo", action="store_true", help="start without demo data")
+    local.add_argument("--demo-reports", type=int, default=27, metavar="N",
+                       help="how many demo reports to load (default 27; a few hundred give the statistics a history)")
     local.set_defaults(func=_local)
 
     token = sub.add_parser("token", help="print an ID token of a user of the running local stack")

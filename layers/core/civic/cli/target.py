@@ -24,6 +24,10 @@ OUTPUT_ENV = {
     "ConfigBucketName": "CONFIG_BUCKET",
     "UserPoolId": "USER_POOL_ID",
     "UserPoolClientId": "USER_POOL_CLIENT_ID",
+    "NotificationsTableName": "NOTIFICATIONS_TABLE",
+    "NotifyQueueUrl": "NOTIFY_QUEUE_URL",
+    "NotifyDeadLetterQueueUrl": "NOTIFY_DLQ_URL",
+    "FailedEventsQueueUrl": "FAILED_EVENTS_QUEUE_URL",
 }
 
 

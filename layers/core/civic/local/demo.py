@@ -142,9 +142,16 @@ _DESCRIPTIONS = {
 }
 
 
-def demo_reports(citizen_ids: list[str], tracking_prefix: str, now: datetime, seed: int = 7):
+DEFAULT_REPORTS = 27
+# Reports beyond the default 27 (`civic local --demo-reports N`) also take this path: rated by the author.
+_RATED_PATH = ["routed", "accepted", "in_progress", "resolved", "rated"]
+
+
+def demo_reports(citizen_ids: list[str], tracking_prefix: str, now: datetime, seed: int = 7,
+                 count: int = DEFAULT_REPORTS):
     """(report, events) pairs: public reports in several states spread over the wards, with the
-    deadlines the route function would have set (working time)."""
+    deadlines the route function would have set (working time). The first 27 are always the same
+    mix; more (for statistics) add rated results."""
     from civic.domain.categories import all_categories as cats
     from civic.domain.units import UnitTree, parse_unit
     from civic.routing import report_deadlines
@@ -158,10 +165,13 @@ def demo_reports(citizen_ids: list[str], tracking_prefix: str, now: datetime, se
     codes = list(all_categories())
     states = list(_PATHS)
     out = []
-    for i, ward in enumerate(wards() * 3):
+    extended = states + ["rated"]
+    all_wards = wards()
+    for i in range(count):
+        ward = all_wards[i % len(all_wards)]
         lat, lon = ward["center"]
         category = codes[i % len(codes)]
-        state = states[i % len(states)]
+        state = states[i % len(states)] if i < DEFAULT_REPORTS else extended[i % len(extended)]
         created = now - timedelta(days=rng.randint(1, 40), hours=rng.randint(0, 23), minutes=rng.randint(0, 59))
         submission = ReportSubmission(
             category=category,
@@ -178,7 +188,7 @@ def demo_reports(citizen_ids: list[str], tracking_prefix: str, now: datetime, se
         )
         events = [first]
         at = created
-        for step in _PATHS[state]:
+        for step in _PATHS.get(state, _RATED_PATH):
             at += timedelta(hours=rng.randint(2, 30))
             stamp = iso_utc(at)
             data = {}
@@ -200,11 +210,21 @@ def demo_reports(citizen_ids: list[str], tracking_prefix: str, now: datetime, se
                 updates.update(answer=_ANSWER, resolved_by="demo-officer")
                 if step == "resolved":
                     updates["resolved_at"] = stamp
+            elif step == "rated":
+                satisfied = rng.random() < 0.7
+                stars = rng.randint(4, 5) if satisfied else rng.randint(1, 3)
+                updates = {"status": "closed", "rating": {"satisfied": satisfied, "stars": stars, "at": stamp}}
+                data = {"satisfied": satisfied, "stars": stars}
+            # What the core writes into these events for statistics (civic.domain.stats).
+            data = {"category": category, **({"unit_code": report.unit_code} if report.unit_code else {}), **data}
+            if step == "resolved":
+                data.update(submitted_at=report.created_at, due_at=report.due_at)
             report = change(report, at=stamp, **updates)
-            role = "system" if step in ("routed", "closed") else "officer"
+            role = "system" if step in ("routed", "closed") else "citizen" if step == "rated" else "officer"
             public = step != "pending_approval"  # a result is public once approved
             events.append(
-                TimelineEvent(report.id, report.version, _EVENT_OF[step], stamp, role, None, public, step, data)
+                TimelineEvent(report.id, report.version, _EVENT_OF.get(step, step), stamp, role, None, public,
+                              updates["status"], data)
             )
         out.append((report, events))
     return out
@@ -231,7 +251,7 @@ def units() -> list[dict]:
     )
 
 
-def seed(env: dict, endpoint_url: str, region: str, tracking_prefix: str) -> list[dict]:
+def seed(env: dict, endpoint_url: str, region: str, tracking_prefix: str, reports: int = DEFAULT_REPORTS) -> list[dict]:
     """Load everything into the running local AWS; returns the demo logins."""
     import boto3
 
@@ -279,19 +299,57 @@ def seed(env: dict, endpoint_url: str, region: str, tracking_prefix: str) -> lis
         cognito.admin_add_user_to_group(UserPoolId=settings.user_pool_id, Username=user.email, GroupName=user.role)
         sub = next(a["Value"] for a in created["User"]["Attributes"] if a["Name"] == "sub")
         models.UserModel(
-            user_id=sub, role=user.role, units=[user.unit] if user.unit else [], display_name=user.name, email=user.email
+            user_id=sub, role=user.role, units=[user.unit] if user.unit else [], display_name=user.name, email=user.email,
+            **notification_preferences(user),
         ).save()
+        _index_for_notifications(sub, user)
         if user.role == "citizen":
             citizen_ids.append(sub)
         logins.append({"username": user.email, "password": PASSWORD, "role": user.role, "unit": user.unit})
 
     store = DynamoReportStore()
-    for report, events in demo_reports(citizen_ids, tracking_prefix, datetime.now(timezone.utc)):
+    for report, events in demo_reports(citizen_ids, tracking_prefix, datetime.now(timezone.utc), count=reports):
         # Write the final state and its whole history, as the lifecycle would have.
         store.create(_at_version(report, 1, events[0]), events[0])
         for previous, event in zip(range(1, len(events)), events[1:]):
             store.save(_at_version(report, event.seq, event), previous, event)
     return logins
+
+
+def open311_client() -> str:
+    """One Open311 client for the demo (models already bound by `seed`); returns its API key."""
+    from civic.i18n import utc_now
+    from civic.storage.open311 import Open311Store
+
+    created = Open311Store().create_client("Demo Open311 client (synthetic)", None, iso_utc(utc_now()))
+    return created["api_key"]
+
+
+# Where the demo citizens live (their registered home area: alerts for that ward reach them).
+HOMES = {"citizen1": "DEMO-W01", "citizen2": "DEMO-W05"}
+
+
+def notification_preferences(user: DemoUser) -> dict:
+    """Demo notification settings: citizens on every channel with synthetic contacts, one synthetic
+    Android push token and no quiet hours (so the local story works at any hour); staff on the in-app
+    inbox and email."""
+    if user.role != "citizen":
+        return {"channels": ["inbox", "email"], "language": "vi"}
+    n = user.username[-1]
+    return {"channels": ["inbox", "email", "sms", "push", "zalo"], "language": "vi", "phone": f"+8490000000{n}",
+            "zalo_user_id": f"zalo-{user.username}", "home_unit": HOMES.get(user.username),
+            "devices": [{"platform": "android", "token": f"demo-fcm-{user.username}"}],
+            "quiet_start": "", "quiet_end": ""}
+
+
+def _index_for_notifications(user_id: str, user: DemoUser) -> None:
+    from civic.storage.notify import DynamoNotifyStore
+
+    store = DynamoNotifyStore()
+    if user.role in ("officer", "leader") and user.unit:
+        store.index_staff(user_id, user.role, [user.unit])
+    elif user.role == "citizen" and HOMES.get(user.username):
+        store.index_area(HOMES[user.username], user_id, "home", iso_utc(datetime.now(timezone.utc)))
 
 
 def _at_version(report: Report, version: int, event: TimelineEvent) -> Report:

@@ -38,6 +38,7 @@ class StackOptions:
     root: Path = ROOT
     tracking_prefix: str = "HN"
     seed: bool = True
+    demo_reports: int = demo.DEFAULT_REPORTS  # `--demo-reports N`: more demo history (statistics)
 
 
 class AlreadyRunning(RuntimeError):
@@ -127,6 +128,9 @@ class LocalStack:
         from civic.local.moto_fixes import serialise_dynamodb_writes
 
         serialise_dynamodb_writes()
+        from civic.local import outbox
+
+        outbox.install()  # notes what moto's SES and SNS accept, for `civic local outbox`
         moto = ThreadedMotoServer(ip_address=o.host, port=o.aws_port, verbose=False)
         moto.start()
         self._stoppers.append(moto.stop)
@@ -144,13 +148,23 @@ class LocalStack:
             FEED_DEFAULT_BBOX=",".join(str(v) for v in demo.CITY_BBOX),
             # Locally a new boundaries upload should take effect at once, not after 30 s.
             INDEX_CHECK_SECONDS="1",
+            # Notifications: tracking links to the local web app; Zalo OA messages to its capture endpoint.
+            WEB_BASE_URL=web_url,
+            ZALO_API_URL=f"{web_url}/_local/zalo",
+            ZALO_ACCESS_TOKEN="local-zalo-token",
         )
         os.environ.update(env)
         from civic.settings import get_settings
 
         get_settings.cache_clear()
 
-        logins = demo.seed(env, endpoint, REGION, o.tracking_prefix) if o.seed else []
+        # The notification sender address is a verified SES identity (in AWS: EmailSenderIdentity).
+        import boto3
+
+        boto3.client("ses", endpoint_url=endpoint, region_name=REGION).verify_email_identity(
+            EmailAddress=env["EMAIL_SENDER"])
+        logins = demo.seed(env, endpoint, REGION, o.tracking_prefix, reports=o.demo_reports) if o.seed else []
+        open311_api_key = demo.open311_client() if o.seed else None  # the demo Open311 client's key
 
         from civic.auth import TokenVerifier
         from civic.local.dispatcher import Dispatcher
@@ -196,6 +210,7 @@ class LocalStack:
             "user_pool_client_id": deployed.user_pool_client_id,
             "env": env,
             "demo_users": logins,
+            "open311_api_key": open311_api_key,
             "pid": os.getpid(),
             "deploy_seconds": round(deploy_seconds, 2),
             "state_file": str(self.state_file),

@@ -11,6 +11,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from civic.domain.opendata import local_day
 from civic.domain.ports import ConcurrentChange, FeedQuery, TrackingCodeTaken, check_change
 from civic.domain.reports import TRIAGE_QUEUE, MediaItem, Report, TimelineEvent
 from civic.storage.models import MediaMap, PhotoHashModel, ReportModel, TimelineModel, TrackingCodeModel
@@ -109,6 +110,7 @@ def report_to_model(report: Report) -> ReportModel:
         created_key=report.created_key,
         queue=report.unit_code or TRIAGE_QUEUE,
         status_created=f"{report.status}#{report.created_key}",
+        created_day=local_day(report.created_at),
         **_checkpoint(report),
     )
 
@@ -275,6 +277,12 @@ class DynamoReportStore:
                 rows = ReportModel.by_unit_status.query(unit, ReportModel.status_created.startswith(f"{status}#"))
                 out.extend(model_to_report(m) for m in rows)
         return out
+
+    def by_day(self, day: str, page_size: int | None = None) -> Iterator[Report]:
+        """The reports submitted on this local day (ByDay), oldest first, read page by page (1 MB
+        pages unless `page_size` says fewer items)."""
+        for model in ReportModel.by_day.query(day, scan_index_forward=True, page_size=page_size):
+            yield model_to_report(model)
 
     def feed(self, query: FeedQuery) -> list[Report]:
         streams = [self._cell_stream(cell, query) for cell in query.cells]

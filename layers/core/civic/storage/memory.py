@@ -53,6 +53,12 @@ class InMemoryReportStore:
         mine = [r for r in self.reports.values() if r.citizen_id == citizen_id]
         return self._page(mine, limit, before_key)
 
+    def by_day(self, day: str, page_size: int | None = None) -> list[Report]:
+        from civic.domain.opendata import local_day
+
+        found = [r for r in self.reports.values() if local_day(r.created_at) == day]
+        return [copy.deepcopy(r) for r in sorted(found, key=lambda r: r.created_key)]
+
     def due(self, now: str, days_back: int = 30) -> list[Report]:
         from civic.domain.sla_watch import checkpoint
 
@@ -102,3 +108,23 @@ class InMemoryPhotoRegistry:
     def claim(self, sha256: str, report_id: str) -> str | None:
         first = self.first.setdefault(sha256, report_id)
         return first if first != report_id else None
+
+
+class InMemoryOpenDataStore:
+    """The open-data files of the media bucket (S3OpenDataStore), as a dict; counts the writes."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, tuple[bytes, str, str]] = {}  # key -> (data, content type, sha256)
+        self.writes: list[str] = []
+
+    def read(self, key: str) -> bytes | None:
+        found = self.objects.get(key)
+        return found[0] if found else None
+
+    def sha256(self, key: str) -> str | None:
+        found = self.objects.get(key)
+        return found[2] if found else None
+
+    def write(self, key: str, data: bytes, content_type: str, sha256: str) -> None:
+        self.objects[key] = (data, content_type, sha256)
+        self.writes.append(key)

@@ -13,6 +13,7 @@ from pynamodb.attributes import (
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
@@ -61,6 +62,17 @@ class ByDue(GlobalSecondaryIndex):
 
     sla_day = UnicodeAttribute(hash_key=True)
     sla_next_at = UnicodeAttribute(range_key=True)
+
+
+class ByDay(GlobalSecondaryIndex):
+    """Reports by the Asia/Ho_Chi_Minh day they were submitted (open data exports one day at a time)."""
+
+    class Meta:
+        index_name = "ByDay"
+        projection = AllProjection()
+
+    created_day = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
 
 
 class MediaMap(MapAttribute):
@@ -126,11 +138,13 @@ class ReportModel(Model):
     sla_day = UnicodeAttribute(null=True)  # the day of sla_next_at: the ByDue partition
     sla_next_at = UnicodeAttribute(null=True)  # when the SLA function must look at this report next
     sla_stage = UnicodeAttribute(null=True)  # what it will do then (civic.domain.sla_watch)
+    created_day = UnicodeAttribute(null=True)  # the local (Asia/Ho_Chi_Minh) day of created_at: ByDay
 
     by_unit_status = ByUnitStatus()
     by_citizen = ByCitizen()
     by_cell = ByCell()
     by_due = ByDue()
+    by_day = ByDay()
 
 
 class TrackingCodeModel(Model):
@@ -242,6 +256,41 @@ class UserModel(Model):
     display_name = UnicodeAttribute(null=True)
     email = UnicodeAttribute(null=True)
     phone = UnicodeAttribute(null=True)
+    # Notification preferences (civic.notify; GET/PUT /v1/me/preferences, POST /v1/me/devices).
+    channels = ListAttribute(of=UnicodeAttribute, null=True)
+    language = UnicodeAttribute(null=True)
+    quiet_start = UnicodeAttribute(null=True)
+    quiet_end = UnicodeAttribute(null=True)
+    zalo_user_id = UnicodeAttribute(null=True)
+    home_unit = UnicodeAttribute(null=True)
+    devices = ListAttribute(of=MapAttribute, null=True)  # [{"platform", "token"}]
+
+
+class NotificationModel(Model):
+    """The Notifications table: pk/sk items of several kinds (civic.storage.notify):
+    inbox#<user> / <at>.<message id> (an in-app notification), area#<unit> / <user> (who lives or
+    reported there: alert recipients), staff#<unit> / <user> (officers and leaders), alerts / <id>."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    user_id = UnicodeAttribute(null=True)
+    role = UnicodeAttribute(null=True)
+    kind = UnicodeAttribute(null=True)
+    event_type = UnicodeAttribute(null=True)
+    title = UnicodeAttribute(null=True)
+    text = UnicodeAttribute(null=True)
+    report_id = UnicodeAttribute(null=True)
+    tracking_code = UnicodeAttribute(null=True)
+    alert_id = UnicodeAttribute(null=True)
+    read = BooleanAttribute(null=True)
+    at = UnicodeAttribute(null=True)
+    source = UnicodeAttribute(null=True)
+    data = MapAttribute(null=True)
+    expires = NumberAttribute(null=True)  # TTL (epoch seconds)
+    sent_at = UnicodeAttribute(null=True)  # when an inbox item was delivered
 
 
 class StatModel(Model):
@@ -252,6 +301,43 @@ class StatModel(Model):
     sk = UnicodeAttribute(range_key=True)
 
 
+class Open311ClientModel(Model):
+    """An Open311 client (an app allowed to POST requests), in the Users table under
+    `user_id = "open311-client#<id>"`; only a hash of its API key is stored (civic.storage.open311)."""
+
+    class Meta(_Meta):
+        pass
+
+    user_id = UnicodeAttribute(hash_key=True)
+    client_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    contact = UnicodeAttribute(null=True)
+    key_hash = UnicodeAttribute()
+    key_hint = UnicodeAttribute()  # the key's first characters, so admins can tell keys apart
+    created_at = UnicodeAttribute()
+    revoked_at = UnicodeAttribute(null=True)
+
+
+class Open311KeyModel(Model):
+    """`user_id = "open311-key#<sha256 of the key>"` → the client: one GetItem checks a key."""
+
+    class Meta(_Meta):
+        pass
+
+    user_id = UnicodeAttribute(hash_key=True)
+    client_id = UnicodeAttribute()
+
+
+class Open311RegistryModel(Model):
+    """`user_id = "open311-clients"`: the ids of all clients, so listing them never scans the table."""
+
+    class Meta(_Meta):
+        pass
+
+    user_id = UnicodeAttribute(hash_key=True)
+    client_ids = UnicodeSetAttribute(null=True)
+
+
 # Model → the settings field naming its table. Models sharing a table share a name.
 TABLE_OF = {
     ReportModel: "reports_table",
@@ -260,9 +346,13 @@ TABLE_OF = {
     TimelineModel: "timeline_table",
     UnitModel: "units_table",
     UserModel: "users_table",
+    Open311ClientModel: "users_table",
+    Open311KeyModel: "users_table",
+    Open311RegistryModel: "users_table",
     RuleModel: "rules_table",
     FollowModel: "follows_table",
     StatModel: "stats_table",
+    NotificationModel: "notifications_table",
 }
 
 
