@@ -293,3 +293,25 @@ def test_deploys_into_moto_server_and_env_points_at_resources(moto_server):
     it = streams.get_shard_iterator(StreamArn=stack.stream_arns["TimelineTable"], ShardId=shard["ShardId"],
                                     ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
     assert len(streams.get_records(ShardIterator=it)["Records"]) == 1
+
+
+def test_cdn_serves_the_web_app_for_tracking_links(sam, tmp_path):
+    """The CloudFront Function of the default behaviour, run in Node: /track/<code> (the links in
+    notifications) becomes index.html; files and media keep their paths."""
+    import json
+    import shutil
+    import subprocess
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed (make test installs it with the web app)")
+    resources = sam["Resources"]
+    association = resources["Cdn"]["Properties"]["DistributionConfig"]["DefaultCacheBehavior"]["FunctionAssociations"][0]
+    assert association["EventType"] == "viewer-request"
+    code = resources["WebAppPaths"]["Properties"]["FunctionCode"]
+    script = tmp_path / "paths.js"
+    script.write_text(code + "\nconst uris = JSON.parse(process.argv[2]);\n"
+                      "console.log(JSON.stringify(uris.map(u => handler({request: {uri: u}}).uri)));\n")
+    uris = ["/track/HN-4K7Q2M", "/", "/index.html", "/assets/main.js", "/media/x/large.jpg", "/trackers.js"]
+    out = subprocess.run([node, str(script), json.dumps(uris)], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == ["/index.html", "/", "/index.html", "/assets/main.js", "/media/x/large.jpg", "/trackers.js"]
