@@ -9,6 +9,7 @@ from chalicelib.http import (
     bind_app,
     claims,
     endpoint,
+    groups,
     image_format,
     idempotency_key,
     json_body,
@@ -105,6 +106,18 @@ def get_report(report_id):
 @endpoint
 def track(code):
     return intake.track(ports.store, code, ports.settings, image_format(app.current_request))
+
+
+@app.route("/v1/me", methods=["GET"], authorizer=authorizer, cors=CORS)
+@endpoint
+def who_am_i():
+    """The signed-in user's role and units (the staff portal defaults its inbox and dashboard to them)."""
+    found = claims(app.current_request)
+    found_groups = groups(found)
+    units = ports.staff_directory.units_of(found["sub"]) if found_groups - {"citizen"} else []
+    member = staff.member_from(found["sub"], found_groups, units)
+    role = member.role if member else ("admin" if "admin" in found_groups else "citizen")
+    return {"user_id": found["sub"], "role": role, "groups": sorted(found_groups), "units": list(units)}
 
 
 @app.route("/v1/me/reports", methods=["GET"], authorizer=authorizer, cors=CORS)

@@ -107,6 +107,11 @@ export async function dashboardPage(main, { go }) {
       }),
     ]);
   }
+  if (!unit.value) {
+    // First visit: the signed-in leader's own unit (GET /v1/me), so the ranking shows its children.
+    const me = await api("/v1/me", { auth: true }).catch(() => null);
+    if (me?.units?.length) unit.value = me.units[0];
+  }
   load();
   return dispose;
 }
