@@ -203,6 +203,8 @@ def story(browser, stack, tmp_path_factory):
     out["result_text"] = page.locator("#result").inner_text()
     citizen.shot("citizen-track-result")
     form = page.locator("#rate-form")
+    # Nothing is chosen for the citizen: a rating is only what they picked.
+    assert form.locator("input:checked").count() == 0
     form.get_by_label("Hài lòng", exact=True).check()
     form.locator("input[name=stars][value='4']").check()
     form.locator("button[type=submit]").click()

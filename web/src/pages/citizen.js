@@ -480,9 +480,9 @@ function ownerPanel(mine, reload) {
   }
   if (ratable && mine.result) {
     const stars = h("fieldset", { class: "stars" }, h("legend", {}, t("stars")),
-      [1, 2, 3, 4, 5].map((n) => h("label", {}, h("input", { type: "radio", name: "stars", value: String(n), required: true, checked: mine.rating ? mine.rating.stars === n : n === 5 }), ` ${n}★`)));
+      [1, 2, 3, 4, 5].map((n) => h("label", {}, h("input", { type: "radio", name: "stars", value: String(n), required: true, checked: mine.rating ? mine.rating.stars === n : false }), ` ${n}★`)));
     const satisfied = h("fieldset", {}, h("legend", {}, t("satisfied_q")),
-      h("label", {}, h("input", { type: "radio", name: "satisfied", value: "yes", required: true, checked: mine.rating ? mine.rating.satisfied : true }), " ", t("yes_satisfied")),
+      h("label", {}, h("input", { type: "radio", name: "satisfied", value: "yes", required: true, checked: mine.rating ? mine.rating.satisfied : false }), " ", t("yes_satisfied")),
       h("label", {}, h("input", { type: "radio", name: "satisfied", value: "no", checked: mine.rating ? !mine.rating.satisfied : false }), " ", t("not_satisfied")));
     const comment = h("textarea", { name: "comment", rows: 2, maxlength: 1000 });
     const out = h("div", { "aria-live": "polite" });

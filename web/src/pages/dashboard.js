@@ -50,7 +50,9 @@ export async function dashboardPage(main, { go }) {
       const data = await api(path, { auth: true });
       await draw(data);
     } catch (err) {
-      mount(el, err.status === 404 && err.code !== "not_found" ? h("p", { class: "muted" }, t("not_available")) : errorBox(err));
+      // 403: the figures of units above one's own are for their leaders; the public totals stay above.
+      mount(el, err.status === 403 ? h("p", { class: "muted" }, t("own_unit_only"))
+        : err.status === 404 && err.code !== "not_found" ? h("p", { class: "muted" }, t("not_available")) : errorBox(err));
     }
   }
 
@@ -81,6 +83,7 @@ export async function dashboardPage(main, { go }) {
       panel(panels.ranking, "/v1/stats/units" + qs({ unit: scope.unit, from: scope.from, to: scope.to }), (data) => {
         const canvas = h("canvas", { role: "img", "aria-label": t("ranking") });
         const items = data.items || [];
+        if (!items.length) return mount(panels.ranking, h("p", { class: "muted" }, t("no_child_units")));
         mount(panels.ranking, h("div", { class: "chart tall", style: `height:${Math.max(200, items.length * 44)}px` }, canvas), h("div", { class: "scroll" }, rankingTable(items)));
         charts.push(C.bars(canvas, items.map((u) => pick(u.name) || u.unit), [
           { label: t("on_time_rate") + " (%)", values: items.map((u) => (u.on_time_rate == null ? null : Math.round(u.on_time_rate * 100))) },
