@@ -48,7 +48,10 @@ def handler(event, context):
         logger.warning("export refused: not a past or current day")
         observability.count("ExportRefused")
         return {"error": "day must be a YYYY-MM-DD day that has begun in Asia/Ho_Chi_Minh"}
-    result = export_day(DynamoReportStore(), S3OpenDataStore(settings), day, Directory(settings).tree, now)
+    from civic.storage.stats import DynamoStatsStore
+
+    result = export_day(DynamoReportStore(), S3OpenDataStore(settings), day, Directory(settings).tree, now,
+                        stats=DynamoStatsStore())
     logger.info("export run", extra={k: v for k, v in result.items() if k != "written"} | {"written": len(result["written"])})
     observability.count("ExportedReports", result["rows"])
     observability.count("ExportFilesWritten", len(result["written"]))

@@ -89,7 +89,7 @@ def test_export_function_day_and_schedule_idempotent_and_monthly(stack, run):
     add(store, "2026-11-11T03:00:00.000Z", "HN-EXP3A2")
 
     result = run({"day": "2026-11-10"})
-    assert (result["rows"], result["month_rows"]) == (2, 2) and len(result["written"]) == 5
+    assert (result["rows"], result["month_rows"]) == (2, 2) and len(result["written"]) == 7  # + the units figures (csv, json)
     csv_text = body(s3, settings.media_bucket, "open-data/daily/2026/11/10/reports.csv").decode("utf-8")
     geojson = json.loads(body(s3, settings.media_bucket, "open-data/daily/2026/11/10/reports.geojson"))
     assert csv_text.startswith("\ufeff") and "HN-EXP1A2" in csv_text and "HN-EXP2A2" in csv_text
@@ -122,7 +122,8 @@ def test_export_function_day_and_schedule_idempotent_and_monthly(stack, run):
     assert {(i["kind"], i["period"], i["format"]) for i in index["items"]} == {
         ("daily", "2026-11-10", "csv"), ("daily", "2026-11-10", "geojson"),
         ("daily", "2026-11-11", "csv"), ("daily", "2026-11-11", "geojson"),
-        ("monthly", "2026-11", "csv"), ("monthly", "2026-11", "geojson")}
+        ("monthly", "2026-11", "csv"), ("monthly", "2026-11", "geojson"),
+        ("units", "2026-11", "csv"), ("units", "2026-11", "json")}
 
 
 def test_export_function_refuses_bad_days_without_writing(stack, run):

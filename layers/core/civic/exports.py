@@ -32,6 +32,11 @@ class DayReports(Protocol):
     def timeline(self, report_id: str) -> list[TimelineEvent]: ...
 
 
+class UnitCounters(Protocol):
+    def days(self, scope: str, start: str, end: str) -> list[tuple[str, dict[str, int]]]:
+        """The statistics day items of one scope between two days (civic.storage.stats)."""
+
+
 class OpenDataStore(Protocol):
     def read(self, key: str) -> bytes | None: ...
 
@@ -60,8 +65,23 @@ def _publish(
     return Published(kind, period, fmt, key, len(data), rows, sha, created)
 
 
-def export_day(store: DayReports, files: OpenDataStore, day: str, tree: UnitTree | None, now: str) -> dict[str, Any]:
-    """Export one day and rebuild its month. Safe to repeat: same data → no write at all."""
+def unit_figures(stats: UnitCounters, tree: UnitTree, month: str, through: str) -> list[dict]:
+    """Each unit's figures from the first of the month through `through`, from the statistics
+    counters (one query per unit), with the satisfaction index the API shows."""
+    from civic.domain import stats as figures
+
+    rows = []
+    for unit in tree.by_code.values():
+        days = stats.days(figures.scope_unit(unit.code), f"{month}-01", through)
+        row = figures.unit_row(figures.fold(item for _, item in days))
+        rows.append({"unit": unit.code, "name_vi": unit.name_vi, "name_en": unit.name_en, "parent": unit.parent_code, **row})
+    return rows
+
+
+def export_day(store: DayReports, files: OpenDataStore, day: str, tree: UnitTree | None, now: str,
+               stats: UnitCounters | None = None) -> dict[str, Any]:
+    """Export one day and rebuild its month (and, given the counters, the units' figures of the
+    month so far). Safe to repeat: same data → no write at all."""
     opendata.parse_day(day)
     if day > opendata.local_day(now):
         raise ValueError(f"{day} has not begun yet in Asia/Ho_Chi_Minh")
@@ -98,6 +118,12 @@ def export_day(store: DayReports, files: OpenDataStore, day: str, tree: UnitTree
         for fmt, data in opendata.encode(month_rows, month).items()
     ]
     index = opendata.merge_index(index, monthly)
+    if stats is not None and tree is not None:
+        units = unit_figures(stats, tree, month, day)
+        index = opendata.merge_index(index, [
+            _publish(files, index, "units", month, fmt, opendata.units_key(month, fmt), data, len(units), now, written)
+            for fmt, data in opendata.encode_units(units, month).items()
+        ])
     data = json.dumps(index, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
     sha = opendata.digest(data)
     if files.sha256(opendata.INDEX_KEY) != sha:
@@ -119,10 +145,10 @@ def list_exports(files: OpenDataStore, params: Mapping[str, str], base_url: str)
     kind, fmt = params.get("kind") or None, params.get("format") or None
     if kind and kind not in opendata.KINDS:
         raise bad_request("invalid_request", text("Tham số không hợp lệ", "Invalid parameter"),
-                          {"kind": text("daily hoặc monthly", "daily or monthly")})
+                          {"kind": text("daily, monthly hoặc units", "daily, monthly or units")})
     if fmt and fmt not in opendata.FORMATS:
         raise bad_request("invalid_request", text("Tham số không hợp lệ", "Invalid parameter"),
-                          {"format": text("csv hoặc geojson", "csv or geojson")})
+                          {"format": text("csv, geojson hoặc json", "csv, geojson or json")})
     return opendata.listing(_read_index(files), base_url, kind, fmt)
 
 

@@ -32,8 +32,8 @@ INDEX_KEY = PREFIX + "index.json"
 BOM = "\ufeff"  # Excel reads UTF-8 (Vietnamese) correctly only with it
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MONTH = re.compile(r"^\d{4}-\d{2}$")
-FORMATS = {"csv": "text/csv; charset=utf-8", "geojson": "application/geo+json"}
-KINDS = ("daily", "monthly")
+FORMATS = {"csv": "text/csv; charset=utf-8", "geojson": "application/geo+json", "json": "application/json"}
+KINDS = ("daily", "monthly", "units")  # units: each unit's figures for the month so far
 
 # The public columns, in order. lat/lon are the published location (GeoJSON: the Point geometry).
 PUBLIC_COLUMNS = (
@@ -89,6 +89,27 @@ def daily_key(day: str, fmt: str) -> str:
 
 def monthly_key(month: str, fmt: str) -> str:
     return f"{PREFIX}monthly/{month}/reports.{fmt}"
+
+
+def units_key(month: str, fmt: str) -> str:
+    return f"{PREFIX}units/{month}/units.{fmt}"
+
+
+# Each unit's figures for a month, with the satisfaction index of civic.domain.stats (the API's figure).
+UNIT_COLUMNS = (
+    "unit", "name_vi", "name_en", "parent", "received", "resolved", "on_time_rate", "median_hours",
+    "p90_hours", "satisfied_rate", "satisfaction_index",
+)
+
+
+def encode_units(rows: list[dict], month: str) -> dict[str, bytes]:
+    """A month's unit figures as CSV (BOM, as the other files) and JSON."""
+    ordered = sorted(rows, key=lambda r: r["unit"])
+    body = {"name": f"civicbridge-units-{month}", "period": month, "items": ordered}
+    return {
+        "csv": _csv_text(UNIT_COLUMNS, ([row[c] for c in UNIT_COLUMNS] for row in ordered)).encode("utf-8"),
+        "json": json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8"),
+    }
 
 
 def month_days(month: str) -> list[str]:
