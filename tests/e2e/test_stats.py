@@ -183,6 +183,9 @@ def _all_equal(stack, coordinator):
     check("ranking", indexes, sorted(indexes, key=lambda v: (v is None, -(v or 0))))
 
     geo = _get(stack, "/v1/stats/map", coordinator, **{"from": start, "to": end}).json()
+    # The wards are drawn (a partition of the city); the agencies, whose areas overlap them, are not.
+    drawn = {f["properties"]["unit"] for f in geo["features"] if f["geometry"]}
+    check("map areas", sorted(drawn), [f"DEMO-W{n:02d}" for n in range(1, 10)])
     for feature in geo["features"]:
         p = feature["properties"]
         want = recompute(timelines, start, end, unit=p["unit"])

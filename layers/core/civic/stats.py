@@ -203,7 +203,9 @@ def choropleth(reader: StatsReader, params: Mapping[str, str], tree: UnitTree, v
         totals = core.fold(item for _, item in reader.days(core.scope_unit(child.code), start.isoformat(), end.isoformat()))
         row = core.unit_row(totals)
         shade = core.colour(row["satisfaction_index"])
-        geometry = _geometry(geometry_of, child.code)
+        # Agencies' service areas overlap the wards they serve: they keep their figures here, but only
+        # administrative areas are drawn, so the map is a partition a colour can be read from.
+        geometry = None if child.is_agency else _geometry(geometry_of, child.code)
         features.append({
             "type": "Feature",
             "id": child.code,
