@@ -13,6 +13,7 @@ TICKS = {"sla": ("sla", "SlaFunction"), "export": ("export", "ExportFunction")}
 
 def _tick(args: argparse.Namespace) -> int:
     """`civic local tick sla|export`: fire a schedule of the running local stack now, as EventBridge would."""
+    import contextlib
     import json
     import os
     from datetime import datetime, timezone
@@ -31,7 +32,10 @@ def _tick(args: argparse.Namespace) -> int:
         return 2
     info = json.loads(state.read_text())
     os.environ.update(info["env"], AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", POWERTOOLS_TRACE_DISABLED="true")
-    handler = load_module(f"_civic_tick_{folder}", Path(args.root).resolve() / "functions" / folder / "handler.py").handler
+    # The function's logs and metrics (Powertools writes them to stdout, as Lambda wants) go to stderr
+    # here, so stdout is only the result: `civic local tick export | jq` works.
+    with contextlib.redirect_stdout(sys.stderr):
+        handler = load_module(f"_civic_tick_{folder}", Path(args.root).resolve() / "functions" / folder / "handler.py").handler
     event = {
         "version": "0", "id": "local-tick", "detail-type": "Scheduled Event", "source": "aws.events",
         "account": "123456789012", "time": args.at or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -40,7 +44,8 @@ def _tick(args: argparse.Namespace) -> int:
     if folder == "export" and getattr(args, "day", None):  # `--day YYYY-MM-DD`: that day, not the previous one
         event = {"day": args.day}
     context = LambdaContext(f"{logical_id}-local-tick", f"arn:aws:lambda:local:0:function:{folder}", 512, 300)
-    result = handler(event, context)
+    with contextlib.redirect_stdout(sys.stderr):
+        result = handler(event, context)
     print(json.dumps(result, ensure_ascii=False))
     return 1 if isinstance(result, dict) and result.get("error") else 0
 
