@@ -173,7 +173,8 @@ def test_submission_maps_the_form_and_keeps_contacts_out_of_the_report():
     flat = json.dumps(sub.body, ensure_ascii=False)
     for personal in ("An@Example.vn", "0912", "Nguyễn", "photos.example"):
         assert personal not in flat
-    assert sub.contact == {"email": "An@Example.vn", "phone": "0912 345 678", "first_name": "An", "last_name": "Nguyễn"}
+    # Known by the email: the phone given beside it is not kept (nobody proved it is theirs).
+    assert sub.contact == {"email": "An@Example.vn", "phone": None, "first_name": "An", "last_name": "Nguyễn"}
     assert sub.identity == "email:an@example.vn"
     assert sub.event_data == {"channel": "open311", "open311_client": "client1",
                               "attributes": {"pole_number": "C-12", "live_wire": "yes"},
@@ -353,3 +354,13 @@ def test_requests_mask_contacts_in_description_and_address():
     assert "0987654321" not in out["description"] and "a@b.vn" not in out["description"]
     assert out["description"].startswith(f"Ổ gà, gọi {HIDDEN}")
     assert out["address"] == f"Số 9, liên hệ {HIDDEN}"
+
+
+def test_a_request_cannot_point_someone_elses_messages_at_another_phone():
+    form = {"service_code": ["traffic"], "lat": ["21.0285"], "long": ["105.8542"],
+            "description": ["Ổ gà lớn giữa đường"], "email": ["victim@example.vn"], "phone": ["0999 888 777"]}
+    sub = open311.parse_submission(form, "client1", "vi")
+    assert sub.identity == "email:victim@example.vn" and sub.contact["phone"] is None
+    by_phone = open311.parse_submission({k: v for k, v in form.items() if k != "email"}, "client1", "vi")
+    assert by_phone.identity.startswith("phone:") and by_phone.contact["phone"] == "0999 888 777"
+    assert by_phone.contact["email"] is None

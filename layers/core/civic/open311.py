@@ -430,7 +430,10 @@ def parse_submission(form: Mapping[str, list[str]], client_id: str, lang: str) -
         event_data["attributes"] = answers
     if media_url:
         event_data["media_url"] = media_url  # kept for staff, never fetched by the server
-    contact = {"email": email, "phone": phone, "first_name": first, "last_name": last}
+    # Only the detail the submitter is known by is kept: nobody proves they own an email or a phone
+    # here, so a request naming someone's email with another phone must not send their messages there.
+    contact = {"email": email if identity.startswith("email:") else None,
+               "phone": phone if identity.startswith("phone:") else None, "first_name": first, "last_name": last}
     return Submission(body=body, contact=contact, identity=identity, event_data=event_data)
 
 

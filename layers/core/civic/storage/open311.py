@@ -105,15 +105,16 @@ class Open311Store:
     # ------------------------------------------------------------ the people who report
 
     def save_contact(self, user_id: str, contact: dict, display_name: str | None) -> None:
-        """Create or update a submitter's profile; only the details given are written (an update
-        never erases what notification preferences added)."""
+        """Create a submitter's profile, or fill only what it lacks: the identity's own detail (see
+        civic.open311.parse_submission), a name, and the channels of a new profile."""
         actions = [UserModel.role.set(UserModel.role | "citizen")]
+        # `|` is if_not_exists: a later request never changes where an existing profile's messages go.
         if contact.get("email"):
-            actions.append(UserModel.email.set(contact["email"]))
+            actions.append(UserModel.email.set(UserModel.email | contact["email"]))
         if contact.get("phone"):
-            actions.append(UserModel.phone.set(contact["phone"]))
+            actions.append(UserModel.phone.set(UserModel.phone | contact["phone"]))
         if display_name:
-            actions.append(UserModel.display_name.set(display_name))
+            actions.append(UserModel.display_name.set(UserModel.display_name | display_name))
         # Notified on the channels they gave us (civic.notify), unless they chose otherwise since.
         channels = ["inbox"] + (["email"] if contact.get("email") else []) + (["sms"] if contact.get("phone") else [])
         actions.append(UserModel.channels.set(UserModel.channels | channels))
