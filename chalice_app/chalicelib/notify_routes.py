@@ -94,8 +94,10 @@ def publish_alert():
 
     request = bp.current_request
     found = claims(request)
-    notify.require_alert_role(groups(found))
+    roles = groups(found)
+    notify.require_alert_role(roles)
     directory = ports.directory
+    within = None if "admin" in roles else ports.staff_directory.units_of(found["sub"])
     published = notify.publish_alert(json_body(request), actor=found["sub"], store=_store(), queue=_queue(),
-                                     tree=directory.tree, geometry_of=directory.geometry, now=_now())
+                                     tree=directory.tree, geometry_of=directory.geometry, now=_now(), within=within)
     return json_response(published, 201)

@@ -119,3 +119,32 @@ def test_odd_preference_bodies_are_400_not_500(bad):
     with pytest.raises(ApiError) as refused:
         notify.parse_preferences(bad, lambda c: c in TREE)
     assert refused.value.status == 400
+
+
+def test_fan_out_reaches_people_who_never_saved_preferences():
+    """Indexed by a report's ward, without a Users row: the defaults (the in-app inbox at least)."""
+    store, queue = Store(["saved", "unsaved"]), Queue()
+    store.preferences = lambda ids: {"saved": Preferences("saved", channels=("inbox",))}
+    notify.fan_out({"job": "alert_fanout", "alert_id": "a1", "unit": "W01"}, store=store, queue=queue, now=NOW)
+    reached = {(m.user_id, m.channel) for m in queue.messages}
+    assert ("saved", "inbox") in reached and ("unsaved", "inbox") in reached
+
+
+def test_a_coordinator_alerts_only_within_their_units():
+    class Alerts:
+        def __init__(self):
+            self.saved = []
+
+        def put_alert(self, alert):
+            self.saved.append(alert)
+
+    store, queue = Alerts(), Queue()
+    args = dict(actor="coord", store=store, queue=queue, tree=TREE, geometry_of=lambda code: None, now=NOW)
+    with pytest.raises(ApiError) as refused:
+        notify.publish_alert(body(area={"units": ["W02"]}), within=["W01"], **args)
+    assert refused.value.status == 403 and store.saved == [] and queue.jobs == []  # nothing written
+    with pytest.raises(ApiError):
+        notify.publish_alert(body(area={"units": ["CITY"]}), within=["W01"], **args)  # above their ward
+    published = notify.publish_alert(body(area={"units": ["W01"]}), within=["CITY"], **args)
+    assert published["areas"] == ["W01"] and len(store.saved) == 1 and queue.jobs
+    assert notify.publish_alert(body(area={"units": ["W02"]}), within=None, **args)["areas"] == ["W02"]  # admin

@@ -8,7 +8,8 @@ passed in, so the handlers and routes stay thin.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from civic.domain import notify as core
 from civic.domain.notify import Alert, Event, Message, ReportFacts
@@ -103,7 +104,9 @@ def fan_out(job: Mapping[str, Any], *, store, queue, now: str) -> int:
     unit = str(job["unit"])
     members, after = store.area_members(unit, after=job.get("after"), limit=int(job.get("page", FANOUT_PAGE)))
     people = store.preferences(members)
-    messages = core.alert_messages(alert, (people[m] for m in members if m in people), now)
+    # Someone indexed by a report's ward who never saved preferences gets the defaults (the in-app
+    # inbox at least), as report notifications do.
+    messages = core.alert_messages(alert, (people.get(m) or core.Preferences(user_id=m) for m in members), now)
     if messages:
         queue.send_messages(messages, now)
     if after:
@@ -318,9 +321,17 @@ def alert_areas(alert: Alert, tree, geometry_of: Callable[[str], Any]) -> list[s
     return sorted(out)
 
 
-def publish_alert(body: Any, *, actor: str, store, queue, tree, geometry_of, now: str) -> dict:
+def publish_alert(body: Any, *, actor: str, store, queue, tree, geometry_of, now: str,
+                  within: Iterable[str] | None = None) -> dict:
+    """Publish an alert and queue its fan-out. `within`: the coordinator's units (None for admins);
+    an area outside them and the units below them is refused before anything is written."""
     alert = parse_alert(body, tree=tree, now=now, created_by=actor)
     areas = alert_areas(alert, tree, geometry_of)
+    if within is not None:
+        allowed = set(alert_areas(replace(alert, units=tuple(within), polygon=None), tree, geometry_of))
+        if not areas or not set(areas) <= allowed:
+            raise ApiError(403, "forbidden", text("Chỉ được cảnh báo trong địa bàn đơn vị mình phụ trách",
+                                                  "Alerts may only cover the units you coordinate"))
     store.put_alert(alert)
     for unit in areas:  # one fan-out job per area; each pages through its people
         queue.send_job({"job": "alert_fanout", "alert_id": alert.id, "unit": unit})
