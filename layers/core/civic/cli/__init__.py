@@ -8,11 +8,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from civic.cli import boundaries, dlq, exports, local, units
+from civic.cli import boundaries, dlq, exports, local, staff, units
 from civic.cli import stats as stats_cli
 from civic.cli.target import TargetError, fail
 
-GROUPS = [local, units, boundaries, dlq, exports]
+GROUPS = [local, units, boundaries, staff, dlq, exports]
 GROUPS.append(stats_cli)
 
 
