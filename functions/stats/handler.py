@@ -3,12 +3,11 @@
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from civic import observability
-from civic.domain.reports import TimelineEvent
 from civic.settings import get_settings
 from civic.stats import count_event
 from civic.storage import models
 from civic.storage.directory import Directory
-from civic.storage.dynamo import DynamoReportStore, _plain
+from civic.storage.dynamo import DynamoReportStore, event_from_image
 from civic.storage.stats import DynamoStatsStore
 
 logger = observability.logger()
@@ -18,15 +17,6 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 _directory: Directory | None = None  # per container: the unit tree, refreshed every minute
 
 
-def _event(image: dict) -> TimelineEvent:
-    image = _plain(image)
-    return TimelineEvent(
-        report_id=image["report_id"], seq=int(image["seq"]), type=image["type"], at=image["at"],
-        actor_role=image.get("actor_role", "system"), public=bool(image.get("public", True)),
-        status=image.get("status"), data=image.get("data") or {},
-    )
-
-
 def _facts(report_id: str) -> dict:
     """Immutable facts of a report, for events written before the core put them into events."""
     report = DynamoReportStore().get(report_id)
@@ -34,7 +24,7 @@ def _facts(report_id: str) -> dict:
 
 
 def _count(record) -> None:
-    event = _event(record.dynamodb.new_image)
+    event = event_from_image(record.dynamodb.new_image)
     counted = count_event(event, DynamoStatsStore(), _directory.tree, _facts)
     logger.info("stats", extra={"event_type": event.type, "counted": counted})
     observability.count("StatsEventsCounted" if counted else "StatsEventsSkipped")

@@ -28,23 +28,11 @@ FANOUT_PAGE = 1000  # recipients read per fan-out step (one Query, ten BatchGetI
 
 def event_from_image(image: Mapping[str, Any]) -> Event:
     """A Timeline NEW_IMAGE (already deserialised by Powertools) as the core's Event."""
-    data = image.get("data") or {}
-    return Event(report_id=str(image["report_id"]), seq=int(image["seq"]), type=str(image["type"]),
-                 at=str(image["at"]), status=image.get("status"), actor_id=image.get("actor_id"),
-                 data=_plain(data))
+    from civic.storage.dynamo import event_from_image as timeline_event
 
-
-def _plain(value: Any) -> Any:
-    """Decimals from DynamoDB → int/float, recursively (templates format them)."""
-    from decimal import Decimal
-
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
+    e = timeline_event(dict(image))
+    return Event(report_id=e.report_id, seq=e.seq, type=e.type, at=e.at, status=e.status, actor_id=e.actor_id,
+                 data=e.data)
 
 
 def on_timeline_event(event: Event, *, reports: ReportStore, store, queue, settings: Settings, now: str) -> int:

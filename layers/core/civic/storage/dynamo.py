@@ -195,6 +195,16 @@ def model_to_event(model: TimelineModel) -> TimelineEvent:
     )
 
 
+def event_from_image(image: dict[str, Any]) -> TimelineEvent:
+    """A Timeline stream NEW_IMAGE (already deserialised by Powertools) as a TimelineEvent."""
+    image = _plain(image)
+    return TimelineEvent(
+        report_id=image["report_id"], seq=int(image["seq"]), type=image["type"], at=image["at"],
+        actor_role=image.get("actor_role", "system"), actor_id=image.get("actor_id"),
+        public=bool(image.get("public", True)), status=image.get("status"), data=image.get("data") or {},
+    )
+
+
 def _reasons(exc: TransactWriteError) -> list[str | None]:
     return [getattr(r, "code", None) if r else None for r in (exc.cancellation_reasons or [])]
 
