@@ -29,7 +29,7 @@ def list_exports():
 @bp.route("/v1/staff/inbox/export", methods=["GET"], authorizer=authorizer, cors=CORS)
 @endpoint
 def export_inbox():
-    from civic.domain.opendata import local_day
+    from civic.i18n import local_day
     from civic.domain.reports import now_iso
     from civic.exports import staff_export
 

@@ -59,6 +59,6 @@ def handler(event, context):
 
 
 def _today(now: str) -> str:
-    from civic.domain.opendata import local_day
+    from civic.i18n import local_day
 
     return local_day(now)

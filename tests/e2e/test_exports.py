@@ -14,7 +14,7 @@ import uuid
 import pytest
 import requests
 
-from civic.domain.opendata import local_day
+from civic.i18n import local_day
 from civic.local import demo
 from tests.e2e.conftest import ROOT
 

@@ -17,7 +17,7 @@ from civic.domain.reports import new_report, new_tracking_code
 from civic.domain.submission import ReportSubmission
 from civic.domain.units import Unit, UnitTree
 from civic.domain.workflow import Actor, Context, plan
-from civic.i18n import iso_utc
+from civic.i18n import iso_utc, local_day
 from civic.intake import rate
 from civic.routing import route_report
 from civic.settings import Settings
@@ -101,7 +101,7 @@ def recompute(timelines, start, end, unit=None):
     hours = []
 
     def in_range(iso):
-        return start <= core.local_day(iso) <= end
+        return start <= local_day(iso) <= end
 
     for events in timelines:
         submitted = events[0]

@@ -15,6 +15,7 @@ from civic.domain.reports import MediaItem, TimelineEvent, change, new_report
 from civic.domain.submission import ReportSubmission
 from civic.domain.units import Unit, UnitTree
 from civic.errors import ApiError
+from civic.i18n import local_day
 from civic.settings import Settings
 from civic.storage.memory import InMemoryOpenDataStore, InMemoryReportStore
 
@@ -44,8 +45,8 @@ def row_of(report, events=()):
 
 
 def test_local_day_is_asia_ho_chi_minh():
-    assert opendata.local_day("2026-11-22T16:59:59.999Z") == "2026-11-22"
-    assert opendata.local_day("2026-11-22T17:00:00.000Z") == "2026-11-23"  # midnight in Hà Nội
+    assert local_day("2026-11-22T16:59:59.999Z") == "2026-11-22"
+    assert local_day("2026-11-22T17:00:00.000Z") == "2026-11-23"  # midnight in Hà Nội
     # The schedule fires at 17:30 UTC = 00:30 the next local day, and exports the day that just ended.
     assert opendata.previous_day("2026-11-22T17:30:00Z") == "2026-11-22"
     assert opendata.previous_day("2026-12-01T05:00:00Z") == "2026-11-30"

@@ -18,7 +18,7 @@ from civic.domain.opendata import Published
 from civic.domain.reports import Report, TimelineEvent
 from civic.domain.units import UnitTree
 from civic.errors import bad_request
-from civic.i18n import text
+from civic.i18n import local_day, text
 
 if TYPE_CHECKING:
     from civic.settings import Settings
@@ -83,7 +83,7 @@ def export_day(store: DayReports, files: OpenDataStore, day: str, tree: UnitTree
     """Export one day and rebuild its month (and, given the counters, the units' figures of the
     month so far). Safe to repeat: same data → no write at all."""
     opendata.parse_day(day)
-    if day > opendata.local_day(now):
+    if day > local_day(now):
         raise ValueError(f"{day} has not begun yet in Asia/Ho_Chi_Minh")
     categories = all_categories()
     rows = []

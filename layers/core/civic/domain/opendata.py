@@ -17,16 +17,16 @@ import io
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Mapping
 
 from civic.domain.categories import Category
 from civic.domain.reports import Report, TimelineEvent, public_view
 from civic.domain.units import UnitTree
+from civic.i18n import LOCAL_TZ, local_day
 
 # Vietnam has kept UTC+7 without daylight saving since 1975: a fixed offset is exact for every
 # report, and needs no tz database in the Lambda image.
-VN_TZ = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
 PREFIX = "open-data/"
 INDEX_KEY = PREFIX + "index.json"
 BOM = "\ufeff"  # Excel reads UTF-8 (Vietnamese) correctly only with it
@@ -61,14 +61,6 @@ def parse_day(raw: str) -> date:
     return date.fromisoformat(raw)
 
 
-def local_day(iso: str) -> str:
-    """The Asia/Ho_Chi_Minh day (YYYY-MM-DD) of a UTC ISO-8601 time."""
-    moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(VN_TZ).date().isoformat()
-
-
 def previous_day(iso: str) -> str:
     """The local day before the one `iso` falls on: what a run at 00:30 exports."""
     return (date.fromisoformat(local_day(iso)) - timedelta(days=1)).isoformat()
@@ -79,7 +71,7 @@ def local_time(iso: str | None) -> str:
     if not iso:
         return ""
     moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    return moment.astimezone(VN_TZ).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 def daily_key(day: str, fmt: str) -> str:

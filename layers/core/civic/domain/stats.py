@@ -42,6 +42,8 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
+from civic.i18n import local_day
+
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 ALL = "ALL"
 GAUGE = "GAUGE"
@@ -103,8 +105,6 @@ def local(iso: str) -> datetime:
     return _utc(iso).astimezone(TZ)
 
 
-def local_day(iso: str) -> str:
-    return local(iso).date().isoformat()
 
 
 def bucket_of(hours: float) -> int:

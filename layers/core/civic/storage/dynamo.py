@@ -11,7 +11,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from civic.domain.opendata import local_day
+from civic.i18n import local_day
 from civic.domain.ports import ConcurrentChange, FeedQuery, TrackingCodeTaken, check_change
 from civic.domain.reports import TRIAGE_QUEUE, MediaItem, Report, TimelineEvent
 from civic.storage.models import MediaMap, PhotoHashModel, ReportModel, TimelineModel, TrackingCodeModel

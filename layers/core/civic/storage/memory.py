@@ -54,7 +54,7 @@ class InMemoryReportStore:
         return self._page(mine, limit, before_key)
 
     def by_day(self, day: str, page_size: int | None = None) -> list[Report]:
-        from civic.domain.opendata import local_day
+        from civic.i18n import local_day
 
         found = [r for r in self.reports.values() if local_day(r.created_at) == day]
         return [copy.deepcopy(r) for r in sorted(found, key=lambda r: r.created_key)]

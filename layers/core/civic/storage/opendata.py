@@ -54,7 +54,7 @@ def backfill_created_day() -> dict[str, int]:
     on the version read, and a report changed meanwhile was rewritten with the attribute anyway."""
     from pynamodb.exceptions import UpdateError
 
-    from civic.domain.opendata import local_day
+    from civic.i18n import local_day
     from civic.storage.dynamo import condition_failed
     from civic.storage.models import ReportModel
 
