@@ -315,15 +315,20 @@ export async function submitPage(main, { go }) {
   return () => map.remove();
 }
 
+// What this page followed or unfollowed: the public nearby list, fetched again as the pin moves, does
+// not know it, and a list drawn after the click must not show the old state.
+const followChanges = new Map();
+
 function followButton(report) {
   if (!user()) return null;
-  let on = !!report.following;
+  let on = followChanges.has(report.id) ? followChanges.get(report.id) : !!report.following;
   const btn = h("button", { type: "button", class: "secondary", "aria-pressed": String(on) }, on ? t("following") : t("follow"));
   btn.addEventListener("click", async () => {
     btn.disabled = true;
     try {
       await api(`/v1/reports/${report.id}/follow`, { method: on ? "DELETE" : "POST", auth: true });
       on = !on;
+      followChanges.set(report.id, on);
       btn.textContent = on ? t("following") : t("follow");
       btn.setAttribute("aria-pressed", String(on));
     } catch (err) {
