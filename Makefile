@@ -3,17 +3,32 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# The lock tool, uv, in a venv of its own (.tools/), itself installed from hash-pinned wheels.
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+# uv uses this Python and never downloads one.
+export UV_PYTHON := $(shell command -v $(PY))
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test test-unit lint package bench fuzz clean web chromium
+.PHONY: install run test test-unit lint lock package bench fuzz clean web chromium
 
-# One dev environment: a venv with the project (the `civic` package, editable) and its dev tools.
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+$(UV): uv-bootstrap.txt
+	test -x $(TOOLS)/bin/python || $(PY) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install -q --require-hashes --no-deps -r uv-bootstrap.txt
+	touch $(UV)
+
+# One dev environment: .venv holds exactly what uv.lock pins (hashes checked) for the project and its
+# dev tools, and the `civic` package, editable. --frozen: the lock is used as it is, never re-resolved.
+$(STAMP): pyproject.toml uv.lock $(UV)
+	$(UV) sync --frozen --extra dev
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Upgrade the pins on purpose (then run `make test` and commit uv.lock).
+lock: $(UV)
+	$(UV) lock --upgrade
 
 # Start everything on this machine: embedded AWS (moto), the template deployed, API, web, dispatcher.
 run: install web
@@ -52,11 +67,11 @@ fuzz: install
 
 # The deployable template (Chalice API merged with infra/template.yaml) and the layer, in build/.
 package: install
-	bash infra/package.sh
+	UV=$(UV) bash infra/package.sh
 
 # Benchmarks print ratios against a reference run side by side (pyvips is a reference only: bench extra).
 bench: install
-	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	$(UV) sync --frozen --extra dev --extra bench
 	$(BIN)/python bench/bench_api.py
 	$(BIN)/python bench/bench_routing.py
 	$(BIN)/python bench/bench_media.py

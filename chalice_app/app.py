@@ -45,7 +45,7 @@ def public_config():
         "region": s.aws_region,
         "user_pool_id": s.user_pool_id,
         "user_pool_client_id": s.user_pool_client_id,
-        "aws_endpoint_url": s.aws_endpoint_url,
+        "cognito_endpoint_url": s.cognito_endpoint,
         "tracking_prefix": s.tracking_prefix,
         "service_bbox": list(s.service_bbox),
         "feed_default_bbox": list(s.feed_default_bbox or s.service_bbox),

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # `make package`: build the Lambda layer and the deployable SAM template (SAM resources + Chalice API).
 #
-#   build/layer/python/          the layer: manylinux wheels for python3.12 x86_64 + the civic package
+#   build/layer/python/          the layer: uv.lock's runtime pins as manylinux_2_28 wheels for python3.12 x86_64
+#                                (Lambda's python3.12 runs on Amazon Linux 2023, glibc 2.34) + the civic package
 #   build/merge-template.yaml    infra/template.yaml deep-merged with infra/chalice-merge.yaml
 #   build/package/sam.yaml       Chalice's SAM output merged with the above; deployment.zip beside it
 #
-# Offline with respect to AWS (pip uses the package index). Then: sam build && sam deploy --config-env <env>
+# Offline with respect to AWS (uv uses the package index). Then: sam build && sam deploy --config-env <env>
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,9 +23,12 @@ OUT="$BUILD/package"
 echo "==> layer: $LAYER"
 rm -rf "$BUILD/layer"
 mkdir -p "$LAYER"
-"$PYTHON" -m pip install --quiet --disable-pip-version-check --no-warn-conflicts \
-  --platform manylinux2014_x86_64 --implementation cp --python-version 3.12 \
-  --only-binary=:all: --target "$LAYER" -r "$ROOT/layers/core/requirements.txt"
+UV="${UV:-$ROOT/.tools/bin/uv}"
+# The runtime pins of uv.lock (no dev tools, no bench), with their hashes: the same versions the tests ran.
+"$UV" export --frozen --no-emit-project --no-header --quiet --output-file "$BUILD/layer-requirements.txt"
+"$UV" pip install --quiet --require-hashes --no-deps --only-binary :all: \
+  --python-platform x86_64-manylinux_2_28 --python-version 3.12 \
+  --target "$LAYER" -r "$BUILD/layer-requirements.txt"
 cp -R "$ROOT/layers/core/civic" "$LAYER/civic"
 # boto3/botocore are in the Lambda runtime; drop caches and any copies pulled in transitively.
 find "$LAYER" -name '__pycache__' -type d -prune -exec rm -rf {} +

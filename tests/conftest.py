@@ -30,12 +30,10 @@ class MotoCognito:
 
     def __init__(self, pool_name: str, users: list[str], staff: list[str], region: str = "ap-southeast-1"):
         import boto3
-        from moto.server import ThreadedMotoServer
+        from civic.local.embedded_aws import EmbeddedAWS
 
-        port = free_port()
-        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        self.server.start()
-        self.endpoint = f"http://127.0.0.1:{port}"
+        self.server = EmbeddedAWS.on_free_port()
+        self.endpoint = self.server.url
         self.idp = boto3.client(
             "cognito-idp", region_name=region, endpoint_url=self.endpoint,
             aws_access_key_id="testing", aws_secret_access_key="testing",

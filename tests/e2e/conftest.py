@@ -39,7 +39,9 @@ class Stack:
         return auth["AuthenticationResult"]["IdToken"]
 
     def logs(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        """Everything the stack wrote: its terminal and its log file (the functions' and the API's logs)."""
+        files = (self.log_path, self.state_dir / "local.log")
+        return "\n".join(f.read_text(errors="replace") for f in files if f.exists())
 
 
 @pytest.fixture(scope="session")
@@ -52,25 +54,7 @@ def stack(tmp_path_factory):
 def running_stack(state_dir: Path, *extra_args: str):
     """A local stack of its own in `state_dir` (tests that change shared data start one, e.g. the fuzzer);
     `extra_args` go to `civic local` (e.g. "--demo-reports", "300")."""
-    log_path = state_dir / "stack.log"
-    ports = {"api": free_port(), "web": free_port(), "aws": free_port()}
-    cmd = [
-        sys.executable, "-m", "civic.cli", "local",
-        "--api-port", str(ports["api"]), "--web-port", str(ports["web"]), "--aws-port", str(ports["aws"]),
-        "--state-dir", str(state_dir), "--root", str(ROOT), *extra_args,
-    ]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT")}
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
-    state = state_dir / "stack.json"
-    deadline = time.monotonic() + 240
-    while not state.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("local stack did not start:\n" + log_path.read_text(errors="replace")[-5000:])
-        time.sleep(0.2)
-    info = json.loads(state.read_text())  # written atomically by the stack
-    requests.get(info["api_url"] + "/v1/health", timeout=10).raise_for_status()
+    proc, info, log_path, ports = _start(state_dir, extra_args)
     try:
         yield Stack(info, log_path, state_dir, ports)
     finally:
@@ -79,3 +63,35 @@ def running_stack(state_dir: Path, *extra_args: str):
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def _start(state_dir: Path, extra_args: tuple[str, ...], attempts: int = 3):
+    """Start `civic local` on free ports; a port taken between choosing and binding it (another test
+    or program on a busy machine) makes the stack exit 2 at once, and then it is tried on new ports."""
+    log_path = state_dir / "terminal.log"  # what the stack prints; its logs go to state_dir/local.log
+    for attempt in range(1, attempts + 1):
+        ports = {"api": free_port(), "web": free_port(), "aws": free_port()}
+        cmd = [
+            sys.executable, "-m", "civic.cli", "local",
+            "--api-port", str(ports["api"]), "--web-port", str(ports["web"]), "--aws-port", str(ports["aws"]),
+            "--state-dir", str(state_dir), "--root", str(ROOT), *extra_args,
+        ]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT")}
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+        state = state_dir / "stack.json"
+        deadline = time.monotonic() + 240
+        while not state.exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        else:
+            info = json.loads(state.read_text())  # written atomically by the stack
+            requests.get(info["api_url"] + "/v1/health", timeout=10).raise_for_status()
+            return proc, info, log_path, ports
+        output = log_path.read_text(errors="replace")
+        if proc.poll() == 2 and " is in use " in output and attempt < attempts:
+            continue
+        proc.kill()
+        raise RuntimeError("local stack did not start:\n" + output[-5000:])
+    raise AssertionError("unreachable")

@@ -4,7 +4,6 @@ delivered to handlers (written to a tmp dir) in Lambda's event shapes, with Lamb
 from __future__ import annotations
 
 import json
-import socket
 import textwrap
 import time
 import uuid
@@ -15,18 +14,12 @@ import boto3
 import pytest
 
 from civic.local.dispatcher import Dispatcher, event_matches_pattern, parse_schedule
+from civic.local.embedded_aws import EmbeddedAWS
 
-moto_server = pytest.importorskip("moto.server")
 
 REGION = "ap-southeast-1"
 
 pytestmark = pytest.mark.timeout(120)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +28,8 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory):
     for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                  "AWS_DEFAULT_REGION": REGION}.items():
         mp.setenv(k, v)
-    port = _free_port()
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
+    server = EmbeddedAWS.on_free_port()
+    yield server.url
     server.stop()
     mp.undo()
 

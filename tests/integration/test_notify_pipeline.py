@@ -14,7 +14,6 @@ import boto3
 import pytest
 
 from civic.local import outbox
-from tests.conftest import free_port
 
 REGION = "ap-southeast-1"
 pytestmark = pytest.mark.timeout(240)
@@ -24,8 +23,6 @@ AUTHOR, FOLLOWER, OFFICER, LEADER, OTHER = "u-author", "u-follower", "u-officer"
 
 @pytest.fixture(scope="module")
 def stack():
-    from moto.server import ThreadedMotoServer
-
     from civic.local.deploy import deploy_stack
     from civic.local.dispatcher import Dispatcher
     from civic.local.moto_fixes import serialise_dynamodb_writes
@@ -34,10 +31,10 @@ def stack():
 
     serialise_dynamodb_writes()
     outbox.install()
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
+    from civic.local.embedded_aws import EmbeddedAWS
+
+    server = EmbeddedAWS.on_free_port()
+    endpoint = server.url
     saved = dict(os.environ)
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION,
                       POWERTOOLS_TRACE_DISABLED="true")

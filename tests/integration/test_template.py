@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import socket
 
 import boto3
 import pytest
@@ -238,20 +237,12 @@ def test_deploys_into_in_process_moto():
         assert list(stack.event_source_mappings.values())[0]["EventSourceArn"] == stack.stream_arns["TimelineTable"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def moto_server():
-    from moto.server import ThreadedMotoServer
+    from civic.local.embedded_aws import EmbeddedAWS
 
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
+    server = EmbeddedAWS.on_free_port()
+    yield server.url
     server.stop()
 
 

@@ -1,20 +1,54 @@
-"""The layer ships what the civic package needs at run time (pyproject is the source of truth)."""
+"""Every Python dependency is pinned in uv.lock, and the lock agrees with pyproject.toml."""
 
+import shutil
+import subprocess
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
+UV = ROOT / ".tools" / "bin" / "uv"  # made by `make install` from uv-bootstrap.txt
 
 
-def _names(lines):
-    return {line.split(">")[0].split("<")[0].split("=")[0].split("[")[0].strip().lower() for line in lines}
+def _uv_lock_check(project: Path) -> subprocess.CompletedProcess:
+    assert UV.exists(), "uv is missing: `make install` installs it into .tools/"
+    # --locked: fail instead of rewriting the lock; --offline: the check needs no package index.
+    return subprocess.run([str(UV), "lock", "--locked", "--offline"], cwd=project, capture_output=True, text=True,
+                          timeout=120)
 
 
-def test_layer_requirements_match_runtime_dependencies():
-    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    layer = [
-        line for line in (ROOT / "layers/core/requirements.txt").read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
-    # boto3 is in the Lambda runtime; everything else must be in the layer.
-    assert _names(layer) == _names(declared) - {"boto3"}
+def test_lock_agrees_with_pyproject():
+    result = _uv_lock_check(ROOT)
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_dependency_missing_from_the_lock_is_caught(tmp_path):
+    for name in ("pyproject.toml", "uv.lock"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    (tmp_path / "layers" / "core" / "civic").mkdir(parents=True)
+    pyproject = (tmp_path / "pyproject.toml").read_text()
+    (tmp_path / "pyproject.toml").write_text(pyproject.replace('"boto3>=1.34",', '"boto3>=1.34",\n    "six>=1.16",', 1))
+    result = _uv_lock_check(tmp_path)
+    assert result.returncode != 0
+    assert "lockfile needs to be updated" in result.stderr.lower() or "--locked" in result.stderr
+
+
+def test_every_locked_package_is_pinned_with_hashes():
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    registry = [p for p in lock["package"] if "registry" in p.get("source", {})]
+    assert len(registry) > 50
+    for package in registry:
+        files = package.get("wheels", []) + ([package["sdist"]] if "sdist" in package else [])
+        assert files and all(f["hash"].startswith("sha256:") for f in files), package["name"]
+
+
+@pytest.mark.parametrize("name", ["moto", "boto3", "pynamodb", "aws-lambda-powertools", "chalice"])
+def test_the_stack_packages_are_in_the_lock(name):
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    assert [p["version"] for p in lock["package"] if p["name"] == name]
+
+
+def test_uv_itself_is_pinned_with_hashes():
+    text = (ROOT / "uv-bootstrap.txt").read_text()
+    assert "uv==" in text and "--hash=sha256:" in text

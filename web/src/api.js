@@ -17,7 +17,7 @@ export class ApiError extends Error {
   }
 }
 
-/** GET /v1/config once: region, pool client, the local AWS endpoint, the default map area. */
+/** GET /v1/config once: region, pool client, Cognito's endpoint, the default map area. */
 export function config() {
   if (!configPromise) {
     configPromise = api("/v1/config").catch((e) => {
@@ -70,8 +70,7 @@ const COGNITO_ERRORS = {
 
 async function cognito(action, payload) {
   const cfg = await config();
-  const endpoint = cfg.aws_endpoint_url || `https://cognito-idp.${cfg.region}.amazonaws.com/`;
-  const res = await fetch(endpoint, {
+  const res = await fetch(cfg.cognito_endpoint_url, {
     method: "POST",
     headers: {
       "Content-Type": "application/x-amz-json-1.1",

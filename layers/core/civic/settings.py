@@ -48,6 +48,13 @@ class Settings(BaseSettings):
 
     user_pool_id: str = ""
     user_pool_client_id: str = ""
+    # Where browsers call Cognito's JSON API; unset in AWS (the region's public endpoint). The local
+    # stack sets its gateway's Cognito front (civic.local.cognito_front), which answers CORS as AWS does.
+    cognito_endpoint_url: str | None = None
+
+    @property
+    def cognito_endpoint(self) -> str:
+        return self.cognito_endpoint_url or f"https://cognito-idp.{self.aws_region}.amazonaws.com/"
 
     # Where rendition URLs point: CloudFront in AWS, the local web server locally.
     media_base_url: str = ""

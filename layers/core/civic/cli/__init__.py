@@ -6,6 +6,7 @@ Each sub-command group lives in its own module with a `register(subparsers)` fun
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from civic.cli import boundaries, dlq, exports, local, staff, units
@@ -23,9 +24,15 @@ def main(argv: list[str] | None = None) -> int:
         group.register(sub)
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # here, so that a closed pipe is caught below and not at exit
+        return code
     except TargetError as exc:  # no running local stack, an unreadable --stack, a missing output
         return fail(str(exc))
+    except BrokenPipeError:  # `civic token | head`: the reader has gone, which is fine
+        # Python would report the pipe again while flushing stdout at exit: point it at /dev/null.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -73,6 +73,7 @@ def _local(args: argparse.Namespace) -> int:
         tracking_prefix=args.tracking_prefix,
         seed=not args.no_demo,
         demo_reports=args.demo_reports,
+        verbose=args.verbose,
     )
     return run_forever(options)
 
@@ -134,6 +135,8 @@ def register(sub) -> None:
     local.add_argument("--root", default=".", help="the repository root (default: current directory)")
     local.add_argument("--tracking-prefix", default="HN", help="prefix of tracking codes (default HN)")
     local.add_argument("--no-demo", action="store_true", help="start without demo data")
+    local.add_argument("--verbose", action="store_true", help="keep the functions' and the API's logs on this "
+                                                              "terminal (default: <state dir>/local.log)")
     local.add_argument("--demo-reports", type=int, default=27, metavar="N",
                        help="how many demo reports to load (default 27; a few hundred give the statistics a history)")
     local.set_defaults(func=_local)

@@ -82,6 +82,7 @@ from urllib.parse import quote_plus
 import boto3
 from botocore.config import Config
 
+from civic.local import logcontext
 from civic.local.loader import load_module
 
 __all__ = [
@@ -95,6 +96,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("civic.local.dispatcher")
+
 
 DEFAULT_ACCOUNT = "123456789012"
 _SERVERLESS_FUNCTION = "AWS::Serverless::Function"
@@ -802,7 +804,8 @@ class Dispatcher:
             t0 = time.perf_counter()
             try:
                 handler = fn.load()
-                result = handler(payload, ctx)
+                with logcontext.invocation(ctx):
+                    result = handler(payload, ctx)
                 try:
                     rec.response = json.loads(json.dumps(result)) if result is not None else None
                 except (TypeError, ValueError) as exc:

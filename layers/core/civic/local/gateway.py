@@ -46,6 +46,7 @@ from chalice.local import (
 )
 
 from civic.auth import InvalidToken, JWKSUnavailable, TokenVerifier, apigw_claims, bearer_token
+from civic.local import cognito_front, logcontext, ports
 
 __all__ = ["LocalGateway", "GatewayResponse"]
 
@@ -172,8 +173,15 @@ class LocalGateway:
         timeout_seconds: int = 29,
         cors_on_auth_errors: bool = True,
         log_requests: bool = False,
+        sock: socket.socket | None = None,
+        aws_endpoint_url: str | None = None,
     ) -> None:
+        """``sock``: a socket bound beforehand (civic.local.ports), instead of binding host:port.
+        ``aws_endpoint_url``: the embedded AWS; the gateway then also answers for Cognito's public
+        endpoint under ``/_aws/cognito-idp/`` (see civic.local.cognito_front)."""
         self.app = _thread_safe(app)
+        self._sock = sock
+        self.aws_endpoint_url = aws_endpoint_url
         self.verifier = verifier
         self.host = host
         self.port = port
@@ -199,7 +207,12 @@ class LocalGateway:
 
     def _make_server(self) -> ThreadingHTTPServer:
         if self._server is None:
-            self._server = _Server((self.host, self.port), _Handler)
+            if self._sock is not None:
+                self._server = _Server((self.host, self.port), _Handler, bind_and_activate=False)
+                ports.adopt(self._server, self._sock)
+                self._sock = None
+            else:
+                self._server = _Server((self.host, self.port), _Handler)
             self._server.gateway = self
             self.port = self._server.server_address[1]
         return self._server
@@ -272,6 +285,8 @@ class LocalGateway:
         out_headers = [("X-Request-Id", request_id)]
 
         path, _, query = target.partition("?")
+        if self.aws_endpoint_url and path.startswith(cognito_front.PREFIX):
+            return cognito_front.handle(method, lower, body, self.aws_endpoint_url)
         if "#" in query:
             query = query.split("#", 1)[0]
         routes = self.app.routes
@@ -349,7 +364,8 @@ class LocalGateway:
             if denied is not None:
                 return denied
 
-        response = self.app(event, context)
+        with logcontext.invocation(context):
+            response = self.app(event, context)
         return self._render(response, out_headers)
 
     # -- helpers ------------------------------------------------------------------------------

@@ -15,14 +15,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from civic.local import demo
+from civic.local import cognito_front, demo, logcontext, ports
+from civic.observability import SERVICE
 
 ROOT = Path(__file__).resolve().parents[4]  # the repository (layers/core/civic/local/ → up four)
 REGION = "ap-southeast-1"
@@ -39,16 +39,11 @@ class StackOptions:
     tracking_prefix: str = "HN"
     seed: bool = True
     demo_reports: int = demo.DEFAULT_REPORTS  # `--demo-reports N`: more demo history (statistics)
+    verbose: bool = False  # `--verbose`: the logs stay on the terminal instead of going to local.log
 
 
 class AlreadyRunning(RuntimeError):
     pass
-
-
-def _port_busy(host: str, port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.3)
-        return sock.connect_ex((host, port)) == 0
 
 
 def _pid_alive(pid: int) -> bool:
@@ -72,7 +67,6 @@ class LocalStack:
     # ------------------------------------------------------------ start / stop
 
     def check_not_running(self) -> None:
-        o = self.options
         if self.lock_file.exists():
             try:
                 pid = int(self.lock_file.read_text().strip() or 0)
@@ -83,20 +77,18 @@ class LocalStack:
                     f"A local stack is already running (pid {pid}); see {self.state_file}. "
                     "Stop it with Ctrl-C in its terminal, or `kill {pid}`.".replace("{pid}", str(pid))
                 )
-        for name, port in (("AWS", o.aws_port), ("API", o.api_port), ("web", o.web_port)):
-            if _port_busy(o.host, port):
-                raise AlreadyRunning(
-                    f"Port {port} ({name}) on {o.host} is already in use — is another stack or program running? "
-                    f"Choose other ports with --{name.lower()}-port."
-                )
 
     def start(self) -> dict:
-        from moto.server import ThreadedMotoServer
-
         from civic.local.deploy import deploy_stack
+        from civic.local.embedded_aws import EmbeddedAWS
 
         o = self.options
         self.check_not_running()
+        # Every port first: a taken one stops the stack now, naming the port and its flag.
+        sockets = ports.reserve(o.host, {"AWS": (o.aws_port, "--aws-port"), "API": (o.api_port, "--api-port"),
+                                         "web": (o.web_port, "--web-port")})
+        for sock in sockets.values():
+            self._stoppers.append(sock.close)
         o.state_dir.mkdir(parents=True, exist_ok=True)
         self.lock_file.write_text(str(os.getpid()))
         self._stoppers.append(lambda: self.lock_file.unlink(missing_ok=True))
@@ -131,8 +123,7 @@ class LocalStack:
         from civic.local import outbox
 
         outbox.install()  # notes what moto's SES and SNS accept, for `civic local outbox`
-        moto = ThreadedMotoServer(ip_address=o.host, port=o.aws_port, verbose=False)
-        moto.start()
+        moto = EmbeddedAWS(sockets["AWS"]).start()
         self._stoppers.append(moto.stop)
 
         started = time.monotonic()
@@ -152,6 +143,8 @@ class LocalStack:
             WEB_BASE_URL=web_url,
             ZALO_API_URL=f"{web_url}/_local/zalo",
             ZALO_ACCESS_TOKEN="local-zalo-token",
+            # Browsers sign in through the gateway's Cognito front, which answers CORS as AWS does.
+            COGNITO_ENDPOINT_URL=f"{api_url}{cognito_front.PREFIX}",
         )
         os.environ.update(env)
         from civic.settings import get_settings
@@ -174,18 +167,12 @@ class LocalStack:
 
         app = load_chalice_app(o.root / "chalice_app")
         verifier = TokenVerifier.from_settings(get_settings())  # the pool deployed above, its JWKS on moto
-        try:
-            gateway = LocalGateway(app, verifier, host=o.host, port=o.api_port)
-            gateway.start()
-        except OSError as exc:  # the port was free at the check but taken since (another program)
-            raise AlreadyRunning(f"Port {o.api_port} (API) on {o.host} is in use ({exc.strerror}); use --api-port") from None
+        gateway = LocalGateway(app, verifier, sock=sockets["API"], aws_endpoint_url=endpoint)
+        gateway.start()
         self._stoppers.append(gateway.stop)
 
-        try:
-            web = WebServer(o.root / "web", host=o.host, port=o.web_port, media_bucket=env["MEDIA_BUCKET"],
-                            endpoint_url=endpoint, region=REGION, api_url=api_url)
-        except OSError as exc:
-            raise AlreadyRunning(f"Port {o.web_port} (web) on {o.host} is in use ({exc.strerror}); use --web-port") from None
+        web = WebServer(o.root / "web", sock=sockets["web"], media_bucket=env["MEDIA_BUCKET"],
+                        endpoint_url=endpoint, region=REGION, api_url=api_url)
         web.start()
         self._stoppers.append(web.stop)
 
@@ -197,6 +184,7 @@ class LocalStack:
             endpoint_url=endpoint,
             region=REGION,
         )
+        logcontext.install(SERVICE)  # each log line names the function that wrote it
         dispatcher.start()
         self._stoppers.append(dispatcher.stop)
         self.dispatcher = dispatcher
@@ -253,11 +241,31 @@ def banner(info: dict) -> str:
     return "\n".join(lines)
 
 
+# Ctrl-C or SIGTERM stops the stack within this many seconds, even while a function is running.
+STOP_SECONDS = 8.0
+
+
+def _logs_to_file(path: Path) -> None:
+    """From now on the functions' and the API's JSON logs, their metrics (printed as EMF) and the
+    dispatcher's lines go to `path`, so the banner and the demo logins stay on the screen."""
+    import logging
+
+    stream = open(path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 - open until the process ends
+    terminal = {id(s) for s in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)}
+    loggers = [logging.getLogger()] + [lg for lg in logging.Logger.manager.loggerDict.values()
+                                       if isinstance(lg, logging.Logger)]
+    for lg in loggers:
+        for handler in lg.handlers:
+            if isinstance(handler, logging.StreamHandler) and id(handler.stream) in terminal:
+                handler.setStream(stream)
+    sys.stdout = stream
+
+
 def run_forever(options: StackOptions) -> int:
     stack = LocalStack(options)
     try:
         info = stack.start()
-    except AlreadyRunning as exc:
+    except (AlreadyRunning, ports.PortTaken) as exc:
         stack.stop()
         print(f"civic local: {exc}", file=sys.stderr)
         return 2
@@ -265,6 +273,10 @@ def run_forever(options: StackOptions) -> int:
         stack.stop()
         raise
     print(banner(info), flush=True)
+    if not options.verbose:
+        log_file = options.state_dir / "local.log"
+        print(f"\nLogs of the functions and the API: {log_file} (`--verbose` shows them here)", flush=True)
+        _logs_to_file(log_file)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -272,6 +284,15 @@ def run_forever(options: StackOptions) -> int:
             pass
     except KeyboardInterrupt:
         pass
-    print("\nStopping…", flush=True)
+    print("\nStopping…", file=sys.stderr, flush=True)
+    # A function that is running is not waited for past STOP_SECONDS: Lambda would not wait either.
+    # A second Ctrl-C ends at once.
+    signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+    watchdog = threading.Timer(STOP_SECONDS, lambda: (print("civic local: stopped without waiting for the "
+                                                           "running functions", file=sys.stderr, flush=True),
+                                                     os._exit(0)))
+    watchdog.daemon = True
+    watchdog.start()
     stack.stop()
+    watchdog.cancel()
     return 0

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import socket
 import threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from civic.local import ports
 
 
 # Paths read from the media bucket, as CloudFront's cache behaviours route them in AWS.
@@ -99,11 +102,14 @@ class _Handler(SimpleHTTPRequestHandler):
 
 class WebServer:
     def __init__(
-        self, root: Path, host: str, port: int, media_bucket: str, endpoint_url: str, region: str, api_url: str
+        self, root: Path, sock: socket.socket, media_bucket: str, endpoint_url: str, region: str, api_url: str
     ) -> None:
+        """``sock``: bound beforehand by civic.local.ports."""
         import boto3
 
-        self.server = ThreadingHTTPServer((host, port), partial(_Handler, directory=str(root)))
+        self.server = ThreadingHTTPServer(sock.getsockname(), partial(_Handler, directory=str(root)),
+                                          bind_and_activate=False)
+        ports.adopt(self.server, sock)
         self.server.daemon_threads = True
         self.server.api_url = api_url
         self.server.media = (boto3.client("s3", endpoint_url=endpoint_url, region_name=region), media_bucket)
