@@ -38,6 +38,24 @@ class Stack:
         )
         return auth["AuthenticationResult"]["IdToken"]
 
+    def settle(self) -> None:
+        """Wait until the stack's functions have delivered everything written so far (and what that
+        caused in turn): POST /_local/settle, which drains the dispatcher."""
+        answer = requests.post(self.web + "/_local/settle", params={"timeout": 1500}, timeout=1600)
+        assert answer.json()["settled"], "the dispatcher was still busy after 25 minutes"
+
+    def wait_for(self, fetch, done, poll: float = 0.3):
+        """`fetch()` until `done(value)`, and return the last value. Once the dispatcher has settled
+        the answer is final: a slow machine makes this slower, never wrong."""
+        value = fetch()
+        for _ in range(20):  # the quick path: most waits end within a few polls
+            if done(value):
+                return value
+            time.sleep(poll)
+            value = fetch()
+        self.settle()
+        return fetch()
+
     def logs(self) -> str:
         """Everything the stack wrote: its terminal and its log file (the functions' and the API's logs)."""
         files = (self.log_path, self.state_dir / "local.log")

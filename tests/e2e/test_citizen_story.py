@@ -4,7 +4,6 @@ import io
 import json
 import subprocess
 import sys
-import time
 import uuid
 
 import pytest
@@ -39,15 +38,10 @@ def photo_with_gps() -> bytes:
     return buf.getvalue()
 
 
-def wait_for(fetch, done, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if done(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out; last value: {json.dumps(value, ensure_ascii=False)[:2000]}")
-        time.sleep(0.3)
+def wait_for(stack, fetch, done):
+    value = stack.wait_for(fetch, done)
+    assert done(value), f"not reached once the stack settled; last value: {json.dumps(value, ensure_ascii=False)[:2000]}"
+    return value
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +73,7 @@ def test_health_and_config(stack):
     config = requests.get(stack.api + "/v1/config", timeout=5).json()
     assert config["user_pool_id"] == stack.info["user_pool_id"]
     assert config["user_pool_client_id"] == stack.info["user_pool_client_id"]
-    assert config["aws_endpoint_url"] == stack.info["aws_endpoint_url"]
+    assert config["cognito_endpoint_url"] == stack.api + "/_aws/cognito-idp/"
     cats = requests.get(stack.api + "/v1/categories", headers={"Accept-Language": "en"}, timeout=5).json()["items"]
     assert {c["code"] for c in cats} >= {"traffic", "electricity", "culture_tourism", "other"}
     assert next(c for c in cats if c["code"] == "traffic")["label"] == "Traffic"
@@ -115,7 +109,7 @@ def test_citizen_story(stack, canary_citizen):
     def owner_view():
         return requests.get(f"{stack.api}/v1/reports/{created['id']}", headers=auth(token), timeout=5).json()
 
-    mine = wait_for(owner_view, lambda v: v["media"][0]["status"] != "pending" and v["status"] != "submitted")
+    mine = wait_for(stack, owner_view, lambda v: v["media"][0]["status"] != "pending" and v["status"] != "submitted")
     assert mine["is_owner"] is True
     assert mine["media"][0]["status"] == "ready", mine["media"]
     assert mine["status"] == "routed" and mine["unit_code"].startswith("DEMO-W")

@@ -8,7 +8,6 @@ import io
 import json
 import subprocess
 import sys
-import time
 import uuid
 
 import pytest
@@ -49,12 +48,8 @@ def routed_canary_report(stack):
     )
     assert created.status_code == 201, created.text
     report_id = created.json()["id"]
-    deadline = time.monotonic() + 20
-    while True:
-        view = requests.get(f"{stack.api}/v1/reports/{report_id}", timeout=5).json()
-        if view["status"] != "submitted" or time.monotonic() > deadline:
-            return view
-        time.sleep(0.25)
+    return stack.wait_for(lambda: requests.get(f"{stack.api}/v1/reports/{report_id}", timeout=5).json(),
+                          lambda view: view["status"] != "submitted", poll=0.25)
 
 
 def test_day_export_contains_the_report_and_no_canary(stack):

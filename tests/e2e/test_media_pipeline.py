@@ -75,12 +75,9 @@ def test_photo_and_video_ready_bomb_and_svg_refused(stack):
     for upload, (content_type, data) in zip(created["uploads"], files):
         assert post_upload(upload, data, content_type).status_code in (200, 204)
 
-    deadline = time.monotonic() + 30
-    while True:
-        view = requests.get(f"{stack.api}/v1/reports/{created['id']}", headers=auth(token), timeout=5).json()
-        if all(m["status"] != "pending" for m in view["media"]) or time.monotonic() > deadline:
-            break
-        time.sleep(0.3)
+    view = stack.wait_for(
+        lambda: requests.get(f"{stack.api}/v1/reports/{created['id']}", headers=auth(token), timeout=5).json(),
+        lambda view: all(m["status"] != "pending" for m in view["media"]))
     photo_item, video_item, bomb_item, svg_item = view["media"]
     assert photo_item["status"] == "ready", photo_item
     for name, edge in (("large", 1600), ("card", 640), ("thumb", 200)):

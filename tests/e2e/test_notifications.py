@@ -43,13 +43,8 @@ def outbox(stack, code=None):
     return [i for i in items if code is None or code in (i["text"] or "") + (i["title"] or "")]
 
 
-def wait_for(fetch, done, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if done(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.5)
+def wait_for(stack, fetch, done):
+    return stack.wait_for(fetch, done, poll=0.5)
 
 
 def act(stack, token, report_id, body):
@@ -65,7 +60,7 @@ def submit_and_route(stack, citizen, ward_index=0):
         json={"category": "traffic", "description": "Nắp cống bị vỡ giữa đường", "lat": lat + 0.001, "lon": lon},
         headers=auth(citizen, **{"Idempotency-Key": str(uuid.uuid4())}), timeout=10,
     ).json()
-    return wait_for(lambda: requests.get(f"{stack.api}/v1/reports/{created['id']}", timeout=5).json(),
+    return wait_for(stack, lambda: requests.get(f"{stack.api}/v1/reports/{created['id']}").json(),
                     lambda v: v["status"] == "routed")
 
 
@@ -77,7 +72,7 @@ def resolve_with_evidence(stack, officer, leader, report_id, version):
                            json={"media": [{"content_type": "image/jpeg", "size": len(photo)}]},
                            headers=auth(officer), timeout=5).json()["uploads"][0]
     requests.post(upload["url"], data=upload["fields"], files={"file": ("e.jpg", photo, "image/jpeg")}, timeout=10)
-    ready = wait_for(
+    ready = wait_for(stack, 
         lambda: requests.get(f"{stack.api}/v1/staff/reports/{report_id}", headers=auth(officer), timeout=5).json(),
         lambda d: any(m["media_id"] == upload["media_id"] and m["status"] == "ready" for m in d["media"]))
     pending = act(stack, officer, report_id, {"action": "resolve", "version": ready["version"],
@@ -147,7 +142,7 @@ def test_report_lifecycle_reaches_the_right_people_once(stack):
         ("email", "leader01@demo.civicbridge.vn"): 2, ("inbox", sub(leader)): 2,
     }
     total = sum(expected.values())
-    got = wait_for(lambda: outbox(stack, code), lambda items: len(items) >= total, timeout=60)
+    got = wait_for(stack, lambda: outbox(stack, code), lambda items: len(items) >= total)
     counts = {}
     for item in got:
         counts[(item["channel"], item["recipient"])] = counts.get((item["channel"], item["recipient"]), 0) + 1
@@ -187,7 +182,7 @@ def test_a_failing_channel_lands_in_the_dlq_and_a_redrive_delivers(stack):
         def dead():
             return [i for i in json.loads(civic(stack, "dlq", "list", "--json"))["items"] if i.get("tracking_code") == code]
 
-        letters = wait_for(dead, lambda items: len(items) >= 1, timeout=60)
+        letters = wait_for(stack, dead, lambda items: len(items) >= 1)
         assert [(i["channel"], i["kind"]) for i in letters] == [("zalo", "accepted")]
         assert "zalo-citizen1" not in json.dumps(letters)  # the listing shows no addresses
         # The other channels were delivered meanwhile; the Zalo one is not lost, it waits in the DLQ.
@@ -195,7 +190,7 @@ def test_a_failing_channel_lands_in_the_dlq_and_a_redrive_delivers(stack):
     finally:
         requests.post(f"{stack.web}/_local/zalo/fail", json={"fail": False}, timeout=5)
     assert json.loads(civic(stack, "dlq", "redrive"))["redriven"] >= 1
-    zalo = wait_for(lambda: [i for i in outbox(stack, code) if i["channel"] == "zalo"], lambda z: len(z) >= 1)
+    zalo = wait_for(stack, lambda: [i for i in outbox(stack, code) if i["channel"] == "zalo"], lambda z: len(z) >= 1)
     assert [(i["recipient"], i["title"]) for i in zalo] == [("zalo-citizen1", f"Phản ánh {code} đã được tiếp nhận")]
     assert not [i for i in json.loads(civic(stack, "dlq", "list", "--json"))["items"] if i.get("tracking_code") == code]
 
@@ -214,7 +209,7 @@ def test_an_alert_for_one_ward_reaches_its_citizens_only(stack):
     assert created.status_code == 201, created.text
     assert created.json()["areas"] == ["DEMO-W05"]
 
-    got = wait_for(lambda: outbox(stack, "Phường Mẫu 5"), lambda items: len(items) >= 4, timeout=60)
+    got = wait_for(stack, lambda: outbox(stack, "Phường Mẫu 5"), lambda items: len(items) >= 4)
     assert got
     time.sleep(2)
     got = outbox(stack, "Phường Mẫu 5") + [i for i in outbox(stack) if i["channel"] == "sms" and "Phuong Mau 5" in i["text"]]

@@ -38,13 +38,10 @@ def submit(stack, token, lat, lon, category="traffic", description="Ổ gà gi�
     return res.json()["id"]
 
 
-def settled(stack, token, report_id, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        view = requests.get(f"{stack.api}/v1/reports/{report_id}", headers=auth(token), timeout=5).json()
-        if view["status"] != "submitted" or time.monotonic() > deadline:
-            return view
-        time.sleep(0.2)
+def settled(stack, token, report_id):
+    return stack.wait_for(
+        lambda: requests.get(f"{stack.api}/v1/reports/{report_id}", headers=auth(token), timeout=5).json(),
+        lambda view: view["status"] != "submitted", poll=0.2)
 
 
 def mirrored_wards() -> dict:

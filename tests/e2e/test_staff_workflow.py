@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 import threading
-import time
 import uuid
 
 import pytest
@@ -23,13 +22,8 @@ def auth(token, **extra):
     return {"Authorization": f"Bearer {token}", **extra}
 
 
-def wait_for(fetch, done, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if done(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.25)
+def wait_for(stack, fetch, done):
+    return stack.wait_for(fetch, done, poll=0.25)
 
 
 def new_routed_report(stack, ward_index=0, category="traffic"):
@@ -40,7 +34,7 @@ def new_routed_report(stack, ward_index=0, category="traffic"):
         json={"category": category, "description": "Biển báo bị đổ giữa ngã tư", "lat": lat + 0.001, "lon": lon},
         headers=auth(citizen, **{"Idempotency-Key": str(uuid.uuid4())}), timeout=10,
     ).json()
-    view = wait_for(lambda: requests.get(f"{stack.api}/v1/reports/{created['id']}", timeout=5).json(),
+    view = wait_for(stack, lambda: requests.get(f"{stack.api}/v1/reports/{created['id']}").json(),
                     lambda v: v["status"] != "submitted")
     return view
 
@@ -87,7 +81,7 @@ def test_officer_to_leader_to_citizen(stack):
     assert slots.status_code == 201, slots.text
     upload = slots.json()["uploads"][0]
     assert requests.post(upload["url"], data=upload["fields"], files={"file": ("e.jpg", photo, "image/jpeg")}, timeout=10).status_code in (200, 204)
-    ready = wait_for(
+    ready = wait_for(stack, 
         lambda: requests.get(f"{stack.api}/v1/staff/reports/{view['id']}", headers=auth(officer), timeout=5).json(),
         lambda d: any(m["media_id"] == upload["media_id"] and m["status"] == "ready" for m in d["media"]),
     )

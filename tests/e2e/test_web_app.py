@@ -103,13 +103,9 @@ def _photo(path: Path, colour=(200, 40, 40)) -> Path:
     return path
 
 
-def _wait_status(stack, code: str, statuses: set[str], timeout=60) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        view = requests.get(f"{stack.api}/v1/track/{code}", timeout=10).json()
-        if view.get("status") in statuses or time.monotonic() > deadline:
-            return view
-        time.sleep(0.5)
+def _wait_status(stack, code: str, statuses: set[str]) -> dict:
+    return stack.wait_for(lambda: requests.get(f"{stack.api}/v1/track/{code}", timeout=10).json(),
+                          lambda view: view.get("status") in statuses, poll=0.5)
 
 
 def _received(stack) -> int | None:

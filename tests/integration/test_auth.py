@@ -31,6 +31,9 @@ from civic.auth import (
 from tests.conftest import MotoCognito, free_port
 
 REGION = "ap-southeast-1"
+# moto's JWKS answers in milliseconds, but a loaded CI machine may stall it for seconds: the tests must
+# not turn that into "jwks_unavailable" (AWS's default of 5 s stays in production).
+LOADED_MACHINE_TIMEOUT = 60
 
 
 
@@ -56,6 +59,7 @@ def verifier(cognito):
     return TokenVerifier(
         REGION, cognito["pool"], cognito["client"],
         jwks_url=default_jwks_url(REGION, cognito["pool"], cognito["endpoint"]),
+        http_timeout=LOADED_MACHINE_TIMEOUT,
     )
 
 
@@ -208,7 +212,8 @@ class CountingVerifier(TokenVerifier):
 
 def test_jwks_is_cached(cognito, moto_key):
     v = CountingVerifier(REGION, cognito["pool"], cognito["client"],
-                         jwks_url=default_jwks_url(REGION, cognito["pool"], cognito["endpoint"]))
+                         jwks_url=default_jwks_url(REGION, cognito["pool"], cognito["endpoint"]),
+                         http_timeout=LOADED_MACHINE_TIMEOUT)
     for _ in range(20):
         v.verify(cognito["tokens"]["IdToken"])
     assert v.fetches == 1
@@ -230,7 +235,7 @@ def test_jwks_unreachable_fails_closed(cognito):
 def test_issuer_override(cognito):
     v = TokenVerifier(REGION, cognito["pool"], cognito["client"],
                       jwks_url=default_jwks_url(REGION, cognito["pool"], cognito["endpoint"]),
-                      issuer="https://issuer.example/other")
+                      issuer="https://issuer.example/other", http_timeout=LOADED_MACHINE_TIMEOUT)
     assert _reason(v, cognito["tokens"]["IdToken"]) == "bad_issuer"
 
 

@@ -43,8 +43,9 @@ def cognito():
 
 @pytest.fixture(scope="module")
 def verifier(cognito):
+    # A loaded machine may stall moto's JWKS for seconds; that must not read as "jwks_unavailable".
     return TokenVerifier(REGION, cognito["pool"], cognito["client"],
-                         jwks_url=default_jwks_url(REGION, cognito["pool"], cognito["endpoint"]))
+                         jwks_url=default_jwks_url(REGION, cognito["pool"], cognito["endpoint"]), http_timeout=60)
 
 
 def make_app(verifier, calls):

@@ -166,7 +166,8 @@ class LocalStack:
         from civic.local.webserver import WebServer
 
         app = load_chalice_app(o.root / "chalice_app")
-        verifier = TokenVerifier.from_settings(get_settings())  # the pool deployed above, its JWKS on moto
+        # The pool deployed above, its JWKS on moto; a busy machine may stall moto, so wait longer than AWS.
+        verifier = TokenVerifier.from_settings(get_settings(), http_timeout=30)
         gateway = LocalGateway(app, verifier, sock=sockets["API"], aws_endpoint_url=endpoint)
         gateway.start()
         self._stoppers.append(gateway.stop)
@@ -188,6 +189,7 @@ class LocalStack:
         dispatcher.start()
         self._stoppers.append(dispatcher.stop)
         self.dispatcher = dispatcher
+        web.server.dispatcher = dispatcher
 
         self.info = {
             "api_url": api_url,

@@ -37,6 +37,8 @@ class _Handler(SimpleHTTPRequestHandler):
         return super().do_GET()
 
     def do_POST(self):
+        if self.path.split("?", 1)[0] == "/_local/settle":
+            return self._settle()
         if self.path.startswith("/_local/"):  # the Zalo OA stand-in and its failure switch
             return self._local_outbox()
         return self.send_error(405)
@@ -49,6 +51,23 @@ class _Handler(SimpleHTTPRequestHandler):
         data = json.dumps(body, ensure_ascii=False).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _settle(self) -> None:
+        """POST /_local/settle[?timeout=S]: wait until the dispatcher has delivered everything written
+        so far (and what that caused); {"settled": false} when it is still busy after S seconds (600).
+        Tests and scripts wait on this instead of guessing how long the functions take."""
+        from urllib.parse import parse_qs, urlsplit
+
+        raw = parse_qs(urlsplit(self.path).query).get("timeout", ["600"])[0]
+        timeout = float(raw) if raw.replace(".", "", 1).isdigit() else 600.0
+        dispatcher = getattr(self.server, "dispatcher", None)
+        settled = dispatcher.drain(timeout=timeout) if dispatcher is not None else True
+        data = json.dumps({"settled": settled}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -112,6 +131,7 @@ class WebServer:
         ports.adopt(self.server, sock)
         self.server.daemon_threads = True
         self.server.api_url = api_url
+        self.server.dispatcher = None  # set once the stack's dispatcher runs (POST /_local/settle)
         self.server.media = (boto3.client("s3", endpoint_url=endpoint_url, region_name=region), media_bucket)
         self._thread = threading.Thread(target=self.server.serve_forever, name="web", daemon=True)
 
