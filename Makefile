@@ -57,6 +57,7 @@ chromium:
 
 lint: install
 	$(BIN)/ruff check layers chalice_app functions tests bench
+	$(BIN)/mypy
 
 test-unit: install
 	$(BIN)/python -m pytest tests/unit

@@ -3,7 +3,7 @@
 One government alert for one ward with ``--recipients`` people (default 100,000) in its area index,
 with moto in-process (the template deployed into it). Each recipient gets one message (their in-app
 inbox copy; more channels multiply both sides alike). Measured: the fan-out itself, from the area
-index to messages on NotifyQueue, as the send function runs it (civic.notify.fan_out steps: one
+index to messages on NotifyQueue, as the send function runs it (civic.services.notify.fan_out steps: one
 Query page of 1,000 people, their preferences by BatchGetItem, SendMessageBatch of 10), against a
 one-message-per-request baseline (the same reads, one SendMessage per message). Wall time and AWS
 requests by operation. Setting up the recipients is not timed.
@@ -38,7 +38,7 @@ def count_requests() -> Counter:
 
 
 def seed(n: int, unit: str) -> None:
-    from civic.storage.models import NotificationModel, UserModel
+    from civic.adapters.dynamo.models import NotificationModel, UserModel
 
     with UserModel.batch_write() as users, NotificationModel.batch_write() as index:
         for i in range(n):
@@ -73,7 +73,7 @@ class OnePerRequest:
 
 def run_fan_out(queue, store, alert_id: str, unit: str, now: str) -> int:
     """Run the fan-out jobs to the end, as the send function would (each step queues the next)."""
-    from civic.notify import fan_out
+    from civic.services.notify import fan_out
 
     jobs = [{"job": "alert_fanout", "alert_id": alert_id, "unit": unit}]
 
@@ -111,11 +111,11 @@ def main() -> None:
     from moto import mock_aws
 
     with mock_aws():
+        from civic.adapters.dynamo import models
+        from civic.adapters.dynamo.notify import DynamoNotifyStore, SqsNotifyQueue
         from civic.domain.notify import Alert
-        from civic.local.deploy import deploy_stack
         from civic.settings import Settings, get_settings
-        from civic.storage import models
-        from civic.storage.notify import DynamoNotifyStore, SqsNotifyQueue
+        from civic_dev.local.deploy import deploy_stack
 
         deployed = deploy_stack(endpoint_url=None, region=REGION)
         os.environ.update(deployed.env)

@@ -4,7 +4,7 @@
     ``--requests`` and ``--seconds``, against civic's LocalGateway vs ``chalice local``; each
     server runs in its own subprocess on 127.0.0.1 serving chalice_app/app.py (or, when that is
     not there yet, a minimal app with a /v1/health route in a temp project).
-(b) import time, in a fresh interpreter, of chalice_app/app.py (via civic.local.loader) vs
+(b) import time, in a fresh interpreter, of chalice_app/app.py (via civic_dev.local.loader) vs
     ``import boto3`` alone: median of ``--runs`` subprocesses, timed inside the child with
     perf_counter around the import (interpreter start-up excluded).
 """
@@ -133,8 +133,8 @@ def run_server(cmd: list[str], cwd: Path, port: int, max_requests: int, max_seco
 def bench_gateway(proj: Path, max_requests: int, max_seconds: float):
     port = free_port()
     code = (
-        "from civic.local.loader import load_chalice_app\n"
-        "from civic.local.gateway import LocalGateway\n"
+        "from civic_dev.local.loader import load_chalice_app\n"
+        "from civic_dev.local.gateway import LocalGateway\n"
         f"LocalGateway(load_chalice_app({str(proj)!r}), None, port={port}).serve_forever()\n"
     )
     return run_server([PY, "-c", code], ROOT, port, max_requests, max_seconds)
@@ -149,7 +149,7 @@ def bench_chalice_local(proj: Path, max_requests: int, max_seconds: float):
 
 
 def bench_imports(proj: Path, runs: int) -> tuple[float, float]:
-    return against_boto3(f"from civic.local.loader import load_chalice_app\nload_chalice_app({str(proj)!r})", runs)
+    return against_boto3(f"from civic_dev.local.loader import load_chalice_app\nload_chalice_app({str(proj)!r})", runs)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"(b) import time in a fresh process, median of {args.runs}")
         app_t, boto_t = bench_imports(proj, args.runs)
-        print(f"    {'chalice_app/app.py (via civic.local.loader)':<46}{app_t * 1000:>8.1f} ms")
+        print(f"    {'chalice_app/app.py (via civic_dev.local.loader)':<46}{app_t * 1000:>8.1f} ms")
         print(f"    {'import boto3':<46}{boto_t * 1000:>8.1f} ms")
         print(f"    ratio app / boto3: {app_t / boto_t:.2f}")
     finally:

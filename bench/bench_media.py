@@ -4,7 +4,7 @@ Input: a 12-megapixel phone-like JPEG (4032×3024, gradient + noise + shapes so 
 photo, EXIF GPS and Orientation=6), generated deterministically into build/bench/ and cached.
 
 (a) wall time of the three renditions (large 1600 / card 640 / thumb 200, JPEG only, metadata
-    stripped, GPS read) in one call: civic.imaging.render vs the straightforward Pillow way (open,
+    stripped, GPS read) in one call: civic.media.imaging.render vs the straightforward Pillow way (open,
     exif_transpose, resize each size from full resolution with LANCZOS, save) vs pyvips
     (``thumbnail_buffer`` per size — the reference pyvips way: shrink-on-load + autorotate — saved
     with ``keep=none``); median of ``--runs`` after a warm-up, with ratios. Also ours with JPEG+WebP.
@@ -106,7 +106,7 @@ def _dms(value: float) -> tuple[float, float, float]:
 
 
 def ours(data: bytes, formats=("jpeg",)):
-    from civic.imaging import render
+    from civic.media.imaging import render
 
     r = render(data, declared_type="image/jpeg", formats=formats)
     return r.images, r.gps
@@ -179,7 +179,7 @@ def describe(out: dict) -> str:
     from PIL import Image
 
     sizes = []
-    for (name, _fmt), blob in out.items():
+    for (_name, _fmt), blob in out.items():
         if _fmt == "jpeg":
             sizes.append("{}x{}".format(*Image.open(io.BytesIO(blob)).size))
     return " ".join(sizes) + f"  {sum(len(b) for b in out.values()) // 1024} KB"
@@ -190,10 +190,10 @@ def describe(out: dict) -> str:
 MEMORY_CHILD = """
 import resource, sys
 from PIL import Image  # noqa: F401  (the baseline includes Pillow itself)
-import civic.imaging
+import civic.media.imaging
 data = open(sys.argv[1], "rb").read()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-civic.imaging.render(data, declared_type="image/jpeg", formats=tuple(sys.argv[2].split(",")))
+civic.media.imaging.render(data, declared_type="image/jpeg", formats=tuple(sys.argv[2].split(",")))
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(before, after)
 """
@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     print(f"(a) three renditions (1600/640/200 JPEG q80 progressive, metadata stripped, GPS read), median of {args.runs}")
-    rows = [("civic.imaging.render", ours), ("naive Pillow", naive_pillow)]
+    rows = [("civic.media.imaging.render", ours), ("naive Pillow", naive_pillow)]
     if vips_version:
         rows.append(("pyvips thumbnail_buffer x3", vips))
     results = {}
@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         results[label] = t
         gps_s = f"{gps[0]:.4f},{gps[1]:.4f}" if gps else "none"
         print(f"    {label:<28}{t * 1000:>8.1f} ms   gps {gps_s:<18} {describe(out)}")
-    mine = results["civic.imaging.render"]
+    mine = results["civic.media.imaging.render"]
     print(f"    ratio naive Pillow / ours: {results['naive Pillow'] / mine:.2f}x   (target >= 2.5x)")
     if vips_version:
         print(f"    ratio pyvips / ours:       {results['pyvips thumbnail_buffer x3'] / mine:.2f}x   (target >= 1.0x)")
@@ -286,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print("(b) peak memory of rendering one photo (max RSS delta, fresh process)")
     delta, base = peak_memory(MEMORY_CHILD, str(PHOTO), "jpeg,webp")
-    print(f"    {'civic.imaging.render':<28}{delta:>8.1f} MB   (JPEG+WebP; baseline {base:.0f} MB; target < 200 MB)")
+    print(f"    {'civic.media.imaging.render':<28}{delta:>8.1f} MB   (JPEG+WebP; baseline {base:.0f} MB; target < 200 MB)")
     delta, base = peak_memory(NAIVE_MEMORY_CHILD, str(PHOTO), str(Path(__file__).parent))
     print(f"    {'naive Pillow':<28}{delta:>8.1f} MB   (JPEG; baseline {base:.0f} MB)")
 

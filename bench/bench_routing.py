@@ -1,4 +1,4 @@
-"""Routing benchmarks for civic.geoindex.GeoIndex vs a bare shapely STRtree, printed side by side.
+"""Routing benchmarks for civic.geo.index.GeoIndex vs a bare shapely STRtree, printed side by side.
 
 Run: ``.venv/bin/python bench/bench_routing.py`` (about half a minute; bounded well under 2 minutes).
 
@@ -34,11 +34,11 @@ import shapely
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from national import VIETNAM_UNITS, describe, national_wards  # noqa: E402
 
-from civic.geoindex import GeoIndex  # noqa: E402
+from civic.geo.index import GeoIndex  # noqa: E402
 
 LOAD_CHILD = """
 import sys, time
-from civic.geoindex import GeoIndex
+from civic.geo.index import GeoIndex
 data = open(sys.argv[1], "rb").read()
 t = time.perf_counter()
 index = GeoIndex.from_bytes(data)
@@ -115,8 +115,8 @@ def main() -> None:
     pts_box = shapely.points(lon_box, lat_box)
     batch = {}
     for name, la, lo, pts in (("land", lat_land, lon_land, pts_land), ("bbox", lat_box, lon_box, pts_box)):
-        ours = best_rate(lambda: index.locate_many(la, lo), len(la), args.repeat)
-        theirs = best_rate(lambda: tree.query(pts, predicate="intersects"), len(la), 1)
+        ours = best_rate(lambda la=la, lo=lo: index.locate_many(la, lo), len(la), args.repeat)
+        theirs = best_rate(lambda pts=pts: tree.query(pts, predicate="intersects"), len(la), 1)
         batch[name] = (ours, theirs)
     in_land = np.mean(index.locate_many(lat_box, lon_box) >= 0)
 
@@ -145,8 +145,8 @@ def main() -> None:
     from types import SimpleNamespace
 
     from civic.domain.units import RoutingRule, Unit, UnitTree
-    from civic.routing import ArtifactLocator
-    from civic.routing import locate as route_locate
+    from civic.services.routing import ArtifactLocator
+    from civic.services.routing import locate as route_locate
 
     units = [Unit("VN", "Việt Nam", "Viet Nam", "country")] + [
         Unit(code, code, code, "commune", "VN", categories=["traffic", "environment"]) for code in index.codes

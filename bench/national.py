@@ -222,7 +222,7 @@ def national_wards(seed: int = 2025, n: int = VIETNAM_UNITS) -> list[tuple[str, 
     # Which cells touch the outside (coastal/border) and who neighbours whom.
     coastal = np.zeros(n_land, bool)
     neighbours: list[set[int]] = [set() for _ in range(n_land)]
-    for key, owners in edge_cells.items():
+    for owners in edge_cells.values():
         if len(owners) == 1:
             coastal[owners[0]] = True
         else:

@@ -10,21 +10,24 @@ from chalicelib.http import (
     claims,
     endpoint,
     groups,
-    image_format,
     idempotency_key,
+    image_format,
     json_body,
     json_response,
     language,
     optional_viewer,
-    ports,
     query,
     require_group,
     seen_version,
     staff_member,
 )
-from civic import __version__, directory, intake, staff
-from civic.domain.reports import now_iso
+from civic import __version__
+from civic.bootstrap import services
+from civic.clock import now_iso
+from civic.domain import statuses
 from civic.observability import count
+from civic.services import intake, staff
+from civic.services import units as directory
 
 # configure_logs=False: Powertools owns the "civicbridge" logger (same name as the app).
 app = Chalice(app_name="civicbridge", configure_logs=False)
@@ -40,7 +43,7 @@ def health():
 @app.route("/v1/config", methods=["GET"], cors=CORS)
 @endpoint
 def public_config():
-    s = ports.settings
+    s = services().settings
     return {
         "region": s.aws_region,
         "user_pool_id": s.user_pool_id,
@@ -50,6 +53,8 @@ def public_config():
         "service_bbox": list(s.service_bbox),
         "feed_default_bbox": list(s.feed_default_bbox or s.service_bbox),
         "languages": ["vi", "en"],
+        # Kinds the web app shows, from the domain's tables (never re-declared in JavaScript).
+        "statuses": [s.as_dict() for s in statuses.TABLE],
     }
 
 
@@ -67,14 +72,14 @@ def submit_report():
     key = idempotency_key(request)
     # Refuse bad input before any write; the idempotency check compares the validated submission,
     # so 21 and 21.0, or no media and "media": [], count as the same body.
-    submission = intake.parse_submission(json_body(request), ports.settings)
+    submission = intake.parse_submission(json_body(request), services().settings)
     body = submission.model_dump(mode="json")
-    record = ports.idempotent_create(
+    record = services().idempotent_create(
         request={"key": f"{citizen_id}:{key}", "citizen_id": citizen_id, "body": body}, context=app.lambda_context
     )
-    report = ports.store.get(record["id"])
+    report = services().store.get(record["id"])
     count("ReportsSubmitted")
-    answer = {**record, "uploads": intake.upload_slots(report, ports.signer, ports.settings)}
+    answer = {**record, "uploads": intake.upload_slots(report, services().signer, services().settings)}
     return json_response(answer, 201, {"Location": f"/v1/reports/{record['id']}"})
 
 
@@ -82,14 +87,14 @@ def submit_report():
 @endpoint
 def public_feed():
     request = app.current_request
-    return intake.feed(ports.store, query(request), ports.settings, image_format(request))
+    return intake.feed(services().store, query(request), services().settings, image_format(request))
 
 
 @app.route("/v1/reports/nearby", methods=["GET"], cors=CORS)
 @endpoint
 def nearby_reports():
     request = app.current_request
-    return directory.nearby(ports.store, query(request), ports.settings, image_format(request))
+    return directory.nearby(services().store, query(request), services().settings, image_format(request))
 
 
 @app.route("/v1/reports/{report_id}", methods=["GET"], cors=CORS)
@@ -97,7 +102,7 @@ def nearby_reports():
 def get_report(report_id):
     request = app.current_request
     return intake.view_report(
-        ports.store, report_id, optional_viewer(request), ports.settings, follows=ports.follows,
+        services().store, report_id, optional_viewer(request), services().settings, follows=services().follows,
         image_format=image_format(request),
     )
 
@@ -105,7 +110,7 @@ def get_report(report_id):
 @app.route("/v1/track/{code}", methods=["GET"], cors=CORS)
 @endpoint
 def track(code):
-    return intake.track(ports.store, code, ports.settings, image_format(app.current_request))
+    return intake.track(services().store, code, services().settings, image_format(app.current_request))
 
 
 @app.route("/v1/me", methods=["GET"], authorizer=authorizer, cors=CORS)
@@ -114,7 +119,7 @@ def who_am_i():
     """The signed-in user's role and units (the staff portal defaults its inbox and dashboard to them)."""
     found = claims(app.current_request)
     found_groups = groups(found)
-    units = ports.staff_directory.units_of(found["sub"]) if found_groups - {"citizen"} else []
+    units = services().staff_directory.units_of(found["sub"]) if found_groups - {"citizen"} else []
     member = staff.member_from(found["sub"], found_groups, units)
     role = member.role if member else ("admin" if "admin" in found_groups else "citizen")
     return {"user_id": found["sub"], "role": role, "groups": sorted(found_groups), "units": list(units)}
@@ -124,7 +129,7 @@ def who_am_i():
 @endpoint
 def my_reports():
     request = app.current_request
-    return intake.my_reports(ports.store, claims(request)["sub"], query(request), ports.settings, image_format(request))
+    return intake.my_reports(services().store, claims(request)["sub"], query(request), services().settings, image_format(request))
 
 
 @app.route("/v1/reports/{report_id}/follow", methods=["POST", "DELETE"], authorizer=authorizer, cors=CORS)
@@ -132,7 +137,7 @@ def my_reports():
 def follow(report_id):
     request = app.current_request
     return intake.set_following(
-        ports.store, ports.follows, report_id, claims(request)["sub"], request.method == "POST"
+        services().store, services().follows, report_id, claims(request)["sub"], request.method == "POST"
     )
 
 
@@ -140,27 +145,27 @@ def follow(report_id):
 @endpoint
 def reply_to_unit(report_id):
     request = app.current_request
-    return intake.reply(ports.store, report_id, claims(request)["sub"], json_body(request), now_iso(), extend=ports.extend_due)
+    return intake.reply(services().store, report_id, claims(request)["sub"], json_body(request), now_iso(), extend=services().extend_due)
 
 
 @app.route("/v1/reports/{report_id}/rating", methods=["POST"], authorizer=authorizer, cors=CORS, content_types=BODY_TYPES)
 @endpoint
 def rate_result(report_id):
     request = app.current_request
-    return intake.rate(ports.store, report_id, claims(request)["sub"], json_body(request), now_iso())
+    return intake.rate(services().store, report_id, claims(request)["sub"], json_body(request), now_iso())
 
 
 @app.route("/v1/units/locate", methods=["GET"], cors=CORS)
 @endpoint
 def locate_unit():
-    d = ports.directory
+    d = services().directory
     return directory.locate(query(app.current_request), d.locator, d.tree, d.rules)
 
 
 @app.route("/v1/units/{code}", methods=["GET"], cors=CORS)
 @endpoint
 def get_unit(code):
-    d = ports.directory
+    d = services().directory
     return directory.unit_view(code, d.tree, d.geometry)
 
 
@@ -172,14 +177,14 @@ def get_unit(code):
 def staff_inbox():
     request = app.current_request
     member = staff_member(request)
-    return staff.inbox(ports.store, member, query(request), ports.directory.tree, ports.settings, ports.due_state)
+    return staff.inbox(services().store, member, query(request), services().directory.tree, services().settings, services().due_state)
 
 
 @app.route("/v1/staff/reports/{report_id}", methods=["GET"], authorizer=authorizer, cors=CORS)
 @endpoint
 def staff_report(report_id):
     member = staff_member(app.current_request)
-    return staff.detail(ports.store, member, report_id, ports.directory.tree, ports.settings)
+    return staff.detail(services().store, member, report_id, services().directory.tree, services().settings)
 
 
 @app.route("/v1/staff/reports/{report_id}/actions", methods=["POST"], authorizer=authorizer, cors=CORS,
@@ -190,8 +195,8 @@ def staff_action(report_id):
     member = staff_member(request)
     now = now_iso()
     return staff.act(
-        ports.store, member, report_id, json_body(request), seen_version(request), ports.directory.tree,
-        ports.workflow_context(now), ports.settings,
+        services().store, member, report_id, json_body(request), seen_version(request), services().directory.tree,
+        services().workflow_context(now), services().settings,
     )
 
 
@@ -202,8 +207,8 @@ def staff_evidence(report_id):
     request = app.current_request
     member = staff_member(request)
     return json_response(
-        staff.request_evidence(ports.store, ports.signer, member, report_id, json_body(request),
-                               ports.directory.tree, ports.settings, now_iso()),
+        staff.request_evidence(services().store, services().signer, member, report_id, json_body(request),
+                               services().directory.tree, services().settings, now_iso()),
         201,
     )
 
@@ -225,9 +230,9 @@ def admin_units():
     request = app.current_request
     require_group(request, "admin")
     if request.method == "GET":
-        return {"items": [u.public() for u in ports.units.units()]}
-    created = directory.put_unit(json_body(request), ports.units)
-    ports.directory.invalidate()
+        return {"items": [u.public() for u in services().units.units()]}
+    created = directory.put_unit(json_body(request), services().units)
+    services().directory.invalidate()
     return json_response(created, 201)
 
 
@@ -237,13 +242,13 @@ def admin_unit(code):
     request = app.current_request
     require_group(request, "admin")
     if request.method == "GET":
-        return directory.unit_view(code, ports.units.tree(), lambda _code: None)
+        return directory.unit_view(code, services().units.tree(), lambda _code: None)
     if request.method == "PUT":
-        saved = directory.put_unit(json_body(request), ports.units, code)
+        saved = directory.put_unit(json_body(request), services().units, code)
     else:
-        directory.delete_unit(code, ports.units)
+        directory.delete_unit(code, services().units)
         saved = {"deleted": code}
-    ports.directory.invalidate()
+    services().directory.invalidate()
     return saved
 
 
@@ -253,9 +258,9 @@ def admin_rules():
     request = app.current_request
     require_group(request, "admin")
     if request.method == "GET":
-        return {"items": [r.public() for r in ports.units.rules()]}
-    created = directory.put_rule(json_body(request), ports.units)
-    ports.directory.invalidate()
+        return {"items": [r.public() for r in services().units.rules()]}
+    created = directory.put_rule(json_body(request), services().units)
+    services().directory.invalidate()
     return json_response(created, 201)
 
 
@@ -265,11 +270,11 @@ def admin_rule(rule_id):
     request = app.current_request
     require_group(request, "admin")
     if request.method == "PUT":
-        saved = directory.put_rule(json_body(request), ports.units, rule_id)
+        saved = directory.put_rule(json_body(request), services().units, rule_id)
     else:
-        directory.delete_rule(rule_id, ports.units)
+        directory.delete_rule(rule_id, services().units)
         saved = {"deleted": rule_id}
-    ports.directory.invalidate()
+    services().directory.invalidate()
     return saved
 
 

@@ -40,7 +40,7 @@ mkdir -p "$OUT"
 import sys
 from pathlib import Path
 import yaml
-from civic.local.cfn import compose_merge_template
+from civic_dev.local.cfn import compose_merge_template
 root, dest, out = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 merged = compose_merge_template(root / "infra/template.yaml", root / "infra/chalice-merge.yaml", out)
 dest.write_text(yaml.safe_dump(merged, sort_keys=False, allow_unicode=True), encoding="utf-8")
@@ -68,7 +68,7 @@ CHALICE="$(dirname "$PYTHON")/chalice"
 echo "==> check: translate + cfn-lint $OUT/sam.yaml"
 "$PYTHON" - "$OUT/sam.yaml" <<'PY'
 import sys
-from civic.local.cfn import load_sam_template, lint_errors, translate
+from civic_dev.local.cfn import load_sam_template, lint_errors, translate
 errors = lint_errors(translate(load_sam_template(sys.argv[1])))
 for e in errors:
     print(e)

@@ -30,7 +30,8 @@ class MotoCognito:
 
     def __init__(self, pool_name: str, users: list[str], staff: list[str], region: str = "ap-southeast-1"):
         import boto3
-        from civic.local.embedded_aws import EmbeddedAWS
+
+        from civic_dev.local.embedded_aws import EmbeddedAWS
 
         self.server = EmbeddedAWS.on_free_port()
         self.endpoint = self.server.url

@@ -2,41 +2,32 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from chalice import Blueprint, Response
 
-from chalicelib.http import CORS, authorizer, endpoint, ports, query, staff_member
+from chalicelib.http import CORS, authorizer, endpoint, query, staff_member
+from civic.bootstrap import services
 
 bp = Blueprint(__name__)
-
-
-@lru_cache(maxsize=1)
-def _files():
-    from civic.storage.opendata import S3OpenDataStore
-
-    return S3OpenDataStore(ports.settings)
 
 
 @bp.route("/v1/exports", methods=["GET"], cors=CORS)
 @endpoint
 def list_exports():
-    from civic.exports import list_exports as listing
+    from civic.services.exports import list_exports as listing
 
-    return listing(_files(), query(bp.current_request), ports.settings.media_base_url)
+    return listing(services().open_data, query(bp.current_request), services().settings.media_base_url)
 
 
 @bp.route("/v1/staff/inbox/export", methods=["GET"], authorizer=authorizer, cors=CORS)
 @endpoint
 def export_inbox():
-    from civic.i18n import local_day
-    from civic.domain.reports import now_iso
-    from civic.exports import staff_export
+    from civic.clock import local_day, now_iso
+    from civic.services.exports import staff_export
 
     request = bp.current_request
     member = staff_member(request)
     body, rows, total = staff_export(
-        ports.store, member, query(request), ports.directory.tree, ports.settings, ports.due_state
+        services().store, member, query(request), services().directory.tree, services().settings, services().due_state
     )
     return Response(
         body=body,

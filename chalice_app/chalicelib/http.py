@@ -1,4 +1,4 @@
-"""HTTP glue between Chalice and the core: errors as JSON, language, identity, per-process ports.
+"""HTTP glue between Chalice and the core: errors as JSON, language, identity, per-process services().
 
 Routes in app.py stay one-liners: parse the request with these helpers, call `civic`, return.
 """
@@ -10,15 +10,16 @@ import json
 import re
 import traceback
 import uuid
-from functools import cached_property
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from chalice import CognitoUserPoolAuthorizer, CORSConfig, Response
 
 from civic import observability
-from civic.errors import ApiError, bad_request, unauthorized
+from civic.adapters.dynamo.idempotency import IdempotencyConflict
+from civic.bootstrap import services
+from civic.domain.errors import Conflict, DomainError, Forbidden, Invalid, invalid, unauthenticated
 from civic.i18n import pick_language, text
-from civic.storage.idempotency import IdempotencyConflict
 
 # Browsers may send the headers our API reads, and read the ones it answers with.
 CORS = CORSConfig(
@@ -37,128 +38,31 @@ authorizer = CognitoUserPoolAuthorizer(
     provider_arns=["arn:aws:cognito-idp:ap-southeast-1:000000000000:userpool/ap-southeast-1_placeholder"],
 )
 
+# The one place a domain error's kind becomes an HTTP status.
+STATUS = {"invalid": 400, "unauthenticated": 401, "forbidden": 403, "not_found": 404, "conflict": 409,
+          "too_large": 413, "not_ready": 503}
+
+
+def status_of(error: DomainError) -> int:
+    return STATUS[error.kind]
+
+
+# Powertools idempotency's refusals (an edge concern): (status, error).
 IDEMPOTENCY_ERRORS = {
-    "reused": ApiError(
-        422, "idempotency_key_reused",
+    "reused": (422, Invalid(
+        "idempotency_key_reused",
         text("Idempotency-Key này đã được dùng cho một phản ánh khác",
              "This Idempotency-Key was already used with a different body"),
-    ),
-    "in_progress": ApiError(
-        409, "submission_in_progress",
+    )),
+    "in_progress": (409, Conflict(
+        "submission_in_progress",
         text("Phản ánh này đang được gửi, vui lòng đợi", "This submission is still in progress; retry shortly"),
-    ),
+    )),
 }
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{8,128}$")
 JSON_TYPE = "application/json; charset=utf-8"
 
 
-class Ports:
-    """The adapters one process uses, built on first use (moto must be able to intercept them)."""
-
-    @cached_property
-    def settings(self):
-        # Imported here, not at module level: pydantic-settings is a large share of a cold start.
-        from civic.settings import get_settings
-        from civic.storage import models
-
-        settings = get_settings()
-        models.bind(settings)
-        return settings
-
-    @cached_property
-    def store(self):
-        from civic.storage.dynamo import DynamoReportStore
-
-        self.settings  # binds the models
-        return DynamoReportStore()
-
-    @cached_property
-    def units(self):
-        from civic.storage.units import DynamoUnitStore
-
-        self.settings  # binds the models
-        return DynamoUnitStore()
-
-    @cached_property
-    def follows(self):
-        from civic.storage.units import DynamoFollowStore
-
-        self.settings
-        return DynamoFollowStore()
-
-    def extend_due(self, due: str, paused_from: str, resumed: str) -> str:
-        """A deadline pushed back by the working time the unit waited for the citizen."""
-        from civic.domain.sla import extend_due
-        from civic.routing import working_calendar
-
-        return extend_due(working_calendar(), due, paused_from, resumed)
-
-    def due_state(self, due_at: str | None) -> str:
-        """on_time / due_soon / overdue / none, right now."""
-        from civic.routing import due_state_now
-
-        return due_state_now(due_at)
-
-    @cached_property
-    def staff_directory(self):
-        from civic.storage.units import DynamoStaffDirectory
-
-        self.settings
-        return DynamoStaffDirectory()
-
-    def workflow_context(self, now: str):
-        """What staff actions need to know: units (transfer, approval) and deadlines."""
-        from civic.domain.workflow import Context
-        from civic.routing import report_deadlines
-
-        tree = self.directory.tree
-        return Context(
-            now=now,
-            unit_exists=lambda code: code in tree,
-            parent_of=lambda code: (tree.get(code).parent_code if tree.get(code) else None),
-            requires_approval=lambda code: bool(tree.get(code) and tree.get(code).requires_approval),
-            deadlines=lambda report, priority, start: report_deadlines(
-                tree, report.category, priority, report.unit_code, start
-            ),
-        )
-
-    @cached_property
-    def directory(self):
-        from civic.storage.directory import Directory
-
-        return Directory(self.settings, units_store=self.units)
-
-    @cached_property
-    def signer(self):
-        from civic.storage.s3 import S3UploadSigner
-
-        return S3UploadSigner(self.settings)
-
-    @cached_property
-    def verifier(self):
-        from civic.auth import TokenVerifier
-
-        return TokenVerifier.from_settings(self.settings)
-
-    @cached_property
-    def idempotent_create(self) -> Callable[..., dict]:
-        """`create_report` behind Powertools idempotency: one report per (citizen, Idempotency-Key)."""
-        from civic.domain.submission import ReportSubmission
-        from civic.intake import create_report, created
-        from civic.storage.idempotency import idempotent
-
-        s = self.settings
-
-        @idempotent(s)
-        def create_once(request: dict) -> dict:
-            submission = ReportSubmission.model_validate(request["body"])
-            report = create_report(submission, citizen_id=request["citizen_id"], store=self.store, settings=s)
-            return created(report)
-
-        return create_once
-
-
-ports = Ports()
 
 
 def language(request) -> str:
@@ -178,8 +82,8 @@ def json_response(body: Any, status: int = 200, headers: dict | None = None) -> 
     )
 
 
-def error_response(error: ApiError, lang: str) -> Response:
-    return json_response(error.body(lang), error.status)
+def error_response(error: DomainError, lang: str, status: int | None = None) -> Response:
+    return json_response(error.body(lang), status or status_of(error))
 
 
 def request_id(request) -> str:
@@ -188,7 +92,7 @@ def request_id(request) -> str:
 
 
 def endpoint(view: Callable[..., Any]) -> Callable[..., Response]:
-    """Wrap a route: JSON answers, ApiError → its status, anything else → a 500 without internals.
+    """Wrap a route: JSON answers, a domain error → its kind's status, anything else → a 500 without internals.
 
     Logs one line per request with the correlation id; never the body, claims or query (they may
     carry personal data).
@@ -208,12 +112,14 @@ def endpoint(view: Callable[..., Any]) -> Callable[..., Response]:
             response = result if isinstance(result, Response) else json_response(result)
         except IdempotencyConflict as exc:
             observability.count("RefusedInputs")
-            response = error_response(IDEMPOTENCY_ERRORS[exc.kind], lang)
-        except ApiError as exc:
-            if exc.status < 500:
+            status, error = IDEMPOTENCY_ERRORS[exc.kind]
+            response = error_response(error, lang, status)
+        except DomainError as exc:
+            status = status_of(exc)
+            if status < 500:
                 observability.count("RefusedInputs")
-            log.info("refused", extra={"route": view.__name__, "status": exc.status, "code": exc.code})
-            response = error_response(exc, lang)
+            log.info("refused", extra={"route": view.__name__, "status": status, "code": exc.code})
+            response = error_response(exc, lang, status)
         except Exception as exc:
             observability.count("HandlerErrors")
             # The exception's type and where it happened, not its message: messages can echo input.
@@ -258,11 +164,11 @@ def _current_request():
 def json_body(request) -> Any:
     raw = request.raw_body
     if not raw:
-        raise bad_request("invalid_json", text("Thiếu nội dung JSON", "A JSON body is required"))
+        raise invalid("invalid_json", text("Thiếu nội dung JSON", "A JSON body is required"))
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly nested input
-        raise bad_request(
+        raise invalid(
             "invalid_json", text("Nội dung không phải JSON hợp lệ", "The body is not valid JSON")
         ) from None
 
@@ -275,7 +181,7 @@ def claims(request) -> dict:
     """Claims of a route behind the Cognito authorizer (API Gateway, or the local gateway)."""
     found = ((request.context or {}).get("authorizer") or {}).get("claims")
     if not found or not found.get("sub"):
-        raise unauthorized()
+        raise unauthenticated()
     return found
 
 
@@ -290,18 +196,18 @@ def groups(found: dict) -> set[str]:
 def require_group(request, group: str) -> dict:
     found = claims(request)
     if group not in groups(found):
-        raise ApiError(403, "forbidden", text("Bạn không có quyền thực hiện thao tác này", "You are not allowed to do this"))
+        raise Forbidden(text("Bạn không có quyền thực hiện thao tác này", "You are not allowed to do this"))
     return found
 
 
 def staff_member(request):
     """The signed-in staff member (role from Cognito groups, units from the Users table); 403 otherwise."""
-    from civic.staff import member_from
+    from civic.services.staff import member_from
 
     found = claims(request)
-    member = member_from(found["sub"], groups(found), ports.staff_directory.units_of(found["sub"]))
+    member = member_from(found["sub"], groups(found), services().staff_directory.units_of(found["sub"]))
     if member is None:
-        raise ApiError(403, "forbidden", text("Chỉ dành cho cán bộ", "For staff only"))
+        raise Forbidden(text("Chỉ dành cho cán bộ", "For staff only"))
     return member
 
 
@@ -319,15 +225,15 @@ def optional_viewer(request) -> str | None:
     if not token:
         return None
     try:
-        return ports.verifier.verify(token).get("sub")
+        return services().verifier.verify(token).get("sub")
     except InvalidToken:
-        raise unauthorized() from None
+        raise unauthenticated() from None
 
 
 def idempotency_key(request) -> str:
     key = request.headers.get("idempotency-key")
     if not key or not IDEMPOTENCY_KEY.match(key):
-        raise bad_request(
+        raise invalid(
             "idempotency_key_required",
             text(
                 "Cần tiêu đề Idempotency-Key (8–128 ký tự chữ, số, - _ . :)",

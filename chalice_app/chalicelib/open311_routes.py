@@ -1,8 +1,8 @@
 """Open311 GeoReport v2 under /open311/v2, and the admin routes that issue its API keys.
 
 API Gateway path parameters are whole segments, so `services.json` arrives as one `{resource}` and the
-format is split off here (civic.open311.split_format). Answers and errors are in the specification's
-XML or JSON; the mapping itself is civic.open311 (pure, unit-tested).
+format is split off here (civic.services.open311.split_format). Answers and errors are in the specification's
+XML or JSON; the mapping itself is civic.services.open311 (pure, unit-tested).
 """
 
 from __future__ import annotations
@@ -12,16 +12,27 @@ import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from functools import cached_property
 
 from chalice import Blueprint, Response
 
-from chalicelib.http import BODY_TYPES, CORS, authorizer, endpoint, json_body, json_response, language, ports, require_group
-from civic import open311
-from civic.errors import ApiError, bad_request
-from civic.i18n import iso_utc, text
+from chalicelib.http import (
+    BODY_TYPES,
+    CORS,
+    authorizer,
+    endpoint,
+    json_body,
+    json_response,
+    language,
+    require_group,
+    status_of,
+)
+from civic.adapters.dynamo.idempotency import IdempotencyConflict
+from civic.bootstrap import services
+from civic.clock import iso_utc
+from civic.domain.errors import DomainError, invalid
+from civic.i18n import text
 from civic.observability import count
-from civic.storage.idempotency import IdempotencyConflict
+from civic.services import open311
 
 bp = Blueprint(__name__)
 
@@ -34,35 +45,6 @@ _TIMELINE_READERS = 8
 RECENT_EVENTS = 3  # events read per listed request (without extensions) to find its latest public note
 
 
-class _Open311Ports:
-    @cached_property
-    def store(self):
-        from civic.storage.open311 import Open311Store
-
-        ports.settings  # binds the models
-        return Open311Store()
-
-    @cached_property
-    def create_once(self):
-        """create_report behind Powertools idempotency: a retried POST replays the first answer."""
-        from civic.domain.submission import ReportSubmission
-        from civic.intake import create_report, created
-        from civic.storage.idempotency import idempotent
-
-        settings = ports.settings
-
-        @idempotent(settings)
-        def create(request: dict) -> dict:
-            body = request["body"]
-            submission = ReportSubmission.model_validate(body["report"])
-            report = create_report(submission, citizen_id=body["citizen_id"], store=ports.store, settings=settings,
-                                   event_data=body["event_data"])
-            return created(report)
-
-        return create
-
-
-o311 = _Open311Ports()
 
 
 def _respond(status: int, body: str, content_type: str) -> Response:
@@ -83,8 +65,10 @@ def open311_view(view):
             root, payload, status = view(*args, lang=lang, **kwargs)
             body, content_type = open311.render(root, payload, fmt)
             return _respond(status, body, content_type)
-        except (open311.Open311Error, ApiError) as exc:
+        except (open311.Open311Error, DomainError) as exc:
             count("RefusedInputs")
+            if isinstance(exc, DomainError):
+                exc = open311.from_domain_error(exc, status_of(exc))
             status, body, content_type = open311.render_error(exc, fmt, lang)
             return _respond(status, body, content_type)
         except IdempotencyConflict as exc:
@@ -105,7 +89,7 @@ def _params(request) -> dict[str, list[str]]:
 
 
 def _unit_name(lang: str):
-    tree = ports.directory.tree
+    tree = services().directory.tree
 
     def name(code: str | None) -> str | None:
         unit = tree.get(code) if code else None
@@ -129,23 +113,23 @@ def _api_url(request) -> str:
 
 def _timelines(reports) -> list:
     if len(reports) <= 1:
-        return [ports.store.timeline(r.id) for r in reports]
+        return [services().store.timeline(r.id) for r in reports]
     with ThreadPoolExecutor(max_workers=min(_TIMELINE_READERS, len(reports))) as pool:
-        return list(pool.map(lambda r: ports.store.timeline(r.id), reports))
+        return list(pool.map(lambda r: services().store.timeline(r.id), reports))
 
 
 def _requests_payload(reports, lang: str, extensions: bool) -> list[dict]:
     unit_name = _unit_name(lang)
-    base = ports.settings.media_base_url
+    base = services().settings.media_base_url
     if extensions or len(reports) <= 1:
         timelines = _timelines(reports)  # every public note: the whole timeline of each
     else:
         # status_notes is the latest public note: almost always among the last few events, read in
         # batches of 100 keys; only a report whose recent events carry none has its timeline read.
-        timelines = o311.store.recent_events(reports, RECENT_EVENTS)
+        timelines = services().open311_store.recent_events(reports, RECENT_EVENTS)
         for index, (report, events) in enumerate(zip(reports, timelines)):
             if report.version > len(events) and not open311.public_notes(events, lang, unit_name):
-                timelines[index] = ports.store.timeline(report.id)
+                timelines[index] = services().store.timeline(report.id)
     return [
         open311.service_request(report, events, lang, base, unit_name, extensions)
         for report, events in zip(reports, timelines)
@@ -180,25 +164,25 @@ def open311_post(resource, lang):
     open311.split_format(resource, "requests")
     form = open311.parse_form(request.raw_body)
     api_key = (form.get("api_key") or [None])[-1] or (_params(request).get("api_key") or [None])[-1]
-    client_id = o311.store.client_for_key(api_key)
+    client_id = services().open311_store.client_for_key(api_key)
     if client_id is None:
         raise open311.Open311Error(403, text("api_key không hợp lệ hoặc đã bị thu hồi: không thể tạo yêu cầu",
                                              "Invalid or revoked api_key: cannot create the request"))
     submission = open311.parse_submission(form, client_id, lang)
     # The same checks as POST /v1/reports (service area, text rules), before anything is written.
-    from civic.intake import parse_submission
+    from civic.services.intake import parse_submission
 
-    checked = parse_submission(submission.body, ports.settings).model_dump(mode="json")
+    checked = parse_submission(submission.body, services().settings).model_dump(mode="json")
     citizen_id = open311.citizen_id(client_id, submission.identity)
     if submission.identity != "anonymous":
-        o311.store.save_contact(citizen_id, submission.contact, open311.display_name(submission.contact))
+        services().open311_store.save_contact(citizen_id, submission.contact, open311.display_name(submission.contact))
     body = {"report": checked, "citizen_id": citizen_id, "event_data": submission.event_data}
     # An Idempotency-Key header if the client sends one; otherwise the request itself: a client
     # retrying after a timeout gets the same request back, never a second one.
     key = request.headers.get("idempotency-key") or hashlib.sha256(
         json.dumps(body, sort_keys=True, ensure_ascii=False).encode()
     ).hexdigest()
-    record = o311.create_once(request={"key": f"open311:{client_id}:{key[:128]}", "body": body},
+    record = services().open311_create(request={"key": f"open311:{client_id}:{key[:128]}", "body": body},
                               context=bp.lambda_context)
     count("ReportsSubmitted")
     count("Open311Submissions")
@@ -221,11 +205,11 @@ def open311_request(request_id, lang):
     raw, _ = open311.split_format(request_id)
     params = _params(request)
     extensions = open311._flag((params.get("extensions") or [None])[-1])
-    report = ports.store.get(raw) if open311.valid_request_id(raw) else None
+    report = services().store.get(raw) if open311.valid_request_id(raw) else None
     if report is None:
         from civic.domain.reports import normalise_tracking_code
 
-        report = ports.store.get_by_tracking(normalise_tracking_code(raw))  # a token works too
+        report = services().store.get_by_tracking(normalise_tracking_code(raw))  # a token works too
     if report is None:
         raise open311.Open311Error(404, text("Không tìm thấy yêu cầu", "Service request not found"))
     return "service_requests", _requests_payload([report], lang, extensions), 200
@@ -238,20 +222,20 @@ def open311_token(token, lang):
     from civic.domain.reports import normalise_tracking_code
 
     raw, _ = open311.split_format(token)
-    report = ports.store.get_by_tracking(normalise_tracking_code(raw)) if len(raw) <= 32 else None
+    report = services().store.get_by_tracking(normalise_tracking_code(raw)) if len(raw) <= 32 else None
     return "service_requests", open311.token_answer(report, raw), 200
 
 
 def _list_requests(params: dict[str, list[str]], lang: str) -> list[dict]:
     query = open311.parse_request_query(params, open311.now_utc())
     if query.ids:  # the specification: ids override every other parameter
-        reports = [r for r in (ports.store.get(i) if open311.valid_request_id(i) else None for i in query.ids) if r]
+        reports = [r for r in (services().store.get(i) if open311.valid_request_id(i) else None for i in query.ids) if r]
         return _requests_payload(reports, lang, query.extensions)
     skip = (query.page - 1) * query.page_size
     page = []
     evaluated = 0
     days = open311.local_days(query.start, query.end)
-    for report in o311.store.reports_between(iso_utc(query.start), iso_utc(query.end), days):
+    for report in services().open311_store.reports_between(iso_utc(query.start), iso_utc(query.end), days):
         evaluated += 1
         if evaluated > MAX_EVALUATED:
             break
@@ -283,7 +267,7 @@ def _updates(params: dict[str, list[str]], lang: str) -> list[dict]:
     window_start = end - timedelta(days=open311.MAX_WINDOW_DAYS)
     lo = iso_utc(start)
     changed = []
-    for index, report in enumerate(o311.store.reports_between(iso_utc(window_start), iso_utc(end),
+    for index, report in enumerate(services().open311_store.reports_between(iso_utc(window_start), iso_utc(end),
                                                                open311.local_days(window_start, end))):
         if index >= MAX_EVALUATED:
             break
@@ -307,7 +291,7 @@ def open311_clients():
     request = bp.current_request
     require_group(request, "admin")
     if request.method == "GET":
-        return {"items": o311.store.clients()}
+        return {"items": services().open311_store.clients()}
     body = json_body(request)
     name = body.get("name") if isinstance(body, dict) else None
     contact = body.get("contact") if isinstance(body, dict) else None
@@ -319,10 +303,10 @@ def open311_clients():
     if isinstance(body, dict) and set(body) - {"name", "contact"}:
         fields.update({k: text("Không hỗ trợ", "Not supported") for k in sorted(set(body) - {"name", "contact"})})
     if fields:
-        raise bad_request("invalid_request", text("Dữ liệu không hợp lệ", "Invalid request"), fields)
-    from civic.domain.reports import now_iso
+        raise invalid("invalid_request", text("Dữ liệu không hợp lệ", "Invalid request"), fields)
+    from civic.clock import now_iso
 
-    created = o311.store.create_client(name.strip(), contact, now_iso())
+    created = services().open311_store.create_client(name.strip(), contact, now_iso())
     return json_response(created, 201)
 
 
@@ -331,10 +315,10 @@ def open311_clients():
 def open311_revoke(client_id):
     request = bp.current_request
     require_group(request, "admin")
-    from civic.domain.reports import now_iso
-    from civic.errors import not_found
+    from civic.clock import now_iso
+    from civic.domain.errors import NotFound
 
-    revoked = o311.store.revoke(client_id, now_iso()) if len(client_id) <= 64 else None
+    revoked = services().open311_store.revoke(client_id, now_iso()) if len(client_id) <= 64 else None
     if revoked is None:
-        raise not_found("Không có ứng dụng này", "No such client")
+        raise NotFound("Không có ứng dụng này", "No such client")
     return revoked

@@ -1,48 +1,37 @@
-"""GET /v1/stats/*: the statistics dashboard (civic.stats). Public totals without `unit`; a unit's
+"""GET /v1/stats/*: the statistics dashboard (civic.services.stats). Public totals without `unit`; a unit's
 figures, the unit ranking and the map for staff of that unit or above it, and admins."""
 
 from __future__ import annotations
 
-from functools import cached_property
-
 from chalice import Blueprint
 
-from chalicelib.http import CORS, endpoint, groups, ports, query
+from chalicelib.http import CORS, endpoint, groups, query
+from civic.bootstrap import services
 
 bp = Blueprint(__name__)
 
 
-class _StatsPorts:
-    @cached_property
-    def reader(self):
-        from civic.storage.stats import DynamoStatsStore
-
-        ports.settings  # binds the models
-        return DynamoStatsStore()
-
-
-_stats = _StatsPorts()
 
 
 def _viewer(request):
     """Who asks, from an optional bearer token (these routes are public without `unit`)."""
     from civic.auth import InvalidToken, bearer_token
-    from civic.errors import unauthorized
-    from civic.stats import Viewer
+    from civic.domain.errors import unauthenticated
+    from civic.services.stats import Viewer
 
     token = bearer_token(request.headers)
     if not token:
         return Viewer()
     try:
-        found = ports.verifier.verify(token)
+        found = services().verifier.verify(token)
     except InvalidToken:
-        raise unauthorized() from None
+        raise unauthenticated() from None
     sub, roles = found.get("sub"), groups(found)
     if "admin" in roles:
         return Viewer(sub, "admin")
-    from civic.staff import member_from
+    from civic.services.staff import member_from
 
-    member = member_from(sub, roles, ports.staff_directory.units_of(sub)) if roles else None
+    member = member_from(sub, roles, services().staff_directory.units_of(sub)) if roles else None
     return Viewer(sub, member.role, member.units) if member else Viewer(sub, "citizen")
 
 
@@ -50,52 +39,46 @@ def _answer(use_case, **extra):
     from civic.domain.stats import today_local
 
     request = bp.current_request
-    return use_case(_stats.reader, query(request), ports.directory.tree, _viewer(request), today_local(), **extra)
+    return use_case(services().stats_store, query(request), services().directory.tree, _viewer(request), today_local(), **extra)
 
 
 @bp.route("/v1/stats/summary", methods=["GET"], cors=CORS)
 @endpoint
 def stats_summary():
-    from civic import stats
-
+    from civic.services import stats
     return _answer(stats.summary)
 
 
 @bp.route("/v1/stats/units", methods=["GET"], cors=CORS)
 @endpoint
 def stats_units():
-    from civic import stats
-
+    from civic.services import stats
     return _answer(stats.units)
 
 
 @bp.route("/v1/stats/categories", methods=["GET"], cors=CORS)
 @endpoint
 def stats_categories():
-    from civic import stats
-
+    from civic.services import stats
     return _answer(stats.categories)
 
 
 @bp.route("/v1/stats/timeseries", methods=["GET"], cors=CORS)
 @endpoint
 def stats_timeseries():
-    from civic import stats
-
+    from civic.services import stats
     return _answer(stats.timeseries)
 
 
 @bp.route("/v1/stats/heatmap", methods=["GET"], cors=CORS)
 @endpoint
 def stats_heatmap():
-    from civic import stats
-
+    from civic.services import stats
     return _answer(stats.heatmap)
 
 
 @bp.route("/v1/stats/map", methods=["GET"], cors=CORS)
 @endpoint
 def stats_map():
-    from civic import stats
-
-    return _answer(stats.choropleth, geometry_of=ports.directory.geometry)
+    from civic.services import stats
+    return _answer(stats.choropleth, geometry_of=services().directory.geometry)

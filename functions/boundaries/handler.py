@@ -3,11 +3,9 @@
 from urllib.parse import unquote_plus
 
 from civic import observability
-from civic.boundaries import process_upload
-from civic.settings import get_settings
-from civic.storage import models
-from civic.storage.units import DynamoUnitStore
-from civic.storage.routing_index import INCOMING_PREFIX, S3BoundaryStore, s3_client
+from civic.adapters.s3.routing_index import INCOMING_PREFIX, S3BoundaryStore, s3_client
+from civic.bootstrap import services
+from civic.services.boundaries import process_upload
 
 logger = observability.logger()
 metrics = observability.metrics()
@@ -18,8 +16,8 @@ tracer = observability.tracer()
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event, context):
-    settings = get_settings()
-    models.bind(settings)
+    wired = services()
+    settings = wired.settings
     client = s3_client(settings)
     tree = None
     results = []
@@ -31,7 +29,7 @@ def handler(event, context):
             results.append({"source_key": key, "outcome": "ignored"})
             continue
         if tree is None:
-            tree = DynamoUnitStore().tree()
+            tree = wired.units.tree()  # read anew: the boundaries must match the units as they are now
         status = process_upload(key, store=S3BoundaryStore(client, bucket), tree=tree)
         counts = status["report"]["counts"]
         # Unit codes and counts only: boundaries files hold no personal data, and none is logged.

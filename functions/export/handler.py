@@ -5,9 +5,8 @@ Asia/Ho_Chi_Minh), or {"day": "YYYY-MM-DD"} to export a given day (`civic local 
 """
 
 from civic import observability
-from civic.domain.reports import now_iso
-from civic.settings import get_settings
-from civic.storage import models
+from civic.bootstrap import services
+from civic.clock import now_iso
 
 logger = observability.logger()
 metrics = observability.metrics()
@@ -34,13 +33,9 @@ def _day(event, now: str) -> str | None:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event, context):
-    from civic.exports import export_day
-    from civic.storage.directory import Directory
-    from civic.storage.dynamo import DynamoReportStore
-    from civic.storage.opendata import S3OpenDataStore
+    from civic.services.exports import export_day
 
-    settings = get_settings()
-    models.bind(settings)
+    wired = services()
     now = now_iso()
     day = _day(event, now)
     if day is None or day > _today(now):
@@ -48,10 +43,7 @@ def handler(event, context):
         logger.warning("export refused: not a past or current day")
         observability.count("ExportRefused")
         return {"error": "day must be a YYYY-MM-DD day that has begun in Asia/Ho_Chi_Minh"}
-    from civic.storage.stats import DynamoStatsStore
-
-    result = export_day(DynamoReportStore(), S3OpenDataStore(settings), day, Directory(settings).tree, now,
-                        stats=DynamoStatsStore())
+    result = export_day(wired.store, wired.open_data, day, wired.directory.tree, now, stats=wired.stats_store)
     logger.info("export run", extra={k: v for k, v in result.items() if k != "written"} | {"written": len(result["written"])})
     observability.count("ExportedReports", result["rows"])
     observability.count("ExportFilesWritten", len(result["written"]))
@@ -59,6 +51,6 @@ def handler(event, context):
 
 
 def _today(now: str) -> str:
-    from civic.i18n import local_day
+    from civic.clock import local_day
 
     return local_day(now)

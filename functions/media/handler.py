@@ -3,8 +3,8 @@
 from urllib.parse import unquote_plus
 
 from civic import observability
-from civic.domain.reports import now_iso
-from civic.media import Upload, process_upload
+from civic.clock import now_iso
+from civic.services.media import Upload, process_upload
 
 logger = observability.logger()
 metrics = observability.metrics()
@@ -15,14 +15,10 @@ metrics = observability.metrics()
 def handler(event, context):
     # Settings, storage adapters (pydantic, boto3, PynamoDB) and the X-Ray tracer load on the first
     # event, not at import: a cold start pays for them once, while it already waits for S3.
-    from civic.settings import get_settings
-    from civic.storage import models
-    from civic.storage.dynamo import DynamoPhotoRegistry, DynamoReportStore
-    from civic.storage.s3 import S3BlobStore
+    from civic.bootstrap import services
 
-    settings = get_settings()
-    models.bind(settings)
-    store, blobs, photos = DynamoReportStore(), S3BlobStore(settings), DynamoPhotoRegistry()
+    wired = services()
+    settings, store, blobs, photos = wired.settings, wired.store, wired.blobs, wired.photos
     outcomes = []
     with observability.traced("media"):
         for record in event.get("Records", []):

@@ -3,22 +3,21 @@
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from civic import observability
-from civic.domain.reports import now_iso
-from civic.notify import event_from_image, on_timeline_event
-from civic.settings import get_settings
-from civic.storage import models
+from civic.bootstrap import services
+from civic.clock import now_iso
+from civic.services.notify import event_from_image, on_timeline_event
 
 logger = observability.logger()
 metrics = observability.metrics()
 tracer = observability.tracer()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-_ports: dict = {}
 
 
 def _notify(record) -> None:
     event = event_from_image(record.dynamodb.new_image)
-    count = on_timeline_event(event, reports=_ports["reports"], store=_ports["store"], queue=_ports["queue"],
-                              settings=_ports["settings"], now=now_iso())
+    wired = services()
+    count = on_timeline_event(event, reports=wired.store, store=wired.notify_store, queue=wired.notify_queue,
+                              settings=wired.settings, now=now_iso())
     # The event id and type only: never recipients or texts.
     logger.info("notified", extra={"event_id": event.event_id, "type": event.type, "messages": count})
     observability.count("Notify_enqueued", count)
@@ -28,12 +27,4 @@ def _notify(record) -> None:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event, context):
-    if not _ports:
-        from civic.storage.dynamo import DynamoReportStore
-        from civic.storage.notify import DynamoNotifyStore, SqsNotifyQueue
-
-        settings = get_settings()
-        models.bind(settings)
-        _ports.update(settings=settings, reports=DynamoReportStore(), store=DynamoNotifyStore(),
-                      queue=SqsNotifyQueue(settings.notify_queue_url))
     return process_partial_response(event=event, record_handler=_notify, processor=processor, context=context)

@@ -3,28 +3,25 @@
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from civic import observability
-from civic.domain.reports import now_iso
-from civic.routing import route_report
-from civic.settings import get_settings
-from civic.storage import models
-from civic.storage.directory import Directory
-from civic.storage.dynamo import DynamoReportStore
+from civic.bootstrap import services
+from civic.clock import now_iso
+from civic.services.routing import route_report
 
 logger = observability.logger()
 metrics = observability.metrics()
 tracer = observability.tracer()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-_directory: Directory | None = None  # per container: units, rules and the index, refreshed cheaply
 
 
 def _route(record) -> None:
     image = record.dynamodb.new_image
     if image.get("type") != "submitted":
         return
-    directory = _directory
+    wired = services()
+    directory = wired.directory  # per container: units, rules and the index, refreshed cheaply
     outcome = route_report(
         image["report_id"],
-        store=DynamoReportStore(),
+        store=wired.store,
         locator=directory.locator(),
         tree=directory.tree,
         rules=directory.rules,
@@ -39,9 +36,4 @@ def _route(record) -> None:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event, context):
-    global _directory
-    if _directory is None:
-        settings = get_settings()
-        models.bind(settings)
-        _directory = Directory(settings)
     return process_partial_response(event=event, record_handler=_route, processor=processor, context=context)

@@ -8,11 +8,10 @@ import json
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from civic import observability
+from civic.bootstrap import services
+from civic.clock import now_iso
 from civic.domain.notify import Message
-from civic.domain.reports import now_iso
-from civic.notify import deliver, fan_out
-from civic.settings import get_settings
-from civic.storage import models
+from civic.services.notify import deliver, fan_out
 
 logger = observability.logger()
 metrics = observability.metrics()
@@ -30,13 +29,8 @@ def _setup() -> None:
         idempotent_function,
     )
 
-    from civic.notify_channels import Channels
-    from civic.storage.notify import DynamoNotifyStore, SqsNotifyQueue
-
-    settings = get_settings()
-    models.bind(settings)
-    store = DynamoNotifyStore()
-    channels = Channels(settings, store)
+    wired = services()
+    settings, channels = wired.settings, wired.channels
     persistence = DynamoDBPersistenceLayer(
         table_name=settings.idempotency_table,
         boto3_client=boto3.client("dynamodb", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url),
@@ -49,8 +43,7 @@ def _setup() -> None:
     def send(message: dict) -> dict:
         return channels.deliver(Message.from_json(message))
 
-    _ports.update(settings=settings, store=store, config=config, send=send,
-                  queue=SqsNotifyQueue(settings.notify_queue_url),
+    _ports.update(settings=settings, store=wired.notify_store, config=config, send=send, queue=wired.notify_queue,
                   sqs=boto3.client("sqs", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url))
 
 

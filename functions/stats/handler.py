@@ -1,31 +1,28 @@
-"""Timeline stream → statistics counters, each event counted exactly once (civic.stats.count_event)."""
+"""Timeline stream → statistics counters, each event counted exactly once (civic.services.stats.count_event)."""
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from civic import observability
-from civic.settings import get_settings
-from civic.stats import count_event
-from civic.storage import models
-from civic.storage.directory import Directory
-from civic.storage.dynamo import DynamoReportStore, event_from_image
-from civic.storage.stats import DynamoStatsStore
+from civic.adapters.dynamo.reports import event_from_image
+from civic.bootstrap import services
+from civic.services.stats import count_event
 
 logger = observability.logger()
 metrics = observability.metrics()
 tracer = observability.tracer()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-_directory: Directory | None = None  # per container: the unit tree, refreshed every minute
 
 
 def _facts(report_id: str) -> dict:
     """Immutable facts of a report, for events written before the core put them into events."""
-    report = DynamoReportStore().get(report_id)
+    report = services().store.get(report_id)
     return {"category": report.category, "created_at": report.created_at} if report else {}
 
 
 def _count(record) -> None:
     event = event_from_image(record.dynamodb.new_image)
-    counted = count_event(event, DynamoStatsStore(), _directory.tree, _facts)
+    wired = services()
+    counted = count_event(event, wired.stats_store, wired.directory.tree, _facts)  # the tree: refreshed every minute
     logger.info("stats", extra={"event_type": event.type, "counted": counted})
     observability.count("StatsEventsCounted" if counted else "StatsEventsSkipped")
 
@@ -34,9 +31,4 @@ def _count(record) -> None:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event, context):
-    global _directory
-    if _directory is None:
-        settings = get_settings()
-        models.bind(settings)
-        _directory = Directory(settings)
     return process_partial_response(event=event, record_handler=_count, processor=processor, context=context)

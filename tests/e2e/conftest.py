@@ -90,7 +90,7 @@ def _start(state_dir: Path, extra_args: tuple[str, ...], attempts: int = 3):
     for attempt in range(1, attempts + 1):
         ports = {"api": free_port(), "web": free_port(), "aws": free_port()}
         cmd = [
-            sys.executable, "-m", "civic.cli", "local",
+            sys.executable, "-m", "civic_dev.cli", "local",
             "--api-port", str(ports["api"]), "--web-port", str(ports["web"]), "--aws-port", str(ports["aws"]),
             "--state-dir", str(state_dir), "--root", str(ROOT), *extra_args,
         ]

@@ -247,7 +247,7 @@ def test_no_personal_data_in_logs(stack, canary_citizen):
 
 def test_second_start_says_already_running(stack):
     cmd = [
-        sys.executable, "-m", "civic.cli", "local", "--state-dir", str(stack.state_dir),
+        sys.executable, "-m", "civic_dev.cli", "local", "--state-dir", str(stack.state_dir),
         "--api-port", str(stack.ports["api"]), "--web-port", str(stack.ports["web"]), "--aws-port", str(stack.ports["aws"]),
         "--root", str(ROOT),
     ]
@@ -258,7 +258,7 @@ def test_second_start_says_already_running(stack):
 
 def test_civic_token_signs_in_a_demo_user(stack):
     done = subprocess.run(
-        [sys.executable, "-m", "civic.cli", "token", "--state-dir", str(stack.state_dir), "--user", "citizen1@demo.civicbridge.vn"],
+        [sys.executable, "-m", "civic_dev.cli", "token", "--state-dir", str(stack.state_dir), "--user", "citizen1@demo.civicbridge.vn"],
         capture_output=True, text=True, timeout=60, cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr

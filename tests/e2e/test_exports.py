@@ -13,8 +13,8 @@ import uuid
 import pytest
 import requests
 
-from civic.i18n import local_day
-from civic.local import demo
+from civic.clock import local_day
+from civic_dev.local import demo
 from tests.e2e.conftest import ROOT
 
 pytestmark = pytest.mark.e2e
@@ -29,7 +29,7 @@ def auth(token, **extra):
 
 def tick_export(stack, *extra):
     done = subprocess.run(
-        [sys.executable, "-m", "civic.cli", "local", "tick", "export", *extra, "--state-dir", str(stack.state_dir)],
+        [sys.executable, "-m", "civic_dev.cli", "local", "tick", "export", *extra, "--state-dir", str(stack.state_dir)],
         capture_output=True, text=True, timeout=180, cwd=ROOT,
     )
     # stdout is the result alone (logs and metrics go to stderr), so scripts can pipe it to jq.

@@ -97,7 +97,7 @@ def test_a_taken_port_stops_the_stack_at_once_naming_the_port_and_the_flag(taken
         ports = {"aws": free_port(), "api": free_port(), "web": free_port()}
         ports[taken] = holder.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, "-m", "civic.cli", "local", "--state-dir", str(tmp_path), "--root", str(ROOT),
+            [sys.executable, "-m", "civic_dev.cli", "local", "--state-dir", str(tmp_path), "--root", str(ROOT),
              *(arg for name, port in ports.items() for arg in (f"--{name}-port", str(port)))],
             capture_output=True, text=True, cwd=ROOT, timeout=120,  # a guard against the old hang only
         )

@@ -15,7 +15,7 @@ import pytest
 import requests
 from PIL import Image
 
-from civic.local import demo
+from civic_dev.local import demo
 from tests.e2e.conftest import ROOT
 
 pytestmark = pytest.mark.e2e
@@ -32,7 +32,7 @@ def sub(token):
 
 
 def civic(stack, *args):
-    done = subprocess.run([sys.executable, "-m", "civic.cli", *args, "--state-dir", str(stack.state_dir)],
+    done = subprocess.run([sys.executable, "-m", "civic_dev.cli", *args, "--state-dir", str(stack.state_dir)],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout
@@ -87,8 +87,9 @@ def replay_timeline(stack, report_id):
 
     import boto3
 
-    from civic.local.dispatcher import LambdaContext, _jsonable
-    from civic.local.loader import load_module
+    from civic_dev.local.lambda_runtime import LambdaContext
+    from civic_dev.local.lambda_runtime import jsonable as _jsonable
+    from civic_dev.local.loader import load_module
 
     info = stack.info
     env = dict(info["env"], AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", POWERTOOLS_TRACE_DISABLED="true")

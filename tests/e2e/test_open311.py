@@ -13,7 +13,7 @@ from georeport import GeoReport
 from PIL import Image
 
 from civic.domain.privacy import HIDDEN
-from civic.local import demo
+from civic_dev.local import demo
 from tests.e2e.test_staff_workflow import act, auth, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -88,7 +88,7 @@ def test_post_token_id_round_trip_then_followed_to_closed(stack, root):
     def open311_view():
         return requests.get(f"{root}/requests/{request_id}.json?extensions=true", timeout=5).json()[0]
 
-    routed = wait_for(open311_view, lambda v: v["agency_responsible"])
+    routed = wait_for(stack, open311_view, lambda v: v["agency_responsible"])
     assert routed["status"] == "open" and routed["agency_responsible"] == "Phường Mẫu 5 (tổng hợp)"
     assert "open311.e2e" not in str(routed) and "Lan" not in str(routed)
     assert routed["description"].startswith(f"Nắp cống bị vỡ trên vỉa hè, gọi tôi {HIDDEN}")
@@ -110,12 +110,13 @@ def test_post_token_id_round_trip_then_followed_to_closed(stack, root):
     upload = slots.json()["uploads"][0]
     requests.post(upload["url"], data=upload["fields"], files={"file": ("e.jpg", buf.getvalue(), "image/jpeg")}, timeout=10)
     ready = wait_for(
+        stack,
         lambda: requests.get(f"{stack.api}/v1/staff/reports/{request_id}", headers=auth(officer), timeout=5).json(),
         lambda d: any(m["media_id"] == upload["media_id"] and m["status"] == "ready" for m in d["media"]),
     )
     # Staff see the Open311 details on the submission event; the public never does.
     submitted = ready["timeline"][0]
-    assert submitted["data"]["channel"] == "open311" and submitted["data"]["attributes"] == {"danger": "high"}
+    assert submitted["data"]["channel"] == "open311" and submitted["data"]["answers"] == {"danger": "high"}
     resolved = act(stack, officer, request_id, {"action": "resolve", "version": ready["version"],
                                                 "evidence": [upload["media_id"]],
                                                 "answer": "Đã thay nắp cống mới và kiểm tra an toàn."})

@@ -11,10 +11,10 @@ The fuzzer creates, changes and deletes units and rules, so it gets its own stac
 
 import json
 import os
-from collections import Counter
 import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest

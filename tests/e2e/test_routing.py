@@ -10,7 +10,7 @@ import uuid
 import pytest
 import requests
 
-from civic.local import demo
+from civic_dev.local import demo
 from tests.e2e.conftest import ROOT
 
 pytestmark = pytest.mark.e2e
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 
 def civic(stack, *args, timeout=120):
     return subprocess.run(
-        [sys.executable, "-m", "civic.cli", *args, "--state-dir", str(stack.state_dir)],
+        [sys.executable, "-m", "civic_dev.cli", *args, "--state-dir", str(stack.state_dir)],
         capture_output=True, text=True, timeout=timeout, cwd=ROOT,
     )
 
@@ -27,10 +27,17 @@ def auth(token, **extra):
     return {"Authorization": f"Bearer {token}", **extra}
 
 
+# The answers the categories' required questions need (GET /v1/categories).
+ANSWERS = {"electricity": {"live_wire": "no"}}
+
+
 def submit(stack, token, lat, lon, category="traffic", description="Ổ gà giữa đường"):
+    body = {"category": category, "description": description, "lat": lat, "lon": lon}
+    if category in ANSWERS:
+        body["answers"] = ANSWERS[category]
     res = requests.post(
         stack.api + "/v1/reports",
-        json={"category": category, "description": description, "lat": lat, "lon": lon},
+        json=body,
         headers=auth(token, **{"Idempotency-Key": str(uuid.uuid4())}),
         timeout=10,
     )

@@ -16,7 +16,7 @@ EMAIL = "new.officer@demo.civicbridge.vn"
 
 
 def civic_staff(stack, *args):
-    done = subprocess.run([sys.executable, "-m", "civic.cli", "staff", "set", *args, "--state-dir", str(stack.state_dir)],
+    done = subprocess.run([sys.executable, "-m", "civic_dev.cli", "staff", "set", *args, "--state-dir", str(stack.state_dir)],
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
     return done.returncode, done.stdout, done.stderr
 

@@ -12,7 +12,7 @@ import pytest
 import requests
 from PIL import Image
 
-from civic.local import demo
+from civic_dev.local import demo
 from tests.e2e.conftest import ROOT
 
 pytestmark = pytest.mark.e2e
@@ -148,7 +148,7 @@ def test_left_alone_past_its_deadline_it_turns_overdue_and_escalates(stack):
 
     def tick(at):
         done = subprocess.run(
-            [sys.executable, "-m", "civic.cli", "local", "tick", "sla", "--at", at, "--state-dir", str(stack.state_dir)],
+            [sys.executable, "-m", "civic_dev.cli", "local", "tick", "sla", "--at", at, "--state-dir", str(stack.state_dir)],
             capture_output=True, text=True, timeout=120, cwd=ROOT,
         )
         assert done.returncode == 0, done.stderr

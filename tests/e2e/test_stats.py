@@ -206,8 +206,8 @@ def _settled(stack, coordinator):
 REPLAY = r"""
 import json, os, sys
 import boto3
-from civic.local.dispatcher import LambdaContext, _jsonable
-from civic.local.loader import load_module
+from civic_dev.local.lambda_runtime import LambdaContext, jsonable as _jsonable
+from civic_dev.local.loader import load_module
 
 info = json.load(open(sys.argv[1]))
 os.environ.update(info["env"], AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", POWERTOOLS_TRACE_DISABLED="true")

@@ -132,6 +132,7 @@ def story(browser, stack, tmp_path_factory):
     page = citizen.sign_in(CITIZEN)
     page.wait_for_selector("select[name=category] option[value=traffic]", state="attached")
     page.select_option("select[name=category]", "traffic")
+    page.get_by_label("Cao", exact=True).check()  # the category's question: how dangerous it is
     page.fill("textarea[name=description]", "Ổ gà sâu trước cổng trường, xe máy dễ ngã khi trời mưa.")
     page.fill("input[name=lat]", LAT)
     page.fill("input[name=lon]", LON)
@@ -139,6 +140,10 @@ def story(browser, stack, tmp_path_factory):
     page.wait_for_selector(f"#unit-hint:has-text('{ward['name_vi']}')")  # the unit that will receive it, shown first
     page.set_input_files("input[name=media]", str(_photo(tmp / "pothole.jpg")))
     citizen.shot("citizen-submit")
+    # Leave the longitude field first, as a person does: Playwright scrolls to the button while that field
+    # still has the focus, and Chromium scrolls back to the field as it loses it, between the press and
+    # the release, so the click would land elsewhere.
+    page.locator("input[name=lon]").blur()
     page.get_by_role("button", name="Gửi phản ánh").click()
     code = page.locator("#tracking-code").inner_text(timeout=STEP_MS).strip()
     citizen.shot("citizen-submitted")
@@ -171,6 +176,7 @@ def story(browser, stack, tmp_path_factory):
     page.get_by_role("link", name=code).click()
     page.wait_for_selector("#actions")
     out["report_id"] = page.url.rsplit("/", 1)[-1]
+    out["answer"] = page.locator("dd.answer").first.inner_text()  # the citizen's answer, in the officer's language
     officer.shot("staff-inbox-report")
     page.locator("form.action[data-action=accept] button[type=submit]").click()
     page.wait_for_selector("h1 .st-accepted")
@@ -268,6 +274,8 @@ def test_officer_resolves_leader_approves_citizen_sees_result_and_rates(story, s
     assert story["officer_errors"] == [] and story["citizen_errors"] == []
     # The officer's portal was in English, timeline included.
     assert "Awaiting approval" in story["officer_page"] and "Result written" in story["officer_page"]
+    # The citizen's answer to the category's question reached the officer, labelled in English.
+    assert story["answer"] == "High"
 
 
 def test_dashboard_shows_the_figures(browser, story, stack):

@@ -27,7 +27,6 @@ from civic.auth import (
     cognito_issuer,
     default_jwks_url,
 )
-
 from tests.conftest import MotoCognito, free_port
 
 REGION = "ap-southeast-1"

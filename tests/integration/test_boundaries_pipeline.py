@@ -10,17 +10,17 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from civic.boundaries import RoutingArtifact
-from civic.settings import Settings, get_settings
-from civic.storage import models
-from civic.storage.units import DynamoUnitStore
-from civic.storage.routing_index import (
+from civic.adapters.dynamo import models
+from civic.adapters.dynamo.units import DynamoUnitStore
+from civic.adapters.s3.routing_index import (
     POINTER_KEY,
     STATUS_KEY,
     IndexCache,
     NoRoutingIndex,
     publish_collection,
 )
+from civic.services.boundaries import RoutingArtifact
+from civic.settings import Settings, get_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 W, S, D = 105.80, 21.00, 0.01
@@ -47,7 +47,7 @@ BROKEN = fc(("W1", square(W, S)[:-1]), ("W9", square(W + D, S)), ("W2", square(W
 
 @pytest.fixture(scope="module")
 def stack():
-    from civic.local.deploy import deploy_stack
+    from civic_dev.local.deploy import deploy_stack
 
     with mock_aws():
         deployed = deploy_stack(endpoint_url=None, region="ap-southeast-1")
@@ -69,7 +69,7 @@ def handler(stack, monkeypatch):
     spec = importlib.util.spec_from_file_location("boundaries_handler", ROOT / "functions/boundaries/handler.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    from civic.local.dispatcher import LambdaContext
+    from civic_dev.local.lambda_runtime import LambdaContext
 
     def invoke(key):
         event = {"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "s3": {
@@ -233,8 +233,8 @@ def test_cache_is_loaded_once_by_concurrent_threads(stack):
 
 
 def test_cli_import_and_status(stack, handler, monkeypatch, tmp_path, capsys):
-    from civic.cli import main
-    from civic.cli import target as targets
+    from civic_dev.cli import main
+    from civic_dev.cli import target as targets
 
     deployed, settings, s3 = stack
     notjson = tmp_path / "wards.geojson"

@@ -13,9 +13,10 @@ from typing import Any
 import boto3
 import pytest
 
-from civic.local.dispatcher import Dispatcher, event_matches_pattern, parse_schedule
-from civic.local.embedded_aws import EmbeddedAWS
-
+from civic_dev.local.dispatcher import Dispatcher
+from civic_dev.local.embedded_aws import EmbeddedAWS
+from civic_dev.local.event_filters import event_matches_pattern
+from civic_dev.local.schedules import parse_schedule
 
 REGION = "ap-southeast-1"
 
@@ -40,7 +41,7 @@ def client(endpoint: str, svc: str):
 
 
 def deploy(endpoint: str, sam: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
-    """A tiny stand-in for civic.local.deploy: create the template's tables, buckets and queues."""
+    """A tiny stand-in for civic_dev.local.deploy: create the template's tables, buckets and queues."""
     suffix = uuid.uuid4().hex[:8]
     ids: dict[str, str] = {}
     streams: dict[str, str] = {}
@@ -227,7 +228,7 @@ def test_stream_poison_batch_skipped_after_maximum_retry_attempts(endpoint, tmp_
     try:
         for pk in ["a", "bad", "c"]:
             ddb.put_item(TableName=ids["Timeline"], Item={"pk": {"S": pk}, "type": {"S": "submitted"}})
-        with caplog.at_level("ERROR", logger="civic.local.dispatcher"):
+        with caplog.at_level("ERROR", logger="civic_dev.local.dispatcher"):
             assert d.drain(10)
     finally:
         d.stop()
@@ -332,7 +333,7 @@ def test_filter_patterns_and_schedule_parsing():
     assert not event_matches_pattern({"dynamodb": {"NewImage": {"type": {"S": ["routed"]}}}}, rec)
     assert event_matches_pattern({"dynamodb": {"NewImage": {"type": {"S": [{"prefix": "sub"}]}}}}, rec)
     assert event_matches_pattern({"dynamodb": {"NewImage": {"unit": [{"exists": False}]}}}, rec)
-    assert not event_matches_pattern({"dynamodb": {"NewImage": {"type": [{"exists": False}]}}}, rec)
+    assert not event_matches_pattern({"dynamodb": {"NewImage": {"type": {"S": [{"exists": False}]}}}}, rec)
     assert event_matches_pattern({"dynamodb": {"OldImage": {"type": [{"exists": False}]}}}, rec)
     assert event_matches_pattern({"eventName": [{"anything-but": ["REMOVE"]}]}, rec)
     assert event_matches_pattern({"x": [{"numeric": [">", 1, "<=", 3]}]}, {"x": 3})

@@ -10,11 +10,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from civic.adapters.dynamo import models
+from civic.adapters.dynamo.reports import DynamoReportStore
 from civic.domain.reports import TimelineEvent, change, new_report
 from civic.domain.submission import ReportSubmission
 from civic.settings import Settings, get_settings
-from civic.storage import models
-from civic.storage.dynamo import DynamoReportStore
 
 ROOT = Path(__file__).resolve().parents[2]
 CANARY_PHONE = "0987 654 321"
@@ -23,7 +23,7 @@ CANARY_EMAIL = "canary.export@example.vn"
 
 @pytest.fixture(scope="module")
 def stack():
-    from civic.local.deploy import deploy_stack
+    from civic_dev.local.deploy import deploy_stack
 
     with mock_aws():
         deployed = deploy_stack(endpoint_url=None, region="ap-southeast-1")
@@ -43,7 +43,7 @@ def run(stack, monkeypatch):
     spec = importlib.util.spec_from_file_location("export_handler", ROOT / "functions/export/handler.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    from civic.local.dispatcher import LambdaContext
+    from civic_dev.local.lambda_runtime import LambdaContext
 
     def invoke(event):
         return module.handler(event, LambdaContext("ExportFunction", "arn:aws:lambda:::function:export", 512, 300))
@@ -135,8 +135,8 @@ def test_export_function_refuses_bad_days_without_writing(stack, run):
 
 
 def test_backfill_gives_old_reports_their_day(stack):
-    from civic.storage.dynamo import report_to_model
-    from civic.storage.opendata import backfill_created_day
+    from civic.adapters.dynamo.reports import report_to_model
+    from civic.adapters.s3.opendata import backfill_created_day
 
     store = DynamoReportStore()
     report, event = new_report(ReportSubmission(category="traffic", description="cũ", lat=21.0285, lon=105.8542),

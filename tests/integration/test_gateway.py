@@ -1,4 +1,4 @@
-"""civic.local.gateway over real HTTP, with real Cognito tokens from moto's server (no mocks).
+"""civic_dev.local.gateway over real HTTP, with real Cognito tokens from moto's server (no mocks).
 
 The Chalice app is defined here (a public route, a Cognito-protected route, an optional-auth route
 that verifies in the app, echo routes for bodies); the real chalice_app/app.py is not needed.
@@ -22,9 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from moto.utilities.utils import load_resource
 
 from civic.auth import InvalidToken, TokenVerifier, cognito_issuer, default_jwks_url
-from civic.local.gateway import LocalGateway
-from civic.local.loader import load_chalice_app
-
+from civic_dev.local.gateway import LocalGateway
+from civic_dev.local.loader import load_chalice_app
 from tests.conftest import MotoCognito
 
 REGION = "ap-southeast-1"

@@ -1,4 +1,4 @@
-"""civic.geoindex at national scale: 100,000 points routed exactly like a brute-force check.
+"""civic.geo.index at national scale: 100,000 points routed exactly like a brute-force check.
 
 The synthetic national set (bench/national.py: 3,321 units, ~335k vertices, shared wiggly edges,
 MultiPolygons, holes). The points: 15,000 shared vertices, ~24,000 points on (or a hair off)
@@ -9,7 +9,7 @@ Runs in ~15 s (generation 1.5 s, build 1 s, brute force ~8 s).
 
 import numpy as np
 
-from civic.geoindex import GeoIndex
+from civic.geo.index import GeoIndex
 from tests.unit.test_geoindex import brute_force, load_national, special_points
 
 TOTAL = 100_000

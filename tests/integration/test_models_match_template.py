@@ -2,8 +2,8 @@
 
 import pytest
 
-from civic.local.cfn import load_sam_template
-from civic.storage import models
+from civic.adapters.dynamo import models
+from civic_dev.local.cfn import load_sam_template
 
 # Model → the template's logical id of its table.
 TABLES = {

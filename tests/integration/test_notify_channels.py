@@ -1,5 +1,5 @@
 """The channel adapters against moto in-process (SES, SNS SMS and mobile push, the inbox table) and
-a real local HTTP endpoint standing in for the Zalo OA API (civic.local.outbox's capture)."""
+a real local HTTP endpoint standing in for the Zalo OA API (civic_dev.local.outbox's capture)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from moto import mock_aws
 
+from civic.adapters.channels import ChannelError, Channels
 from civic.domain.notify import Message
-from civic.local import outbox
-from civic.notify_channels import ChannelError, Channels
+from civic_dev.local import outbox
 
 REGION = "ap-southeast-1"
 
@@ -41,10 +41,10 @@ def zalo():
 def channels(zalo, monkeypatch):
     import boto3
 
-    from civic.local.deploy import deploy_stack
+    from civic.adapters.dynamo import models
+    from civic.adapters.dynamo.notify import DynamoNotifyStore
     from civic.settings import Settings
-    from civic.storage import models
-    from civic.storage.notify import DynamoNotifyStore
+    from civic_dev.local.deploy import deploy_stack
 
     outbox.install()
     outbox.reset()
@@ -73,12 +73,12 @@ def test_every_channel_delivers_and_is_captured(channels):
     channels.deliver(message("zalo", "zalo-u1"))
     assert channels.deliver(message("inbox", "u1"))["created"] is True
     assert channels.deliver(message("inbox", "u1"))["created"] is False  # the same id: one inbox item
-    env = {"NOTIFICATIONS_TABLE": channels.settings.notifications_table, "AWS_REGION": REGION}
+    env = {"NOTIFICATIONS_TABLE": channels.context.settings.notifications_table, "AWS_REGION": REGION}
     got = sorted((i["channel"], str(i["recipient"])) for i in outbox.collect(env))
     assert got == [("email", "a@example.vn"), ("inbox", "u1"), ("push", "apns-12345678"), ("push", "fcm-abcdefgh"),
                    ("sms", "+84900000001"), ("zalo", "zalo-u1")]
     # the platform applications were created once, at first use
-    apps = channels.sns.list_platform_applications()["PlatformApplications"]
+    apps = channels.context.sns.list_platform_applications()["PlatformApplications"]
     assert sorted(a["PlatformApplicationArn"].rsplit("/", 1)[-1] for a in apps) == ["civicbridge-android", "civicbridge-ios"]
 
 
@@ -90,11 +90,11 @@ def test_failures_are_channel_errors_without_personal_data(channels):
     finally:
         outbox.zalo_state["fail"] = False
     assert failed.value.code == "http_503" and "zalo-secret-user" not in str(failed.value)
-    channels.settings.zalo_access_token = "wrong"
+    channels.context.settings.zalo_access_token = "wrong"
     with pytest.raises(ChannelError) as refused:
         channels.deliver(message("zalo", "zalo-u1"))
     assert refused.value.code == "error_-216" and "wrong" not in str(refused.value)
-    channels.ses.delete_identity(Identity=channels.settings.email_sender)
+    channels.context.ses.delete_identity(Identity=channels.context.settings.email_sender)
     with pytest.raises(ChannelError) as rejected:
         channels.deliver(message("email", "private@example.vn"))
     assert rejected.value.code == "MessageRejected" and "private@example.vn" not in str(rejected.value)
@@ -105,7 +105,7 @@ def test_failures_are_channel_errors_without_personal_data(channels):
 def test_store_preferences_area_index_and_alerts(channels):
     from civic.domain.notify import Alert
 
-    store = channels.store
+    store = channels.context.store
     saved = store.save_preferences("u9", {"channels": ["inbox", "sms"], "phone": "+84900000009", "home_unit": "W01",
                                           "quiet_start": "", "quiet_end": ""})
     assert saved.role == "citizen" and saved.channels == ("inbox", "sms") and saved.quiet_start is None
@@ -116,7 +116,7 @@ def test_store_preferences_area_index_and_alerts(channels):
     store.index_area("W01", "u9", "home", "2026-11-23T00:00:00.000Z")
     store.index_area("W01", "u9", "report", "2026-11-24T00:00:00.000Z")
     store.index_area("W01", "u8", "report", "2026-11-24T00:00:00.000Z")
-    from civic.storage.models import NotificationModel
+    from civic.adapters.dynamo.models import NotificationModel
 
     assert NotificationModel.get("area#W01", "u9").source == "home"
     assert NotificationModel.get("area#W01", "u8").expires is not None

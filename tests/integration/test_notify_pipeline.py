@@ -13,7 +13,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from civic.local import outbox
+from civic_dev.local import outbox
 
 REGION = "ap-southeast-1"
 pytestmark = pytest.mark.timeout(240)
@@ -23,15 +23,14 @@ AUTHOR, FOLLOWER, OFFICER, LEADER, OTHER = "u-author", "u-follower", "u-officer"
 
 @pytest.fixture(scope="module")
 def stack():
-    from civic.local.deploy import deploy_stack
-    from civic.local.dispatcher import Dispatcher
-    from civic.local.moto_fixes import serialise_dynamodb_writes
+    from civic.adapters.dynamo import models
     from civic.settings import Settings, get_settings
-    from civic.storage import models
-
+    from civic_dev.local.deploy import deploy_stack
+    from civic_dev.local.dispatcher import Dispatcher
+    from civic_dev.local.moto_fixes import serialise_dynamodb_writes
     serialise_dynamodb_writes()
     outbox.install()
-    from civic.local.embedded_aws import EmbeddedAWS
+    from civic_dev.local.embedded_aws import EmbeddedAWS
 
     server = EmbeddedAWS.on_free_port()
     endpoint = server.url
@@ -62,8 +61,8 @@ def client(stack, service):
 
 
 def seed_people():
-    from civic.storage.models import UserModel
-    from civic.storage.notify import DynamoNotifyStore
+    from civic.adapters.dynamo.models import UserModel
+    from civic.adapters.dynamo.notify import DynamoNotifyStore
 
     store = DynamoNotifyStore()
     UserModel(user_id=AUTHOR, role="citizen", email="author@example.vn", phone="+84900000001",
@@ -78,10 +77,10 @@ def seed_people():
 
 def lifecycle(code: str, final: str = "resolved"):
     """submitted → routed (W01) → accept → resolve, written as the API and route function would."""
+    from civic.adapters.dynamo.models import FollowModel
+    from civic.adapters.dynamo.reports import DynamoReportStore
     from civic.domain.reports import TimelineEvent, change, new_report
     from civic.domain.submission import ReportSubmission
-    from civic.storage.dynamo import DynamoReportStore
-    from civic.storage.models import FollowModel
 
     store = DynamoReportStore()
     report, event = new_report(ReportSubmission(category="traffic", description="Ổ gà", lat=21.0, lon=105.8),
@@ -142,7 +141,7 @@ def replay_stream(stack, report_id: str) -> None:
             if not resp["Records"]:
                 break
             it = resp.get("NextShardIterator")
-    from civic.local.dispatcher import _jsonable
+    from civic_dev.local.lambda_runtime import jsonable as _jsonable
 
     mine = [dict(_jsonable(r), eventSource="aws:dynamodb", awsRegion=REGION, eventSourceARN=arn) for r in records
             if r["dynamodb"]["NewImage"]["report_id"]["S"] == report_id]
@@ -190,7 +189,7 @@ def test_lifecycle_messages_exactly_once_then_dlq_and_redrive(stack):
 
     # Fix the channel (verify the sender), redrive the DLQ: each email is delivered exactly once.
     ses.verify_email_identity(EmailAddress=stack["settings"].email_sender)
-    from civic.cli.dlq import redrive
+    from civic_dev.cli.dlq import redrive
 
     moved = redrive(client(stack, "sqs"), stack["env"]["NOTIFY_DLQ_URL"], stack["env"]["NOTIFY_QUEUE_URL"])
     assert moved >= 5
@@ -210,7 +209,7 @@ def test_lifecycle_messages_exactly_once_then_dlq_and_redrive(stack):
 
 
 def test_inbox_lists_newest_first_and_marks_read(stack):
-    from civic.storage.notify import DynamoNotifyStore
+    from civic.adapters.dynamo.notify import DynamoNotifyStore
 
     store = DynamoNotifyStore()
     items, _ = store.inbox(AUTHOR, None, 10)

@@ -6,24 +6,24 @@ history."""
 import random
 import threading
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from moto import mock_aws
 
-from civic import stats
+from civic.adapters.dynamo import models
+from civic.adapters.dynamo.reports import DynamoReportStore
+from civic.adapters.dynamo.stats import DynamoStatsStore
+from civic.clock import iso_utc, local_day
 from civic.domain import stats as core
 from civic.domain.reports import new_report, new_tracking_code
 from civic.domain.submission import ReportSubmission
 from civic.domain.units import Unit, UnitTree
 from civic.domain.workflow import Actor, Context, plan
-from civic.i18n import iso_utc, local_day
-from civic.intake import rate
-from civic.routing import route_report
+from civic.services import stats
+from civic.services.intake import rate
+from civic.services.routing import route_report
 from civic.settings import Settings
-from civic.storage import models
-from civic.storage.dynamo import DynamoReportStore
-from civic.storage.stats import DynamoStatsStore
 
 WARDS = [f"DEMO-W{n:02d}" for n in range(1, 10)]
 TREE = UnitTree(
@@ -37,8 +37,8 @@ LEADER = Actor("leader-1", "leader", tuple(WARDS))
 
 @pytest.fixture(scope="module")
 def aws():
-    from civic.local.deploy import deploy_stack
-    from civic.local.moto_fixes import serialise_dynamodb_writes
+    from civic_dev.local.deploy import deploy_stack
+    from civic_dev.local.moto_fixes import serialise_dynamodb_writes
 
     serialise_dynamodb_writes()
     with mock_aws():
@@ -128,7 +128,7 @@ def recompute(timelines, start, end, unit=None):
 def test_counts_equal_the_timelines_and_replays_change_nothing(aws):
     store = DynamoReportStore()
     counter = DynamoStatsStore()
-    start = datetime(2026, 10, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 10, 1, tzinfo=UTC)
     ids = [drive(store, aws, i, start) for i in range(60)]
     timelines = [store.timeline(rid) for rid in ids]
     events = [e for t in timelines for e in t]
@@ -163,7 +163,7 @@ def test_counts_equal_the_timelines_and_replays_change_nothing(aws):
 
 def test_rebuild_recomputes_the_counters_idempotently(aws):
     """After a bug corrupted the counters: `civic stats rebuild` restores them from the Timeline."""
-    from civic.storage.stats import all_events
+    from civic.adapters.dynamo.stats import all_events
 
     counter = DynamoStatsStore()
     params, admin, today = {"from": "2026-09-25", "to": "2026-12-31"}, stats.Viewer("admin", "admin"), date(2026, 12, 31)
@@ -215,7 +215,7 @@ def _bulk_load(counter, items, n, first_day, days, seed):
     chain = stats.chain_of(TREE)
     for i in range(n):
         day = first_day + timedelta(days=i % days)
-        at = datetime(day.year, day.month, day.day, 1, tzinfo=timezone.utc) + timedelta(minutes=rng.randint(0, 600))
+        at = datetime(day.year, day.month, day.day, 1, tzinfo=UTC) + timedelta(minutes=rng.randint(0, 600))
         category, ward = CATEGORIES[(i // days) % 4], WARDS[(i // days) % 9]  # every series has every day
         data = {"category": category, "unit_code": ward}
         resolved_at = at + timedelta(hours=rng.randint(1, 300))
@@ -266,7 +266,7 @@ def test_template_wires_the_stats_function():
     the function writes only the Stats table."""
     import json as _json
 
-    from civic.local.cfn import load_sam_template
+    from civic_dev.local.cfn import load_sam_template
 
     fn = load_sam_template()["Resources"]["StatsFunction"]["Properties"]
     source = fn["Events"]["TimelineCounted"]["Properties"]

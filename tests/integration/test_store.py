@@ -5,19 +5,18 @@ import threading
 import pytest
 from moto import mock_aws
 
+from civic.adapters.dynamo import models
+from civic.adapters.dynamo.reports import DynamoReportStore
 from civic.domain.ports import ConcurrentChange, FeedQuery, TrackingCodeTaken
 from civic.domain.reports import TimelineEvent, change, new_report
 from civic.domain.submission import ReportSubmission
 from civic.settings import Settings
-from civic.storage import models
-from civic.storage.dynamo import DynamoReportStore
 
 
 @pytest.fixture(scope="module")
 def store():
-    from civic.local.deploy import deploy_stack
-
-    from civic.local.moto_fixes import serialise_dynamodb_writes
+    from civic_dev.local.deploy import deploy_stack
+    from civic_dev.local.moto_fixes import serialise_dynamodb_writes
 
     serialise_dynamodb_writes()  # moto alone loses updates under concurrent transactions
     with mock_aws():
@@ -123,7 +122,7 @@ def test_stream_readers_survive_a_cancelled_transaction(store):
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.dynamodb.models import dynamodb_backends
 
-    from civic.storage.models import TimelineModel
+    from civic.adapters.dynamo.models import TimelineModel
 
     backend = dynamodb_backends[DEFAULT_ACCOUNT_ID]["ap-southeast-1"]
     shard = backend.tables[TimelineModel.Meta.table_name].stream_shard  # what an open iterator reads
@@ -144,9 +143,8 @@ def test_stream_readers_survive_a_cancelled_transaction(store):
 
 def test_feed_reads_a_bounded_number_of_items_per_cell(store, monkeypatch):
     """A rare filter stops after the scan budget instead of reading a cell's whole history."""
+    from civic.adapters.dynamo import reports as dynamo
     from civic.domain.geo import cells_covering
-    from civic.storage import dynamo
-
     old, event = make("HN-OLDRR2", lat=12.61, lon=108.01, at="2026-01-01T00:00:00.000Z", category="culture_tourism")
     store.create(old, event)
     for i in range(60):
@@ -163,10 +161,10 @@ def test_feed_reads_a_bounded_number_of_items_per_cell(store, monkeypatch):
 def test_sla_run_reads_due_reports_only(store, monkeypatch):
     """10 due reports among 10,000 open ones: the run queries the ByDue index day by day and reads
     exactly the 10, never scanning the open reports."""
+    from civic.adapters.dynamo import reports as dynamo
+    from civic.adapters.dynamo.models import ReportModel
     from civic.domain.reports import Report
-    from civic.sla_run import run
-    from civic.storage import dynamo
-    from civic.storage.models import ReportModel
+    from civic.services.sla import run
 
     def open_report(i: int, due: str) -> Report:
         return Report(

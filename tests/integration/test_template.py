@@ -9,7 +9,7 @@ import pytest
 from moto import mock_aws
 from samtranslator.model.exceptions import InvalidDocumentException
 
-from civic.local.cfn import (
+from civic_dev.local.cfn import (
     DEFAULT_TEMPLATE,
     code_paths,
     lint,
@@ -17,7 +17,7 @@ from civic.local.cfn import (
     load_sam_template,
     translate,
 )
-from civic.local.deploy import deploy_stack
+from civic_dev.local.deploy import deploy_stack
 
 REGION = "ap-southeast-1"
 TABLES = {
@@ -161,7 +161,7 @@ def test_chalice_package_merges_into_a_valid_template(tmp_path):
 
     import yaml
 
-    from civic.local.cfn import compose_merge_template
+    from civic_dev.local.cfn import compose_merge_template
 
     app = tmp_path / "app"
     (app / ".chalice").mkdir(parents=True)
@@ -239,7 +239,7 @@ def test_deploys_into_in_process_moto():
 
 @pytest.fixture(scope="module")
 def moto_server():
-    from civic.local.embedded_aws import EmbeddedAWS
+    from civic_dev.local.embedded_aws import EmbeddedAWS
 
     server = EmbeddedAWS.on_free_port()
     yield server.url

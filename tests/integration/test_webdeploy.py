@@ -1,10 +1,10 @@
-"""Publishing the web app to the web bucket (civic.webdeploy), on moto's S3 in-process."""
+"""Publishing the web app to the web bucket (civic_dev.webdeploy), on moto's S3 in-process."""
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from civic.webdeploy import IMMUTABLE, REVALIDATE, config_js, publish, web_objects
+from civic_dev.webdeploy import IMMUTABLE, REVALIDATE, config_js, publish, web_objects
 
 
 @pytest.fixture

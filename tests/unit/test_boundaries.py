@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from civic.boundaries import (
+from civic.domain.units import Unit, UnitTree
+from civic.services.boundaries import (
     BoundaryError,
     RoutingArtifact,
     artifact_version,
@@ -12,7 +13,6 @@ from civic.boundaries import (
     process_bytes,
     validate,
 )
-from civic.domain.units import Unit, UnitTree
 
 W, S, D = 105.80, 21.00, 0.01  # the south-west corner of ward W1, and the side of a ward
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time as _time
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from civic.calendar import OfficeHours, WorkCalendar, holidays_of, parse_utc, to_iso
+from civic.domain.calendar import OfficeHours, WorkCalendar, holidays_of, parse_utc, to_iso
 
 VN = timezone(timedelta(hours=7))
 CAL = WorkCalendar()
@@ -103,7 +103,7 @@ def test_friday_afternoon_plus_two_hours_is_monday_morning():
 
 def test_result_is_aware_utc():
     out = CAL.add_hours(vn(2026, 11, 13, 16), 2)
-    assert out.tzinfo is timezone.utc
+    assert out.tzinfo is UTC
     assert to_iso(out) == "2026-11-16T01:30:00.000Z"
 
 
@@ -188,7 +188,7 @@ def test_bad_inputs():
 
 def test_parse_and_format_utc():
     dt = parse_utc("2026-11-23T11:00:00.000Z")
-    assert dt == datetime(2026, 11, 23, 11, tzinfo=timezone.utc) and dt.tzinfo is timezone.utc
+    assert dt == datetime(2026, 11, 23, 11, tzinfo=UTC) and dt.tzinfo is UTC
     assert parse_utc("2026-11-23T18:00:00+07:00") == dt
     assert parse_utc("2026-11-23T11:00:00") == dt  # no offset: UTC
     assert to_iso(dt) == "2026-11-23T11:00:00.000Z"
@@ -215,7 +215,7 @@ def test_thirty_working_days_is_fast():
 # Aware starts anywhere in 2025–2027, in UTC or local time, to the microsecond.
 starts = st.datetimes(
     min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 31, 23, 59, 59),
-    timezones=st.sampled_from([timezone.utc, VN]),
+    timezones=st.sampled_from([UTC, VN]),
 )
 hours_ = st.floats(min_value=0, max_value=300, allow_nan=False, allow_infinity=False)
 EPS = 1e-3  # seconds; the arithmetic is exact to the microsecond

@@ -1,9 +1,10 @@
 """Regressions for what schemathesis found while fuzzing the local stack (tests/e2e/test_openapi_fuzz.py)."""
 
-from civic import directory, intake
 from civic.domain import geo
+from civic.services import intake
+from civic.services import units as directory
 from civic.settings import Settings
-from civic.storage.memory import FakeUploadSigner, InMemoryReportStore
+from civic_dev.fakes import FakeUploadSigner, InMemoryReportStore
 
 SETTINGS = Settings(tracking_prefix="HN", media_base_url="https://cdn.test/media", service_bbox=(20.5, 105.2, 21.4, 106.1))
 

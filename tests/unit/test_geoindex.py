@@ -1,4 +1,4 @@
-"""civic.geoindex: routing identical to a brute-force point-in-polygon check, artifact round trip, snapping.
+"""civic.geo.index: routing identical to a brute-force point-in-polygon check, artifact round trip, snapping.
 
 The data is bench/national.py's synthetic set at 300 units (same generator as the national bench):
 Voronoi wards with wiggly edges shared exactly between neighbours, MultiPolygons (exclaves,
@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import shapely
 
-from civic.geoindex import GeoIndex
+from civic.geo.index import GeoIndex
 
 ROOT = Path(__file__).resolve().parents[2]
 

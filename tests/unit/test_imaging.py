@@ -1,4 +1,4 @@
-"""civic.imaging: refusals (each bad input on its own), renditions, orientation, metadata, GPS/time."""
+"""civic.media.imaging: refusals (each bad input on its own), renditions, orientation, metadata, GPS/time."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import zlib
 import pytest
 from PIL import Image, ImageCms, TiffImagePlugin
 
-from civic import imaging
-from civic.imaging import ImageRefused, Rendered, render, sniff
+from civic.media import imaging
+from civic.media.imaging import ImageRefused, Rendered, render, sniff
 
 CANARY = b"CANARY-7f3a9c"
 R = TiffImagePlugin.IFDRational
@@ -449,7 +449,7 @@ def test_no_exif_gives_no_gps_and_no_time():
 def test_outputs_decodable_in_both_formats_and_format_subset():
     out = render(photo((1000, 700)), declared_type="image/jpeg")
     assert set(out.images) == {(n, f) for n in imaging.RENDITIONS for f in ("jpeg", "webp")}
-    for (name, fmt), blob in out.images.items():
+    for (_name, fmt), blob in out.images.items():
         img = Image.open(io.BytesIO(blob))
         assert img.format == fmt.upper()
         img.load()
@@ -507,7 +507,7 @@ def test_sniff(data, expected):
 
 
 def test_importing_civic_imaging_does_not_import_pillow():
-    code = "import sys, civic.imaging; print('PIL' in sys.modules, 'pillow_heif' in sys.modules)"
+    code = "import sys, civic.media.imaging; print('PIL' in sys.modules, 'pillow_heif' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 

@@ -2,11 +2,11 @@
 
 import pytest
 
-from civic import intake
+from civic.domain.errors import DomainError
 from civic.domain.reports import TRACKING_ALPHABET, normalise_tracking_code
-from civic.errors import ApiError
+from civic.services import intake
 from civic.settings import Settings
-from civic.storage.memory import FakeUploadSigner, InMemoryReportStore
+from civic_dev.fakes import FakeUploadSigner, InMemoryReportStore
 
 SETTINGS = Settings(tracking_prefix="HN", media_base_url="https://cdn.test/media", feed_default_bbox=(20.9, 105.7, 21.1, 105.95))
 GOOD = {"category": "traffic", "description": "Ổ gà lớn trước số 12", "lat": 21.0285, "lon": 105.8542}
@@ -59,12 +59,17 @@ def test_submit_creates_report_event_and_uploads(store):
         ({**GOOD, "media": [{"content_type": "image/jpeg", "size": 1}] * 6}, "invalid_request", "media"),
         ({**GOOD, "media": [{"content_type": "application/pdf", "size": 1}]}, "invalid_request", "media.0.content_type"),
         ({**GOOD, "media": [{"content_type": "image/jpeg", "size": 0}]}, "invalid_request", "media.0.size"),
+        ({**GOOD, "category": "electricity"}, "invalid_answers", "answers.live_wire"),  # a required question
+        ({**GOOD, "answers": {"danger": "extreme"}}, "invalid_answers", "answers.danger"),
+        ({**GOOD, "answers": {"live_wire": "yes"}}, "invalid_answers", "answers.live_wire"),  # not traffic's
+        ({**GOOD, "answers": "high"}, "invalid_request", "answers"),
     ],
 )
 def test_bad_input_is_refused_and_writes_nothing(store, body, code, field):
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(DomainError) as err:
         submit(store, body)
-    assert err.value.status == 400
+    assert store.reports == {}
+    assert err.value.kind == "invalid"
     assert err.value.code == code
     assert field in err.value.fields
     assert err.value.body("en")["error"]["message"]
@@ -72,13 +77,13 @@ def test_bad_input_is_refused_and_writes_nothing(store, body, code, field):
 
 
 def test_oversized_media_is_413(store):
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(DomainError) as err:
         submit(store, {**GOOD, "media": [{"content_type": "image/jpeg", "size": 10**9}]})
-    assert err.value.status == 413 and store.reports == {}
+    assert err.value.kind == "too_large" and store.reports == {}
 
 
 def test_body_must_be_object(store):
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(DomainError) as err:
         submit(store, [GOOD])
     assert err.value.code == "invalid_request"
 
@@ -126,9 +131,9 @@ def test_unknown_ids_and_codes_are_404(store):
         lambda: intake.view_report(store, "../etc", None, SETTINGS),
         lambda: intake.track(store, "HN-ZZZZZZ", SETTINGS),
     ):
-        with pytest.raises(ApiError) as err:
+        with pytest.raises(DomainError) as err:
             call()
-        assert err.value.status == 404
+        assert err.value.kind == "not_found"
 
 
 def test_feed_pages_newest_first_with_filters(store):
@@ -164,14 +169,13 @@ def test_feed_pages_newest_first_with_filters(store):
     ],
 )
 def test_feed_bad_params(store, params, code):
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(DomainError) as err:
         intake.feed(store, params, SETTINGS)
-    assert err.value.status == 400 and err.value.code == code
+    assert err.value.kind == "invalid" and err.value.code == code
 
 
 def test_private_reports_cannot_be_pinned_down_by_a_tiny_bbox_or_radius(store):
-    from civic import directory
-
+    from civic.services import units as directory
     exact = (21.028512, 105.854211)
     created = submit(store, {**GOOD, "category": "security", "lat": exact[0], "lon": exact[1]})
     tiny = f"{exact[0] - 0.00001},{exact[1] - 0.00001},{exact[0] + 0.00001},{exact[1] + 0.00001}"
@@ -188,15 +192,23 @@ def test_private_reports_cannot_be_pinned_down_by_a_tiny_bbox_or_radius(store):
     [({"limit": "²"}, "invalid_limit"), ({"cursor": "A" * 5000}, "invalid_cursor"), ({"bbox": "-90,-180,90,180"}, "bbox_too_large")],
 )
 def test_odd_listing_params_are_400s(store, params, code):
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(DomainError) as err:
         intake.feed(store, params, SETTINGS)
     assert err.value.code == code
 
 
 def test_absurd_numbers_and_codes_are_refused_cleanly(store):
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(DomainError) as err:
         submit(store, {**GOOD, "lat": 10**400})
     assert err.value.code == "invalid_request" and "lat" in err.value.fields
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(DomainError) as err:
         intake.track(store, "HN-" + "A" * 5000, SETTINGS)
-    assert err.value.status == 404
+    assert err.value.kind == "not_found"
+
+
+def test_answers_to_the_categorys_questions_reach_staff_not_the_public(store):
+    created = submit(store, {**GOOD, "category": "electricity", "answers": {"live_wire": "yes", "pole_number": "C-12"}})
+    submitted = store.timeline(created["id"])[0]
+    assert submitted.data["answers"] == {"live_wire": "yes", "pole_number": "C-12"}
+    public = intake.track(store, created["tracking_code"], SETTINGS)
+    assert public["id"] == created["id"] and "C-12" not in str(public) and "answers" not in str(public)

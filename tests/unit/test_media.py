@@ -7,9 +7,9 @@ from PIL import Image
 
 from civic.domain.reports import new_report, public_view
 from civic.domain.submission import ReportSubmission
-from civic.media import Upload, process_upload
-from civic.storage.memory import InMemoryPhotoRegistry, InMemoryReportStore
-from civic.video import BadContainer, strip_metadata
+from civic.media.video import BadContainer, strip_metadata
+from civic.services.media import Upload, process_upload
+from civic_dev.fakes import InMemoryPhotoRegistry, InMemoryReportStore
 
 OWNER = "citizen-1"
 

@@ -173,3 +173,13 @@ def test_alert_active_window():
     a = alert()
     assert a.active("2026-11-23T12:00:00.000Z")
     assert not a.active("2026-11-24T00:00:00.000Z") and not a.active("2026-11-22T23:59:59.000Z")
+
+
+def test_every_channel_of_the_domain_has_a_delivery_module_and_no_more():
+    import importlib
+
+    from civic.adapters.channels import REGISTRY
+
+    assert set(REGISTRY) == set(core.CHANNELS)
+    for name, module in REGISTRY.items():
+        assert callable(importlib.import_module(module).deliver), name

@@ -1,12 +1,12 @@
-"""Preferences and alert input validation, alert areas, deferral and fan-out steps (civic.notify;
+"""Preferences and alert input validation, alert areas, deferral and fan-out steps (civic.services.notify;
 in-memory stand-ins for the store and the queue: no AWS)."""
 
 import pytest
 
-from civic import notify
+from civic.domain.errors import DomainError
 from civic.domain.notify import Alert, Message, Preferences
 from civic.domain.units import Unit, UnitTree
-from civic.errors import ApiError
+from civic.services import notify
 
 NOW = "2026-11-23T03:00:00.000Z"
 TREE = UnitTree([
@@ -22,10 +22,10 @@ def test_preferences_parse_and_refuse_bad_fields():
                                    "phone": "+84901234567", "home_unit": "W01", "email": None}, lambda c: c in TREE)
     assert ok == {"channels": ["inbox", "sms"], "language": "en", "quiet_start": "22:00", "quiet_end": "06:30",
                   "phone": "+84901234567", "home_unit": "W01", "email": None}
-    with pytest.raises(ApiError) as bad:
+    with pytest.raises(DomainError) as bad:
         notify.parse_preferences({"channels": ["fax"], "language": "fr", "quiet_hours": {"start": "24:00", "end": "1"},
                                   "phone": "0901", "email": "nope", "home_unit": "ZZ", "colour": "red"}, lambda c: c in TREE)
-    assert bad.value.status == 400
+    assert bad.value.kind == "invalid"
     assert set(bad.value.fields) == {"channels", "language", "quiet_hours", "phone", "email", "home_unit", "colour"}
 
 
@@ -45,7 +45,7 @@ def test_alert_parsing_and_areas():
     for bad, field in ((body(kind="tsunami"), "kind"), (body(area={"units": ["NOPE"]}), "area"),
                        (body(area={"polygon": {"type": "Point", "coordinates": [1, 2]}}), "area"),
                        (body(expires_at="2020-01-01T00:00:00Z"), "expires_at"), (body(title={"vi": ""}), "title")):
-        with pytest.raises(ApiError) as refused:
+        with pytest.raises(DomainError) as refused:
             notify.parse_alert(bad, tree=TREE, now=NOW, created_by="coord")
         assert field in refused.value.fields
 
@@ -116,9 +116,9 @@ def test_deliver_defers_until_quiet_hours_end_and_sends_once_after():
 @pytest.mark.parametrize("bad", [{"channels": [["sms"]]}, {"channels": [{"a": 1}]}, {"channels": ["sms", "sms"]},
                                  {"home_unit": ["W01"]}, {"language": ["vi"]}, {"quiet_hours": "22:00"}, [], "x"])
 def test_odd_preference_bodies_are_400_not_500(bad):
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(DomainError) as refused:
         notify.parse_preferences(bad, lambda c: c in TREE)
-    assert refused.value.status == 400
+    assert refused.value.kind == "invalid"
 
 
 def test_fan_out_reaches_people_who_never_saved_preferences():
@@ -140,10 +140,10 @@ def test_a_coordinator_alerts_only_within_their_units():
 
     store, queue = Alerts(), Queue()
     args = dict(actor="coord", store=store, queue=queue, tree=TREE, geometry_of=lambda code: None, now=NOW)
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(DomainError) as refused:
         notify.publish_alert(body(area={"units": ["W02"]}), within=["W01"], **args)
-    assert refused.value.status == 403 and store.saved == [] and queue.jobs == []  # nothing written
-    with pytest.raises(ApiError):
+    assert refused.value.kind == "forbidden" and store.saved == [] and queue.jobs == []  # nothing written
+    with pytest.raises(DomainError):
         notify.publish_alert(body(area={"units": ["CITY"]}), within=["W01"], **args)  # above their ward
     published = notify.publish_alert(body(area={"units": ["W01"]}), within=["CITY"], **args)
     assert published["areas"] == ["W01"] and len(store.saved) == 1 and queue.jobs

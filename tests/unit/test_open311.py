@@ -3,16 +3,16 @@
 import json
 import xml.etree.ElementTree as ET
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from civic import open311
 from civic.domain.categories import all_categories
 from civic.domain.privacy import HIDDEN, mask_contacts
 from civic.domain.reports import MediaItem, Report, TimelineEvent
+from civic.services import open311
 
-NOW = datetime(2026, 11, 23, 5, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
 
 
 def report(**kw) -> Report:
@@ -119,10 +119,10 @@ def test_split_format_refuses_unknown_formats_with_404(segment):
 def test_dates_are_w3c_with_the_local_offset():
     assert open311.w3c("2026-11-20T01:00:00.000Z") == "2026-11-20T08:00:00+07:00"
     assert open311.w3c(None) is None
-    assert open311.parse_w3c("2026-11-20T08:00:00+07:00", "start_date") == datetime(2026, 11, 20, 1, tzinfo=timezone.utc)
-    assert open311.parse_w3c("2026-11-20T01:00:00Z", "start_date") == datetime(2026, 11, 20, 1, tzinfo=timezone.utc)
+    assert open311.parse_w3c("2026-11-20T08:00:00+07:00", "start_date") == datetime(2026, 11, 20, 1, tzinfo=UTC)
+    assert open311.parse_w3c("2026-11-20T01:00:00Z", "start_date") == datetime(2026, 11, 20, 1, tzinfo=UTC)
     # A date is a whole local day.
-    assert open311.parse_w3c("2026-11-20", "start_date") == datetime(2026, 11, 19, 17, tzinfo=timezone.utc)
+    assert open311.parse_w3c("2026-11-20", "start_date") == datetime(2026, 11, 19, 17, tzinfo=UTC)
     assert open311.parse_w3c("2026-11-20", "end_date", end_of_day=True).isoformat().startswith("2026-11-20T16:59:59")
 
 
@@ -151,8 +151,8 @@ def test_query_defaults_to_90_days_and_1000_rows_and_refuses_wider_windows():
 
 
 def test_local_days_newest_first():
-    start = datetime(2026, 11, 20, 16, 30, tzinfo=timezone.utc)  # 23:30 on the 20th in Hà Nội
-    end = datetime(2026, 11, 22, 17, 30, tzinfo=timezone.utc)  # 00:30 on the 23rd
+    start = datetime(2026, 11, 20, 16, 30, tzinfo=UTC)  # 23:30 on the 20th in Hà Nội
+    end = datetime(2026, 11, 22, 17, 30, tzinfo=UTC)  # 00:30 on the 23rd
     assert open311.local_days(start, end) == ["2026-11-23", "2026-11-22", "2026-11-21", "2026-11-20"]
 
 
@@ -176,8 +176,9 @@ def test_submission_maps_the_form_and_keeps_contacts_out_of_the_report():
     # Known by the email: the phone given beside it is not kept (nobody proved it is theirs).
     assert sub.contact == {"email": "An@Example.vn", "phone": None, "first_name": "An", "last_name": "Nguyễn"}
     assert sub.identity == "email:an@example.vn"
+    # The answers travel in the submission, checked by the domain like those of POST /v1/reports.
+    assert sub.body["answers"] == {"pole_number": "C-12", "live_wire": "yes"}
     assert sub.event_data == {"channel": "open311", "open311_client": "client1",
-                              "attributes": {"pole_number": "C-12", "live_wire": "yes"},
                               "media_url": "https://photos.example/1.jpg"}
 
 
@@ -317,8 +318,8 @@ def test_refusal_note_and_updates_since_a_date():
     r = report(status="refused")
     out = open311.service_request(r, events, "en", "", unit_name)
     assert out["status"] == "closed" and out["status_notes"] == "Duplicate: Xem HN-ABCDEF"
-    updates = open311.request_updates(r, events, datetime(2026, 11, 20, 1, 30, tzinfo=timezone.utc),
-                                      datetime(2026, 11, 23, tzinfo=timezone.utc), "en", unit_name)
+    updates = open311.request_updates(r, events, datetime(2026, 11, 20, 1, 30, tzinfo=UTC),
+                                      datetime(2026, 11, 23, tzinfo=UTC), "en", unit_name)
     assert [(u["update_id"], u["status"]) for u in updates] == [("a" * 32 + ":2", "OPEN"), ("a" * 32 + ":4", "DUPLICATE")]
     assert updates[1]["updated_datetime"] == "2026-11-22T09:00:00+07:00"
     body, _ = open311.render("service_request_updates", updates, "xml")

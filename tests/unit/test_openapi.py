@@ -10,7 +10,7 @@ from chalice.app import CognitoUserPoolAuthorizer
 from chalice.test import Client
 from openapi_spec_validator import validate
 
-from civic.local.loader import load_chalice_app
+from civic_dev.local.loader import load_chalice_app
 
 ROOT = Path(__file__).resolve().parents[2]
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}

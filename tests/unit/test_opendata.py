@@ -8,16 +8,16 @@ from dataclasses import replace
 
 import pytest
 
-from civic import exports, staff
+from civic.clock import local_day
 from civic.domain import geo, opendata
 from civic.domain.categories import all_categories
+from civic.domain.errors import DomainError
 from civic.domain.reports import MediaItem, TimelineEvent, change, new_report
 from civic.domain.submission import ReportSubmission
 from civic.domain.units import Unit, UnitTree
-from civic.errors import ApiError
-from civic.i18n import local_day
+from civic.services import exports, staff
 from civic.settings import Settings
-from civic.storage.memory import InMemoryOpenDataStore, InMemoryReportStore
+from civic_dev.fakes import InMemoryOpenDataStore, InMemoryReportStore
 
 PHONE = "0912 345 678"
 EMAIL = "canary.person@example.vn"
@@ -224,9 +224,9 @@ def test_listing_newest_first_with_absolute_urls_and_filters():
     monthly = exports.list_exports(files, {"kind": "monthly", "format": "csv"}, "https://cdn.test")["items"]
     assert [(i["period"], i["rows"]) for i in monthly] == [("2026-11", 4)]
     for bad in ({"kind": "weekly"}, {"format": "xlsx"}, {"page": "2"}):
-        with pytest.raises(ApiError) as err:
+        with pytest.raises(DomainError) as err:
             exports.list_exports(files, bad, "https://cdn.test")
-        assert err.value.status == 400
+        assert err.value.kind == "invalid"
     assert exports.list_exports(InMemoryOpenDataStore(), {}, "https://cdn.test") == {"items": []}
 
 
@@ -257,12 +257,12 @@ def test_staff_csv_bom_bilingual_header_local_times_and_no_personal_data():
                                                lambda due: "on_time")
     assert (rows, total) == (2, 3)
     assert capped.rstrip().splitlines()[-1].startswith("# Chỉ xuất 2/3")
-    with pytest.raises(ApiError):
+    with pytest.raises(DomainError):
         exports.staff_export(store, member, {"status": "nope"}, TREE, Settings(), lambda due: "on_time")
 
 
 class DayCounters:
-    """Statistics day items by scope, as civic.storage.stats reads them."""
+    """Statistics day items by scope, as civic.adapters.dynamo.stats reads them."""
 
     def __init__(self, items):
         self.items = items

@@ -52,3 +52,30 @@ def test_the_stack_packages_are_in_the_lock(name):
 def test_uv_itself_is_pinned_with_hashes():
     text = (ROOT / "uv-bootstrap.txt").read_text()
     assert "uv==" in text and "--hash=sha256:" in text
+
+
+# -- the layer ships the runtime only -----------------------------------------------------------
+
+CIVIC = ROOT / "layers" / "core" / "civic"
+DEV_ONLY = ("civic_dev", "moto", "chalice", "pytest", "playwright", "schemathesis", "samtranslator", "cfnlint")
+
+
+def test_the_runtime_package_imports_no_dev_tooling():
+    """`civic` is what Lambda gets; the local stack, the CLI, fakes and test tools live in civic_dev."""
+    import ast
+
+    offenders = []
+    for path in CIVIC.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] in DEV_ONLY]
+    assert offenders == []
+
+
+def test_make_package_copies_only_the_runtime_package():
+    script = (ROOT / "infra" / "package.sh").read_text()
+    copies = [line for line in script.splitlines() if line.strip().startswith("cp ")]
+    assert copies == ['cp -R "$ROOT/layers/core/civic" "$LAYER/civic"']
+    assert not (CIVIC / "local").exists() and not (CIVIC / "cli").exists()
+    assert not list(CIVIC.rglob("*fake*")) and not list(CIVIC.rglob("memory.py"))

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from civic.calendar import WorkCalendar
 from civic.domain import sla
+from civic.domain.calendar import WorkCalendar
 from civic.domain.sla import DEFAULT_POLICY, Deadlines, Duration, SlaPolicy, due_at, due_state, extend_due
 
 CAL = WorkCalendar()

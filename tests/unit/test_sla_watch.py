@@ -5,8 +5,8 @@ from dataclasses import replace
 from civic.domain.reports import new_report
 from civic.domain.sla_watch import checkpoint, step
 from civic.domain.submission import ReportSubmission
-from civic.sla_run import run
-from civic.storage.memory import InMemoryReportStore
+from civic.services.sla import run
+from civic_dev.fakes import InMemoryReportStore
 
 
 def open_report(store, due="2026-11-20T10:00:00.000Z", status="in_progress", **extra):

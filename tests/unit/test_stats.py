@@ -1,16 +1,16 @@
-"""The statistics core (civic.domain.stats, civic.stats) without AWS: deltas, histogram, index, answers."""
+"""The statistics core (civic.domain.stats, civic.services.stats) without AWS: deltas, histogram, index, answers."""
 
 import math
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from civic import stats
 from civic.domain import stats as core
+from civic.domain.errors import DomainError
 from civic.domain.units import Unit, UnitTree
-from civic.errors import ApiError
+from civic.services import stats
 
 TREE = UnitTree([
     Unit("DEMO", "Thành phố", "City", "city"),
@@ -145,22 +145,22 @@ def test_access_rules_and_bad_input():
     officer2 = stats.Viewer("u2", "officer", ("DEMO-W02",))
     coordinator = stats.Viewer("c", "coordinator", ("DEMO",))
     assert stats.summary(reader, {}, TREE, public, today)["scope"]["from"] == "2026-10-25"
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(DomainError) as err:
         stats.summary(reader, {"unit": "DEMO-W01"}, TREE, public, today)
-    assert err.value.status == 401
-    with pytest.raises(ApiError) as err:
+    assert err.value.kind == "unauthenticated"
+    with pytest.raises(DomainError) as err:
         stats.summary(reader, {"unit": "DEMO-W01"}, TREE, officer2, today)
-    assert err.value.status == 403
-    with pytest.raises(ApiError) as err:
+    assert err.value.kind == "forbidden"
+    with pytest.raises(DomainError) as err:
         stats.units(reader, {}, TREE, stats.Viewer("x", "citizen"), today)
-    assert err.value.status == 403
+    assert err.value.kind == "forbidden"
     assert stats.summary(reader, {"unit": "DEMO-W01"}, TREE, coordinator, today)["open"] == 7
     for bad in ({"from": "2026-13-01"}, {"from": "2026-11-20", "to": "2026-11-01"}, {"from": "2024-01-01"},
                 {"category": "nope"}, {"colour": "x"}, {"from": "9999-12-25", "to": "9999-12-31"}, {"to": "0001-01-01"}):
-        with pytest.raises(ApiError) as err:
+        with pytest.raises(DomainError) as err:
             stats.summary(reader, bad, TREE, public, today)
-        assert err.value.status == 400
-    with pytest.raises(ApiError):
+        assert err.value.kind == "invalid"
+    with pytest.raises(DomainError):
         stats.timeseries(reader, {"metric": "bogus"}, TREE, public, today)
 
 
@@ -178,7 +178,7 @@ def test_units_ranking_sorted_by_index_nulls_last():
 EVENT = st.fixed_dictionaries({
     "type": st.sampled_from(["submitted", "routed", "accept", "refuse", "approve", "overdue", "rated", "reopen"]),
     "at": st.integers(0, 90 * 24 * 60).map(
-        lambda m: (datetime(2026, 9, 1, tzinfo=timezone.utc) + timedelta(minutes=m)).strftime("%Y-%m-%dT%H:%M:00.000Z")),
+        lambda m: (datetime(2026, 9, 1, tzinfo=UTC) + timedelta(minutes=m)).strftime("%Y-%m-%dT%H:%M:00.000Z")),
     "category": st.sampled_from(["traffic", "environment", "other"]),
     "unit": st.sampled_from(["DEMO-W01", "DEMO-W02"]),
     "satisfied": st.booleans(),
@@ -197,7 +197,7 @@ def test_series_add_up(events):
         core.accumulate(core.event_deltas(e["type"], e["at"], "resolved", data, CHAIN), items)
     keys = {(sk, name) for (pk, sk), values in items.items() for name in values}
     for sk, name in keys:
-        def total(prefixes):
+        def total(prefixes, sk=sk, name=name):
             return sum(items.get((p, sk), {}).get(name, 0) for p in prefixes)
         assert total(["ALL"]) == total(["C#traffic", "C#environment", "C#other"])
         assert total(["U#DEMO"]) == total(["U#DEMO-W01", "U#DEMO-W02"])

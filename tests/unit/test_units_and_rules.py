@@ -5,9 +5,9 @@ import pytest
 from civic.domain.reports import new_report
 from civic.domain.submission import ReportSubmission
 from civic.domain.units import RoutingRule, Unit, UnitError, UnitTree, check_references, decide, parse_rule, parse_unit
-from civic.routing import route_report
+from civic.services.routing import route_report
 from civic.settings import Settings
-from civic.storage.memory import InMemoryReportStore
+from civic_dev.fakes import InMemoryReportStore
 
 CATS = ["traffic", "electricity", "culture_tourism", "environment", "other"]
 

@@ -5,14 +5,14 @@ from dataclasses import replace
 
 import pytest
 
-from civic import staff
+from civic.domain.errors import DomainError
 from civic.domain.reports import new_report
 from civic.domain.submission import ReportSubmission
 from civic.domain.units import Unit, UnitTree
 from civic.domain.workflow import Actor, Context, WorkflowError, allowed_actions, plan
-from civic.errors import ApiError
+from civic.services import staff
 from civic.settings import Settings
-from civic.storage.memory import FakeUploadSigner, InMemoryReportStore
+from civic_dev.fakes import FakeUploadSigner, InMemoryReportStore
 
 SETTINGS = Settings(media_base_url="https://cdn.test")
 TREE = UnitTree([
@@ -63,21 +63,20 @@ def test_the_whole_path_with_approval_and_evidence():
     assert slots["uploads"][0]["fields"]["x-amz-meta-owner"] == "officer-1"
     report = store.get(rid)
     store.reports[rid] = replace(report, media=[replace(m, status="ready", renditions={"thumb": "media/x/thumb"}, formats=["jpeg"]) for m in report.media])
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(DomainError) as err:
         act(store, OFFICER_W1, rid, {"action": "resolve", "answer": "", "evidence": [media_id]})
-    assert err.value.status == 400 and "answer" in err.value.fields
-    with pytest.raises(ApiError) as err:
+    assert err.value.kind == "invalid" and "answer" in err.value.fields
+    with pytest.raises(DomainError) as err:
         act(store, OFFICER_W1, rid, {"action": "resolve", "answer": "Đã vá ổ gà, mặt đường an toàn."})
-    assert err.value.status == 400 and "evidence" in err.value.fields
+    assert err.value.kind == "invalid" and "evidence" in err.value.fields
     done = act(store, OFFICER_W1, rid, {"action": "resolve", "answer": "Đã vá ổ gà, mặt đường an toàn.", "evidence": [media_id]})
     assert done["status"] == "pending_approval"  # ward 1 requires the leader's approval
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(DomainError) as err:
         act(store, OFFICER_W1, rid, {"action": "approve"})
-    assert err.value.status == 409 and err.value.code == "illegal_action"
+    assert err.value.kind == "conflict" and err.value.code == "illegal_action"
     approved = act(store, LEADER_W1, rid, {"action": "approve"})
     assert approved["status"] == "resolved"
-    from civic import intake
-
+    from civic.services import intake
     public = intake.track(store, store.get(rid).tracking_code, SETTINGS)
     assert public["result"]["answer"].startswith("Đã vá") and [m["media_id"] for m in public["media"]] == [media_id]
     types = [e["type"] for e in public["timeline"]]
@@ -87,9 +86,9 @@ def test_the_whole_path_with_approval_and_evidence():
 def test_illegal_transition_is_409_with_the_allowed_actions():
     store = InMemoryReportStore()
     rid = routed(store)
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(DomainError) as err:
         act(store, OFFICER_W1, rid, {"action": "resolve", "answer": "x" * 20})
-    assert err.value.status == 409 and err.value.code == "illegal_action"
+    assert err.value.kind == "conflict" and err.value.code == "illegal_action"
     assert "accept" in err.value.fields["allowed_actions"].en
 
 
@@ -97,7 +96,7 @@ def test_stale_version_is_409_and_changes_nothing():
     store = InMemoryReportStore()
     rid = routed(store)
     act(store, OFFICER_W1, rid, {"action": "note", "text": "gọi lại người dân"})
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(DomainError) as err:
         act(store, OFFICER_W1, rid, {"action": "accept", "version": 1})
     assert err.value.code == "version_conflict" and store.get(rid).status == "routed"
 
@@ -112,7 +111,7 @@ def test_two_officers_at_once_one_wins():
         try:
             act(store, member, rid, {"action": "accept", "version": version})
             results.append("ok")
-        except ApiError as exc:
+        except DomainError as exc:
             results.append(exc.code)
 
     threads = [threading.Thread(target=go, args=(m,)) for m in (OFFICER_W1, LEADER_W1)]
@@ -141,12 +140,12 @@ def test_visibility_matrix_is_404_outside_my_units(member, unit, visible):
         if visible:
             try:
                 call()
-            except ApiError as exc:
-                assert exc.status != 404  # e.g. evidence on a routed report is 409, but never hidden
+            except DomainError as exc:
+                assert exc.kind != "not_found"  # e.g. evidence on a routed report is 409, but never hidden
         else:
-            with pytest.raises(ApiError) as err:
+            with pytest.raises(DomainError) as err:
                 call()
-            assert err.value.status == 404
+            assert err.value.kind == "not_found"
     listed = [i["id"] for i in staff.inbox(store, member, {}, TREE, SETTINGS, lambda due: "none")["items"]]
     assert (rid in listed) == visible
 
@@ -155,7 +154,7 @@ def test_coordinator_triages_to_a_unit():
     store = InMemoryReportStore()
     rid = routed(store, status="needs_triage")
     assert [i["id"] for i in staff.inbox(store, COORDINATOR, {}, TREE, SETTINGS, lambda d: "none")["items"]] == [rid]
-    with pytest.raises(ApiError):
+    with pytest.raises(DomainError):
         staff.detail(store, OFFICER_W1, rid, TREE, SETTINGS)
     moved = act(store, COORDINATOR, rid, {"action": "transfer", "to_unit": "W2", "reason": "Thuộc địa bàn phường 2"})
     assert moved["status"] == "routed" and moved["unit_code"] == "W2" and moved["accept_due_at"] == "2026-11-21T03:00:00.000Z"
@@ -165,7 +164,7 @@ def test_coordinator_triages_to_a_unit():
 def test_refuse_needs_a_listed_reason_and_the_citizen_sees_it():
     store = InMemoryReportStore()
     rid = routed(store)
-    with pytest.raises(ApiError):
+    with pytest.raises(DomainError):
         act(store, OFFICER_W1, rid, {"action": "refuse", "reason": "because"})
     act(store, OFFICER_W1, rid, {"action": "refuse", "reason": "incomplete", "text": "Thiếu địa chỉ cụ thể"})
     event = store.timeline(rid)[-1]
@@ -175,7 +174,7 @@ def test_refuse_needs_a_listed_reason_and_the_citizen_sees_it():
 def test_roles_for_priority_and_reopen():
     store = InMemoryReportStore()
     rid = routed(store)
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(DomainError) as err:
         act(store, OFFICER_W1, rid, {"action": "set_priority", "priority": "urgent"})
     assert err.value.code == "illegal_action"
     changed = act(store, LEADER_W1, rid, {"action": "set_priority", "priority": "urgent"})
@@ -200,18 +199,17 @@ def test_citizens_and_admins_are_not_staff():
 def test_templates():
     items = staff.templates("traffic")["items"]
     assert items[0]["id"] == "traffic-fixed" and items[0]["vi"] and items[0]["en"]
-    with pytest.raises(ApiError):
+    with pytest.raises(DomainError):
         staff.templates("nope")
 
 
 def test_request_info_pauses_the_clock_until_the_citizen_replies():
-    from civic import intake
-
+    from civic.services import intake
     store = InMemoryReportStore()
     rid = routed(store)
     store.reports[rid] = replace(store.get(rid), accept_due_at="2026-11-25T03:00:00.000Z", flags=["due_soon"])
     act(store, OFFICER_W1, rid, {"action": "request_info", "question": "Xin cho biết số nhà cụ thể?"}, now="2026-11-20T03:00:00.000Z")
-    with pytest.raises(ApiError) as err:  # one question at a time
+    with pytest.raises(DomainError) as err:  # one question at a time
         act(store, OFFICER_W1, rid, {"action": "request_info", "question": "Và số điện thoại?"})
     assert err.value.code == "illegal_action"
     from civic.domain.reports import owner_view, public_event
@@ -219,9 +217,9 @@ def test_request_info_pauses_the_clock_until_the_citizen_replies():
     assert owner_view(store.get(rid), None, "")["question"]["text"] == "Xin cho biết số nhà cụ thể?"
     assert "question" not in public_event(store.timeline(rid)[-1])["data"]  # the public sees that, not what
     assert store.get(rid).awaiting_info_since == "2026-11-20T03:00:00.000Z"
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(DomainError) as err:
         intake.reply(store, rid, "someone-else", {"text": "số 8"}, "2026-11-21T03:00:00.000Z")
-    assert err.value.status == 404
+    assert err.value.kind == "not_found"
     extended = intake.reply(store, rid, "citizen", {"text": "Số 8 ngõ 12"}, "2026-11-21T03:00:00.000Z",
                             extend=lambda due, since, now: "2026-11-26T03:00:00.000Z")
     # Still waiting to be accepted: the acceptance deadline moves, and its warnings start over.
@@ -229,7 +227,7 @@ def test_request_info_pauses_the_clock_until_the_citizen_replies():
     assert "due_soon" not in store.get(rid).flags
     event = store.timeline(rid)[-1]
     assert event.type == "citizen_reply" and not event.public
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(DomainError) as err:
         intake.reply(store, rid, "citizen", {"text": "lần nữa"}, "2026-11-21T04:00:00.000Z")
     assert err.value.code == "no_question"
 
@@ -255,7 +253,7 @@ def test_the_author_of_a_result_cannot_approve_it():
     ctx_no_evidence.evidence_optional = lambda category: True
     body = {"action": "resolve", "answer": "Đã xử lý xong theo quy định.", "version": store.get(rid).version}
     staff.act(store, LEADER_W1, rid, body, None, TREE, ctx_no_evidence, SETTINGS)
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(DomainError) as err:
         act(store, LEADER_W1, rid, {"action": "approve"})
     assert err.value.code == "illegal_action"
 
@@ -267,9 +265,9 @@ def test_the_author_of_a_result_cannot_approve_it():
 def test_odd_action_bodies_are_400_not_500(body):
     store = InMemoryReportStore()
     rid = routed(store)
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(DomainError) as err:
         act(store, LEADER_W1, rid, dict(body))
-    assert err.value.status in (400, 409)
+    assert err.value.kind in ("invalid", "conflict")
 
 
 def test_evidence_slots_are_only_for_the_requester():
@@ -284,17 +282,17 @@ def test_evidence_slots_are_only_for_the_requester():
 
 
 def test_rating_closes_flags_unsatisfied_and_can_be_changed_within_the_window():
-    from civic import intake
     from civic.domain.reports import public_event, public_view
+    from civic.services import intake
 
     store = InMemoryReportStore()
     rid = routed(store)
     store.reports[rid] = replace(store.get(rid), status="resolved", answer="Đã xử lý xong.", resolved_at="2026-11-20T03:00:00.000Z")
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(DomainError) as err:
         intake.rate(store, rid, "someone-else", {"satisfied": True, "stars": 5}, "2026-11-21T00:00:00.000Z")
-    assert err.value.status == 404
+    assert err.value.kind == "not_found"
     for bad in ({"satisfied": "yes", "stars": 5}, {"satisfied": True, "stars": 9}, {"satisfied": True, "stars": 3, "x": 1}):
-        with pytest.raises(ApiError):
+        with pytest.raises(DomainError):
             intake.rate(store, rid, "citizen", bad, "2026-11-21T00:00:00.000Z")
     rated = intake.rate(store, rid, "citizen", {"satisfied": False, "stars": 2, "comment": "Vẫn còn ổ gà, số 0912 000 777"},
                         "2026-11-21T00:00:00.000Z")
@@ -304,7 +302,7 @@ def test_rating_closes_flags_unsatisfied_and_can_be_changed_within_the_window():
     assert "comment" not in public_event(store.timeline(rid)[-1])["data"]  # the comment is for staff
     intake.rate(store, rid, "citizen", {"satisfied": True, "stars": 4}, "2026-11-22T00:00:00.000Z")  # changed in time
     assert "unsatisfied" not in store.get(rid).flags and store.timeline(rid)[-1].type == "rating_changed"
-    with pytest.raises(ApiError) as err:  # the window closed
+    with pytest.raises(DomainError) as err:  # the window closed
         intake.rate(store, rid, "citizen", {"satisfied": False, "stars": 1}, "2026-12-01T00:00:00.000Z")
     assert err.value.code == "not_ratable"
     # The leader may reopen after an unsatisfied rating.
@@ -314,10 +312,9 @@ def test_rating_closes_flags_unsatisfied_and_can_be_changed_within_the_window():
 
 
 def test_open_reports_cannot_be_rated():
-    from civic import intake
-
+    from civic.services import intake
     store = InMemoryReportStore()
     rid = routed(store)
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(DomainError) as err:
         intake.rate(store, rid, "citizen", {"satisfied": True, "stars": 5}, "2026-11-21T00:00:00.000Z")
     assert err.value.code == "not_ratable"

@@ -197,17 +197,8 @@ const T = {
   open_reports: ["Đang mở", "Open"],
 };
 
-export const STATUS = {
-  submitted: ["Đã gửi", "Submitted"],
-  needs_triage: ["Chờ phân loại", "Awaiting triage"],
-  routed: ["Đã chuyển đơn vị", "Routed"],
-  accepted: ["Đã tiếp nhận", "Accepted"],
-  refused: ["Từ chối", "Refused"],
-  in_progress: ["Đang xử lý", "In progress"],
-  pending_approval: ["Chờ phê duyệt", "Awaiting approval"],
-  resolved: ["Đã có kết quả", "Resolved"],
-  closed: ["Đã đóng", "Closed"],
-};
+// Statuses' labels come from the server (kinds.js fills this from GET /v1/config).
+export const STATUS = {};
 
 export const EVENTS = {
   submitted: ["Người dân gửi phản ánh", "Report submitted"],

@@ -3,7 +3,8 @@ import "leaflet/dist/leaflet.css";
 import "./style.css";
 import { lang, setLang, t } from "./i18n.js";
 import { h, mount } from "./ui.js";
-import { user, signOut } from "./api.js";
+import { config, user, signOut } from "./api.js";
+import { useConfig } from "./kinds.js";
 import { homePage, signInPage, signUpPage, submitPage, trackPage, myReportsPage } from "./pages/citizen.js";
 import { reportsMapPage, statsPage } from "./pages/public.js";
 import { inboxPage, staffReportPage } from "./pages/staff.js";
@@ -132,4 +133,5 @@ window.addEventListener("hashchange", () => {
   render();
 });
 window.addEventListener("civic:auth", renderHeader);
-render();
+// The server's kinds first (labels, colours); offline, pages still render and show status codes.
+config().then(useConfig, () => {}).finally(render);

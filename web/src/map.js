@@ -28,9 +28,5 @@ export function pin(latlng, draggable = false, title = "") {
   return L.marker(latlng, { draggable, icon, title, alt: title, keyboard: true, autoPan: true });
 }
 
-export const STATUS_COLOURS = {
-  submitted: "#6b7280", needs_triage: "#6b7280", routed: "#2563eb", accepted: "#2563eb", in_progress: "#b45309",
-  pending_approval: "#b45309", resolved: "#15803d", closed: "#15803d", refused: "#991b1b",
-};
 
 export const UNIT_COLOURS = { green: "#16a34a", amber: "#f59e0b", red: "#dc2626", grey: "#9ca3af" };

@@ -1,6 +1,7 @@
 // Small DOM helpers: build elements safely (text is never parsed as HTML), format dates for people
 // in Asia/Ho_Chi_Minh, show errors in the API's language.
 import { lang, t, label, STATUS } from "./i18n.js";
+import { STATUS_COLOURS } from "./kinds.js";
 
 /** h("div", {class: "x", onclick: fn}, "text", child, [more]) */
 export function h(tag, attrs = {}, ...children) {
@@ -43,7 +44,8 @@ export function day(offsetDays = 0) {
   return new Intl.DateTimeFormat("en-CA", { timeZone: TZ, year: "numeric", month: "2-digit", day: "2-digit" }).format(d);
 }
 
-export const statusBadge = (status) => h("span", { class: `badge st-${status}` }, label(STATUS, status));
+export const statusBadge = (status) =>
+  h("span", { class: `badge status st-${status}`, style: `--st: ${STATUS_COLOURS[status] || "#6b7280"}` }, label(STATUS, status));
 
 export function errorBox(err, onRetry) {
   const fields = err && err.fields ? Object.entries(err.fields) : [];

@@ -2,7 +2,7 @@
 
 Used in two places:
 
-* the local API gateway (`civic.local.gateway`), which verifies tokens on routes that carry a
+* the local API gateway (`civic_dev.local.gateway`), which verifies tokens on routes that carry a
   Cognito authorizer exactly as API Gateway's Cognito user pool authorizer does in AWS;
 * the app itself, on routes where auth is *optional* (no authorizer in API Gateway, so nothing
   has verified the token) but a signed-in caller sees more, e.g. ``GET /v1/reports/{id}``.
@@ -19,9 +19,8 @@ import json
 import os
 import threading
 import time
-import urllib.request
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 __all__ = [
@@ -106,7 +105,7 @@ def bearer_token(headers: Mapping[str, Any] | None, header: str = "Authorization
 
 def _apigw_time(value: Any) -> str:
     try:
-        return datetime.fromtimestamp(int(value), tz=timezone.utc).strftime("%a %b %d %H:%M:%S UTC %Y")
+        return datetime.fromtimestamp(int(value), tz=UTC).strftime("%a %b %d %H:%M:%S UTC %Y")
     except (TypeError, ValueError, OverflowError, OSError):
         return str(value)
 
@@ -202,22 +201,17 @@ class TokenVerifier:
     # -- keys -------------------------------------------------------------------------------
 
     def _fetch_jwks(self) -> dict[str, Any]:
+        """The pool's RSA signing keys by kid, through PyJWT's JWKS client (this class keeps its own cache
+        and refetch policy: PyJWKClient would refetch on every unknown kid)."""
         import jwt
 
+        client = jwt.PyJWKClient(self.jwks_url, cache_jwk_set=False, cache_keys=False, timeout=self.http_timeout)
         try:
-            req = urllib.request.Request(self.jwks_url, headers={"Accept": "application/json"})
-            with urllib.request.urlopen(req, timeout=self.http_timeout) as resp:  # noqa: S310
-                data = json.loads(resp.read())
-        except Exception as exc:  # noqa: BLE001 - any transport/parse failure means "no keys"
+            jwk_set = client.get_jwk_set(refresh=True)
+        except (jwt.PyJWKClientError, jwt.PyJWKSetError, ValueError) as exc:  # unreachable, not JSON, no keys: fail closed
             raise JWKSUnavailable(f"cannot fetch JWKS from {self.jwks_url}: {exc}") from exc
-        keys: dict[str, Any] = {}
-        for jwk in data.get("keys", []) if isinstance(data, dict) else []:
-            if jwk.get("kty") != "RSA" or jwk.get("use", "sig") != "sig":
-                continue
-            try:
-                keys[jwk.get("kid", "")] = jwt.PyJWK(jwk, algorithm=jwk.get("alg", "RS256"))
-            except jwt.PyJWKError:
-                continue
+        keys = {key.key_id or "": key for key in jwk_set.keys
+                if key.key_type == "RSA" and key.public_key_use in (None, "sig")}
         if not keys:
             raise JWKSUnavailable(f"JWKS at {self.jwks_url} has no usable RSA signing keys")
         return keys

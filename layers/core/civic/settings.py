@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     media_bucket: str = "civic-media"
     config_bucket: str = "civic-config"
     notify_queue_url: str = ""
-    # Notifications (civic.notify): inboxes, alerts and indexes; the dead-letter queue; channels.
+    # Notifications (civic.services.notify): inboxes, alerts and indexes; the dead-letter queue; channels.
     notifications_table: str = "civic-notifications"
     notify_dlq_url: str = ""
     email_sender: str = "no-reply@civicbridge.vn"
@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     user_pool_id: str = ""
     user_pool_client_id: str = ""
     # Where browsers call Cognito's JSON API; unset in AWS (the region's public endpoint). The local
-    # stack sets its gateway's Cognito front (civic.local.cognito_front), which answers CORS as AWS does.
+    # stack sets its gateway's Cognito front (civic_dev.local.cognito_front), which answers CORS as AWS does.
     cognito_endpoint_url: str | None = None
 
     @property

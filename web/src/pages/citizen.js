@@ -121,6 +121,32 @@ export function signUpPage(main, { go, query }) {
 
 // ---------------------------------------------------------------- submit
 
+/** The category's questions as form controls, one per type (the types come from the server's
+ * categories: text, number, single, multiple, yes_no, date). Returns a function that reads the answers. */
+function renderQuestions(box, questions) {
+  const read = [];
+  const controls = questions.map((q) => {
+    const required = q.required || undefined;
+    if (q.type === "single" || q.type === "yes_no" || q.type === "multiple") {
+      const multiple = q.type === "multiple";
+      const inputs = q.options.map((o) => h("input", { type: multiple ? "checkbox" : "radio", name: `q-${q.code}`, value: o.key, required: !multiple && required }));
+      read.push(() => {
+        const chosen = inputs.filter((i) => i.checked).map((i) => i.value);
+        return [q.code, multiple ? chosen : chosen[0]];
+      });
+      return h("fieldset", { class: "question" }, h("legend", {}, pick(q.label), q.required ? " *" : ""),
+        q.options.map((o, i) => h("label", { class: "check" }, inputs[i], " ", pick(o.label))));
+    }
+    const input = q.type === "text"
+      ? h("input", { name: `q-${q.code}`, maxlength: 500, required })
+      : h("input", { type: q.type === "number" ? "number" : "date", step: q.type === "number" ? "any" : undefined, name: `q-${q.code}`, required });
+    read.push(() => [q.code, input.value === "" ? undefined : q.type === "number" ? Number(input.value) : input.value.trim()]);
+    return field(pick(q.label) + (q.required ? " *" : ""), input);
+  });
+  mount(box, controls);
+  return () => Object.fromEntries(read.map((r) => r()).filter(([, v]) => v !== undefined && !(Array.isArray(v) && !v.length)));
+}
+
 export async function submitPage(main, { go }) {
   if (!user()) return go("/signin?next=/submit");
   mount(main, h("h1", {}, t("submit_title")), loading());
@@ -148,11 +174,14 @@ export async function submitPage(main, { go }) {
   const out = h("div", { "aria-live": "assertive" });
   const unitHint = h("p", { id: "unit-hint", class: "muted", "aria-live": "polite" });
   const submitBtn = h("button", { type: "submit" }, t("submit"));
+  const questionsBox = h("div", { class: "questions", "aria-live": "polite" });
+  let answerOf = () => ({}); // the chosen category's questions → their answers
 
   const form = h(
     "form",
     { class: "card", novalidate: false },
     field(t("category"), category),
+    questionsBox,
     field(t("description"), description, t("description_hint")),
     h("fieldset", {},
       h("legend", {}, t("location")),
@@ -185,11 +214,16 @@ export async function submitPage(main, { go }) {
   map.on("click", (e) => setPoint(e.latlng, false));
   const fromInputs = () => {
     const p = L.latLng(Number(lat.value), Number(lon.value));
+    // Leaving a coordinate field unchanged (e.g. tapping "Send" next) must not move the map or the page.
+    if (p.equals(marker.getLatLng())) return;
     if (Number.isFinite(p.lat) && Number.isFinite(p.lng)) setPoint(p, true);
   };
   lat.addEventListener("change", fromInputs);
   lon.addEventListener("change", fromInputs);
-  category.addEventListener("change", () => refreshNearby());
+  category.addEventListener("change", () => {
+    answerOf = renderQuestions(questionsBox, (cats.items.find((c) => c.code === category.value) || {}).questions || []);
+    refreshNearby();
+  });
 
   function locate() {
     if (!navigator.geolocation) return (geoStatus.textContent = t("geo_failed"));
@@ -283,6 +317,8 @@ export async function submitPage(main, { go }) {
       media: chosen.map((f) => ({ content_type: f.type || "application/octet-stream", size: f.size })),
     };
     if (address.value.trim()) body.address = address.value.trim();
+    const answers = answerOf();
+    if (Object.keys(answers).length) body.answers = answers;
     let created;
     try {
       created = await api("/v1/reports", { method: "POST", body, auth: true, headers: { "Idempotency-Key": idempotencyKey } });

@@ -1,7 +1,8 @@
 // Public pages: the map and list of reports (GET /v1/reports), and the public statistics (stats API).
 import { api, config, qs } from "../api.js";
 import { label, pick, STATUS, t } from "../i18n.js";
-import { bboxBounds, newMap, STATUS_COLOURS, L } from "../map.js";
+import { STATUS_COLOURS, STATUS_ORDER } from "../kinds.js";
+import { bboxBounds, newMap, L } from "../map.js";
 import { day, errorBox, field, h, loading, mount, num, pct, select, statusBadge, when } from "../ui.js";
 
 let categoriesPromise = null;
@@ -19,7 +20,7 @@ export async function reportsMapPage(main) {
     return mount(main, h("h1", {}, t("map_title")), errorBox(err));
   }
   const category = select("category", [["", t("all")], ...cats]);
-  const status = select("status", [["", t("all")], ...Object.keys(STATUS).map((s) => [s, label(STATUS, s)])]);
+  const status = select("status", [["", t("all")], ...STATUS_ORDER.map((s) => [s, label(STATUS, s)])]);
   const mapEl = h("div", { class: "map", role: "region", "aria-label": t("map_title") });
   const list = h("div", { id: "report-list", "aria-live": "polite" });
   mount(

@@ -2,12 +2,12 @@
 // the state machine allows for my role (the API lists them in `allowed_actions`).
 import { api, qs, upload, user } from "../api.js";
 import { ACTIONS, DUE_STATE, label, pick, PRIORITY, REFUSAL, STATUS, t } from "../i18n.js";
+import { staffStatuses } from "../kinds.js";
 import { newMap, pin } from "../map.js";
 import { errorBox, field, gallery, h, loading, mount, select, statusBadge, when } from "../ui.js";
 import { eventText, timelineList, unitName } from "./citizen.js";
 import { categoryOptions } from "./public.js";
 
-const OPEN = ["needs_triage", "routed", "accepted", "in_progress", "pending_approval"];
 
 function needStaff(go, next) {
   const u = user();
@@ -42,7 +42,7 @@ export async function inboxPage(main, { go, query }) {
   if (!needStaff(go, "/staff")) return;
   const cats = await categoryOptions().catch(() => []);
   const f = {
-    status: select("status", [["", t("all")], ...[...OPEN, "refused", "resolved", "closed"].map((s) => [s, label(STATUS, s)])], query.status),
+    status: select("status", [["", t("all")], ...staffStatuses().map((s) => [s, label(STATUS, s)])], query.status),
     priority: select("priority", [["", t("all")], ...Object.keys(PRIORITY).map((p) => [p, label(PRIORITY, p)])], query.priority),
     category: select("category", [["", t("all")], ...cats], query.category),
     due: select("due", [["", t("all")], ...Object.keys(DUE_STATE).map((d) => [d, label(DUE_STATE, d)])], query.due),
@@ -88,14 +88,25 @@ export async function inboxPage(main, { go, query }) {
 
 // ---------------------------------------------------------------- one report
 
+/** The citizen's answers to the category's questions, labelled as the form asked them. */
+function answerFacts(report, cats) {
+  const answers = ((report.timeline.find((e) => e.type === "submitted") || {}).data || {}).answers || {};
+  const questions = ((cats.items.find((c) => c.code === report.category) || {}).questions || []).filter((q) => q.code in answers);
+  return questions.map((q) => {
+    const names = Object.fromEntries((q.options || []).map((o) => [o.key, pick(o.label)]));
+    const value = [].concat(answers[q.code]).map((v) => names[v] ?? String(v)).join(", ");
+    return [h("dt", {}, pick(q.label)), h("dd", { class: "answer" }, value)];
+  });
+}
+
 export async function staffReportPage(main, ctx) {
   const { go, params } = ctx;
   const id = params[0];
   if (!needStaff(go, "/staff/report/" + id)) return;
   mount(main, loading());
-  let r;
+  let r, cats;
   try {
-    r = await api(`/v1/staff/reports/${id}`, { auth: true });
+    [r, cats] = await Promise.all([api(`/v1/staff/reports/${id}`, { auth: true }), api("/v1/categories")]);
   } catch (err) {
     return mount(main, h("p", {}, h("a", { href: "#/staff" }, t("back_inbox"))), errorBox(err));
   }
@@ -121,6 +132,7 @@ export async function staffReportPage(main, ctx) {
             h("dt", {}, t("resolve_due")), h("dd", {}, when(report.due_at)),
             h("dt", {}, t("assignee")), h("dd", {}, report.assignee || "—"),
             report.flags.length ? [h("dt", {}, t("flags")), h("dd", {}, report.flags.join(", "))] : null,
+            answerFacts(report, cats),
             h("dt", {}, t("version")), h("dd", {}, String(report.version)),
           ),
           h("p", { class: "description" }, report.description),

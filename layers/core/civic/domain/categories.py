@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from civic.errors import bad_request
+from civic.domain.errors import invalid
+from civic.domain.questions import Question
 from civic.i18n import Text, text
 
 
@@ -21,8 +22,8 @@ class Category:
     private_location: bool
     # A broader heading for clients that group categories (Open311 `group`).
     group: Text | None = None
-    # Extra questions asked with a report (Open311 service definition attributes), as in categories.json.
-    questions: tuple[dict, ...] = ()
+    # Extra questions asked with a report, typed (civic.domain.questions); Open311 serves them as attributes.
+    questions: tuple[Question, ...] = ()
 
     def public(self, lang: str | None = None) -> dict:
         out = {
@@ -31,6 +32,7 @@ class Category:
             "description": self.description.as_dict(),
             "keywords": list(self.keywords),
             "private_location": self.private_location,
+            "questions": [q.public() for q in self.questions],
         }
         if lang:
             out["label"] = self.name.get(lang)
@@ -48,7 +50,7 @@ def all_categories() -> dict[str, Category]:
             keywords=tuple(item.get("keywords", ())),
             private_location=bool(item.get("private_location")),
             group=Text(**item["group"]) if item.get("group") else None,
-            questions=tuple(item.get("questions", ())),
+            questions=tuple(Question.from_data(q) for q in item.get("questions", ())),
         )
         for item in raw
     }
@@ -58,7 +60,7 @@ def require_category(code: str) -> Category:
     """The category with this code, or the API's `unknown_category` refusal."""
     category = all_categories().get(code) if isinstance(code, str) else None
     if category is None:
-        raise bad_request(
+        raise invalid(
             "unknown_category",
             text("Lĩnh vực không tồn tại", "Unknown category"),
             {"category": text("Chọn một lĩnh vực trong /v1/categories", "Pick one from /v1/categories")},

@@ -16,13 +16,14 @@ import hashlib
 import json
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Callable, Iterable
+from typing import Any
 
-from civic.i18n import iso_utc
+from civic.clock import LOCAL_TZ, iso_utc
 
 CHANNELS = ("inbox", "email", "sms", "push", "zalo")
 # Channels that can wake someone up: held back during the recipient's quiet hours. The in-app inbox
@@ -32,7 +33,6 @@ LANGUAGES = ("vi", "en")
 DEVICE_PLATFORMS = ("android", "ios", "web")
 DEFAULT_CHANNELS = ("inbox", "email", "push")
 DEFAULT_QUIET = ("22:00", "06:30")
-LOCAL_TZ = "Asia/Ho_Chi_Minh"
 SQS_MAX_DELAY = 900  # seconds: longer waits are re-enqueued by the sender until `not_before`
 SMS_LIMIT = 160  # one GSM-7 segment
 ALERT_KINDS = ("flood", "storm", "water_cut", "road_closure", "other")
@@ -138,9 +138,9 @@ class Message:
         return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, raw: str | dict) -> "Message":
+    def from_json(cls, raw: str | dict) -> Message:
         data = json.loads(raw) if isinstance(raw, str) else raw
-        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
+        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})  # type: ignore[arg-type]  # our own JSON
 
 
 def message_id(source_id: str, user_id: str, channel: str) -> str:
@@ -240,9 +240,8 @@ def local_time(iso: str | None, language: str) -> str:
     """A deadline for people: Asia/Ho_Chi_Minh wall-clock time."""
     if not iso:
         return "—"
-    from civic.calendar import _zone
 
-    moment = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(_zone(LOCAL_TZ))
+    moment = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(LOCAL_TZ)
     return moment.strftime("%H:%M %d/%m/%Y")
 
 
@@ -301,9 +300,8 @@ def quiet_until(now_iso: str, start: str | None, end: str | None) -> str | None:
     """
     if not start or not end or start == end:
         return None
-    from civic.calendar import _zone
 
-    zone = _zone(LOCAL_TZ)
+    zone = LOCAL_TZ
     now = datetime.fromisoformat(now_iso.replace("Z", "+00:00")).astimezone(zone)
     minute = now.hour * 60 + now.minute
     s, e = _minutes(start), _minutes(end)
@@ -313,7 +311,7 @@ def quiet_until(now_iso: str, start: str | None, end: str | None) -> str | None:
     end_local = now.replace(hour=e // 60, minute=e % 60, second=0, microsecond=0)
     if end_local <= now:
         end_local += timedelta(days=1)
-    return iso_utc(end_local.astimezone(timezone.utc))
+    return iso_utc(end_local.astimezone(UTC))
 
 
 def delay_seconds(now_iso: str, not_before: str | None) -> int:

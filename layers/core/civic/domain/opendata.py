@@ -6,7 +6,7 @@ it (the unit), when each step happened, whether deadlines were met, the publishe
 rating. Never the description or the address (citizens type names, phone numbers and house numbers
 into them), never the citizen's id, names, phone, email, assignees or internal notes.
 
-Storage and S3 stay outside: the use cases in `civic.exports` pass the reports in.
+Storage and S3 stay outside: the use cases in `civic.services.exports` pass the reports in.
 """
 
 from __future__ import annotations
@@ -16,14 +16,16 @@ import hashlib
 import io
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any
 
+from civic.clock import LOCAL_TZ, local_day
+from civic.domain import statuses
 from civic.domain.categories import Category
 from civic.domain.reports import Report, TimelineEvent, public_view
 from civic.domain.units import UnitTree
-from civic.i18n import LOCAL_TZ, local_day
 
 # Vietnam has kept UTC+7 without daylight saving since 1975: a fixed offset is exact for every
 # report, and needs no tz database in the Lambda image.
@@ -315,17 +317,7 @@ STAFF_COLUMNS = (
     ("flags", "Đánh dấu / Flags"),
     ("id", "Mã phản ánh / Report id"),
 )
-STATUS_NAMES = {
-    "submitted": "Đã gửi / Submitted",
-    "needs_triage": "Chờ phân loại / Awaiting triage",
-    "routed": "Chờ tiếp nhận / Awaiting acceptance",
-    "accepted": "Đã tiếp nhận / Accepted",
-    "refused": "Từ chối / Refused",
-    "in_progress": "Đang xử lý / In progress",
-    "pending_approval": "Chờ duyệt / Awaiting approval",
-    "resolved": "Đã xử lý / Resolved",
-    "closed": "Đã đóng / Closed",
-}
+STATUS_NAMES = {s.code: f"{s.label.vi} / {s.label.en}" for s in statuses.TABLE}
 PRIORITY_NAMES = {"normal": "Thường / Normal", "urgent": "Khẩn / Urgent", "complex": "Phức tạp / Complex"}
 DUE_STATE_NAMES = {
     "on_time": "Trong hạn / On time",

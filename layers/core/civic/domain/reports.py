@@ -11,28 +11,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from civic.domain import geo
 from civic.domain.categories import Category
 from civic.domain.privacy import mask_contacts
-from civic.i18n import iso_utc
 
 if TYPE_CHECKING:
     from civic.domain.submission import ReportSubmission
 
 # The lifecycle of DESIGN.md; transitions other than submission arrive with the staff workflow.
-STATUSES = (
-    "submitted",
-    "needs_triage",
-    "routed",
-    "accepted",
-    "refused",
-    "in_progress",
-    "pending_approval",
-    "resolved",
-    "closed",
-)
 PRIORITIES = ("normal", "urgent", "complex")
-# Waiting for a unit to accept it; being handled. Together: open.
-WAITING_STATUSES = ("needs_triage", "routed")
-WORKING_STATUSES = ("accepted", "in_progress", "pending_approval")
-OPEN_STATUSES = ("submitted",) + WAITING_STATUSES + WORKING_STATUSES
 TRIAGE_QUEUE = "#triage"  # the staff queue of reports no unit handles yet
 REPORT_ID = re.compile(r"^[0-9a-f]{32}$")
 # Flags the author may see; the others (reused or distant photos, deadline marks) are for staff.
@@ -202,6 +186,8 @@ def new_report(
         status=report.status,
         data={"category": report.category, "media_count": len(report.media)},
     )
+    if submission.answers:  # for staff: answers may hold what a citizen would not publish
+        event.data["answers"] = dict(submission.answers)
     return report, event
 
 
@@ -319,7 +305,3 @@ PUBLIC_EVENT_DATA = frozenset(
 )
 
 
-def now_iso() -> str:
-    from civic.i18n import utc_now
-
-    return iso_utc(utc_now())

@@ -1,13 +1,13 @@
 """Deadlines for handling reports, as data: how long a unit has to accept a report and to resolve it.
 
 Each priority (``normal``, ``urgent``, ``complex``) has two deadlines, counted in working time on a
-`civic.calendar.WorkCalendar` (weekends, public holidays and out-of-office hours do not count):
+`civic.domain.calendar.WorkCalendar` (weekends, public holidays and out-of-office hours do not count):
 
 * ``accept``  — from routing (or a transfer) to acceptance by the receiving unit;
 * ``resolve`` — from routing to the published result.
 
 A `Duration` is an amount of working ``hours`` or working ``days`` (one day = the calendar's office
-hours of a day, 7.5 h by default; see `civic.calendar`).
+hours of a day, 7.5 h by default; see `civic.domain.calendar`).
 
 Precedence — the most specific rule wins (`SlaPolicy.deadlines`):
   1. unit × category × priority, for the unit itself, then its parent, grandparent, … (nearest first);
@@ -38,11 +38,12 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Literal, Mapping
+from typing import Any, Literal, cast
 
-from civic.calendar import WorkCalendar, parse_utc, to_iso
+from civic.domain.calendar import WorkCalendar, parse_utc, to_iso
 
 __all__ = [
     "PRIORITIES", "UNITS", "Duration", "Deadlines", "DEFAULT_POLICY", "SlaPolicy",
@@ -134,7 +135,7 @@ class SlaPolicy:
         category: str,
         priority: str,
         unit_code: str | None,
-        unit_ancestors: list[str] = [],  # read only
+        unit_ancestors: Sequence[str] = (),
     ) -> Deadlines:
         """The deadlines for a report; ``unit_ancestors`` nearest first (parent, grandparent, …)."""
         chain = ([unit_code] if unit_code else []) + [u for u in unit_ancestors if u]
@@ -160,7 +161,7 @@ class SlaPolicy:
         *,
         known_categories: Iterable[str] | None = None,
         known_units: Iterable[str] | None = None,
-    ) -> "SlaPolicy":
+    ) -> SlaPolicy:
         """Build a policy from the stored JSON; every problem is reported in one ValueError.
 
         ``known_categories`` / ``known_units``, when given, also reject unknown codes.
@@ -257,7 +258,7 @@ def _duration(value: Any, path: str, problems: list[str]) -> Duration | None:
             problems.append(f"{path}: {value!r} is not a duration (e.g. \"8h\" or \"10d\")")
             return None
         amount: Any = float(m.group(1))
-        unit = "hours" if m.group(2).lower().startswith("h") else "days"
+        unit: Any = "hours" if m.group(2).lower().startswith("h") else "days"
     elif isinstance(value, Mapping):
         extra = [k for k in value if k not in ("amount", "unit")]
         if extra:
@@ -278,7 +279,7 @@ def _duration(value: Any, path: str, problems: list[str]) -> Duration | None:
         return None
     if isinstance(amount, float) and amount.is_integer():
         amount = int(amount)
-    return Duration(amount, unit)
+    return Duration(amount, cast(Literal["hours", "days"], unit))  # both checked above
 
 
 # -- computing deadlines ------------------------------------------------------------------------------

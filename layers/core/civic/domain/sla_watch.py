@@ -16,10 +16,11 @@ paused and nothing fires.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from civic.domain.reports import WAITING_STATUSES, WORKING_STATUSES, Report, TimelineEvent, change
-from civic.i18n import iso_utc
+from civic.clock import iso_utc
+from civic.domain.reports import Report, TimelineEvent, change
+from civic.domain.statuses import WAITING_STATUSES, WORKING_STATUSES
 
 WARN_BEFORE = timedelta(hours=4)
 ESCALATE_AFTER = timedelta(days=1)
@@ -28,7 +29,7 @@ QUESTION_WINDOW = timedelta(days=7)
 
 
 def _t(iso: str) -> datetime:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(timezone.utc)
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def deadline_in_effect(report: Report) -> str | None:

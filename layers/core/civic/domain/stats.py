@@ -37,14 +37,13 @@ The satisfaction index (0..100) is `satisfaction_index`, one function the API an
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Mapping
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from civic.i18n import local_day
+from civic.clock import LOCAL_TZ, local_day
 
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 ALL = "ALL"
 GAUGE = "GAUGE"
 COUNTERS = ("received", "routed", "accepted", "refused", "transferred", "resolved", "on_time", "overdue", "rated",
@@ -98,11 +97,11 @@ def day_key(day: str) -> str:
 
 
 def _utc(iso: str) -> datetime:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(timezone.utc)
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def local(iso: str) -> datetime:
-    return _utc(iso).astimezone(TZ)
+    return _utc(iso).astimezone(LOCAL_TZ)
 
 
 
@@ -247,7 +246,7 @@ def event_deltas(
     category = data.get("category") or None
     unit = data.get("unit_code") or None
     at_utc = _utc(at)
-    moment = at_utc.astimezone(TZ)
+    moment = at_utc.astimezone(LOCAL_TZ)
     day, hour = moment.date().isoformat(), moment.hour
     top = _top_scopes(category)
 
@@ -430,7 +429,7 @@ def timeseries_points(days: Iterable[tuple[str, Mapping[str, int]]], metric: str
 
 
 def today_local(now: datetime | None = None) -> date:
-    return (now or datetime.now(timezone.utc)).astimezone(TZ).date()
+    return (now or datetime.now(UTC)).astimezone(LOCAL_TZ).date()
 
 
 def accumulate(deltas: Iterable[Delta], into: dict[tuple[str, str], dict[str, int]] | None = None

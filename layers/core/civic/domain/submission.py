@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from civic.domain.errors import Invalid, invalid
 from civic.domain.reports import MAX_ADDRESS, MAX_DESCRIPTION, MAX_MEDIA
-from civic.errors import ApiError, bad_request
 from civic.i18n import Text, text
 
 
@@ -34,6 +34,8 @@ class ReportSubmission(BaseModel):
     address: str | None = Field(None, max_length=MAX_ADDRESS)
     anonymous: bool = False
     media: list[MediaDeclaration] = Field(default_factory=list, max_length=MAX_MEDIA)
+    # Answers to the category's questions ({question code: answer}), checked by civic.domain.questions.
+    answers: dict[str, Any] | None = None
 
     @field_validator("lat", "lon", mode="before")
     @classmethod
@@ -90,7 +92,7 @@ def _field_name(loc: tuple) -> str:
     return ".".join(str(part) for part in loc) or "body"
 
 
-def validation_error(exc: ValidationError) -> ApiError:
+def validation_error(exc: ValidationError) -> Invalid:
     fields: dict[str, Text] = {}
     for err in exc.errors():
         name = _field_name(err["loc"])
@@ -103,6 +105,6 @@ def validation_error(exc: ValidationError) -> ApiError:
             fields[name] = text("Sai kiểu dữ liệu", f"Wrong type: {err['msg']}")
         else:
             fields[name] = text("Giá trị không hợp lệ", err["msg"])
-    return bad_request(
+    return invalid(
         "invalid_request", text("Dữ liệu gửi lên không hợp lệ", "The request is not valid"), fields
     )

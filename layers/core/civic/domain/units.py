@@ -16,13 +16,15 @@ A point outside every administrative boundary (after snapping) goes to `needs_tr
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Literal
+from typing import Any, Literal, cast
 
 ADMIN_KINDS = ("country", "province", "city", "district", "commune", "ward", "town")
 AGENCY_KINDS = ("agency", "department", "company")
 KINDS = ADMIN_KINDS + AGENCY_KINDS
 SCOPES = ("unit", "boundary", "ancestor")
+Scope = Literal["unit", "boundary", "ancestor"]
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 
 
@@ -53,7 +55,7 @@ class Unit:
 class RoutingRule:
     id: str
     category: str
-    scope: Literal["unit", "boundary", "ancestor"]
+    scope: Scope
     target: str  # the unit that handles matching reports (usually an agency)
     where: str | None = None  # the admin unit (unit/ancestor scopes); unused for boundary scope
     priority: int = 0
@@ -188,7 +190,7 @@ def parse_unit(raw: dict[str, Any], known_categories: Iterable[str]) -> Unit:
     if problems:
         raise UnitError(problems)
     return Unit(
-        code=code,
+        code=str(code),
         name_vi=raw["name_vi"].strip(),
         name_en=raw["name_en"].strip(),
         kind=raw["kind"],
@@ -231,8 +233,8 @@ def parse_rule(raw: dict[str, Any], known_categories: Iterable[str]) -> RoutingR
         problems["note"] = "text, at most 500 characters"
     if problems:
         raise UnitError(problems)
-    return RoutingRule(
-        id=rule_id, category=raw["category"], scope=scope, target=target, where=where,
+    return RoutingRule(  # every field checked above
+        id=str(rule_id), category=raw["category"], scope=cast(Scope, scope), target=str(target), where=where,
         priority=priority, enabled=raw.get("enabled", True), note=note,
     )
 

@@ -7,12 +7,12 @@ guarded by the version the officer saw.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
 
-from dataclasses import replace
-
-from civic.domain.reports import PRIORITIES, WAITING_STATUSES, WORKING_STATUSES, Report, TimelineEvent, change
+from civic.domain.reports import PRIORITIES, Report, TimelineEvent, change
+from civic.domain.statuses import WAITING_STATUSES, WORKING_STATUSES
 from civic.i18n import Text, text
 
 ACTIONS = (

@@ -1,0 +1,1 @@
+"""DynamoDB through PynamoDB: the models of the template's tables and the stores on them."""

@@ -1,0 +1,1 @@
+"""S3: presigned uploads, the routing index and the open-data files."""

@@ -1,5 +1,0 @@
-import sys
-
-from civic.cli import main
-
-sys.exit(main())

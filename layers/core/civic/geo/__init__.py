@@ -1,0 +1,1 @@
+"""Geography: the point-to-unit routing index."""

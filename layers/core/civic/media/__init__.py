@@ -1,0 +1,1 @@
+"""Imaging and video: safe renditions and container checks, no AWS."""

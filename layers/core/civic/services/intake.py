@@ -1,0 +1,387 @@
+"""Citizen intake use cases: submit a report, read it, track it, list mine, the public feed.
+
+Pure over its ports (ReportStore, UploadSigner): the Chalice routes only parse, call and shape.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Mapping
+from datetime import UTC
+from typing import TYPE_CHECKING, Any
+
+from civic.clock import now_iso
+from civic.domain import geo
+from civic.domain.categories import all_categories, require_category
+from civic.domain.errors import Conflict, NotFound, TooLarge, invalid
+from civic.domain.ports import ConcurrentChange, FeedQuery, ReportStore, TrackingCodeTaken, UploadSigner
+from civic.domain.questions import check_answers
+from civic.domain.reports import (
+    REPORT_ID,
+    Report,
+    TimelineEvent,
+    change,
+    new_report,
+    new_tracking_code,
+    normalise_tracking_code,
+    owner_view,
+    public_event,
+    public_view,
+    upload_key,
+)
+from civic.domain.statuses import OPEN_STATUSES, STATUSES, WAITING_STATUSES
+from civic.i18n import text
+
+if TYPE_CHECKING:
+    from civic.domain.submission import ReportSubmission
+    from civic.settings import Settings
+
+DEFAULT_PAGE = 20
+MAX_PAGE = 100
+_TRACKING_ATTEMPTS = 8
+
+
+def parse_submission(body: Any, settings: Settings) -> ReportSubmission:
+    """Validate a submission completely before anything is written."""
+    from pydantic import ValidationError
+
+    from civic.domain.submission import ReportSubmission, validation_error
+
+    if not isinstance(body, dict):
+        raise invalid(
+            "invalid_request",
+            text("Nội dung phải là một đối tượng JSON", "The body must be a JSON object"),
+        )
+    try:
+        submission = ReportSubmission.model_validate(body)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+    category = require_category(submission.category)
+    if submission.answers or category.questions:  # required questions must be answered, even when none are
+        submission = submission.model_copy(update={"answers": check_answers(category.questions, submission.answers)})
+    if not geo.inside(settings.service_bbox, submission.lat, submission.lon):
+        outside = text("Vị trí nằm ngoài khu vực phục vụ", "The location is outside the service area")
+        raise invalid("outside_service_area", outside, {"lat": outside, "lon": outside})
+    for index, item in enumerate(submission.media):
+        limit = (
+            settings.max_upload_bytes_video
+            if item.content_type.startswith("video/")
+            else settings.max_upload_bytes_photo
+        )
+        if item.size > limit:
+            raise TooLarge(
+                "media_too_large",
+                text(
+                    f"Tệp quá lớn (tối đa {limit // (1024 * 1024)} MB)",
+                    f"File too large (at most {limit // (1024 * 1024)} MB)",
+                ),
+                {f"media.{index}.size": text("Quá dung lượng cho phép", "Over the size limit")},
+            )
+    return submission
+
+
+def create_report(
+    submission: ReportSubmission, *, citizen_id: str, store: ReportStore, settings: Settings, now: str | None = None,
+    event_data: dict | None = None,
+) -> Report:
+    """Write a validated submission as a new report in `submitted`, with a fresh tracking code.
+
+    `event_data` adds internal details to the `submitted` event (e.g. the Open311 client); keys outside
+    PUBLIC_EVENT_DATA never reach the public timeline."""
+    at = now or now_iso()
+    for _ in range(_TRACKING_ATTEMPTS):
+        report, event = new_report(
+            submission, citizen_id=citizen_id, tracking_code=new_tracking_code(settings.tracking_prefix), now=at
+        )
+        if event_data:
+            event.data.update({k: v for k, v in event_data.items() if k not in event.data})
+        try:
+            store.create(report, event)
+            return report
+        except TrackingCodeTaken:
+            continue
+    # 8 collisions in a row means the code space is nearly full: an operator must act.
+    raise RuntimeError("could not draw a free tracking code")
+
+
+def created(report: Report) -> dict:
+    return {
+        "id": report.id,
+        "tracking_code": report.tracking_code,
+        "status": report.status,
+        "created_at": report.created_at,
+    }
+
+
+def upload_slots(report: Report, signer: UploadSigner, settings: Settings, role: str = "report") -> list[dict]:
+    """A fresh presigned POST for each media item still waiting for its file.
+
+    Signed on every answer, also when a retried submission replays the first one, so a client
+    that retries after the URLs expired still gets URLs that work."""
+    slots = []
+    for item in report.media:
+        if item.status != "pending" or item.role != role:
+            continue
+        limit = settings.max_upload_bytes_video if item.kind == "video" else settings.max_upload_bytes_photo
+        # The declared size is what the citizen promised; allow it exactly, never more than the limit.
+        post = signer.presign_post(
+            upload_key(report.id, item.media_id), item.content_type, min(item.declared_size, limit),
+            item.uploader or report.citizen_id,
+        )
+        slots.append({"media_id": item.media_id, "url": post["url"], "fields": post["fields"]})
+    return slots
+
+
+def submit(
+    body: Any,
+    *,
+    citizen_id: str,
+    store: ReportStore,
+    signer: UploadSigner,
+    settings: Settings,
+    now: str | None = None,
+) -> dict:
+    """Validate, create, and answer with one presigned upload per declared media item."""
+    report = create_report(parse_submission(body, settings), citizen_id=citizen_id, store=store, settings=settings, now=now)
+    return {**created(report), "uploads": upload_slots(report, signer, settings)}
+
+
+def _load(store: ReportStore, report_id: str) -> Report:
+    report = store.get(report_id) if REPORT_ID.match(report_id or "") else None
+    if report is None:
+        raise NotFound("Không tìm thấy phản ánh", "Report not found")
+    return report
+
+
+def view_report(
+    store: ReportStore, report_id: str, viewer_id: str | None, settings: Settings, follows=None,
+    image_format: str = "jpeg",
+) -> dict:
+    report = _load(store, report_id)
+    category = all_categories().get(report.category)
+    if viewer_id and viewer_id == report.citizen_id:
+        view = owner_view(report, category, settings.media_base_url, image_format)
+    else:
+        view = public_view(report, category, settings.media_base_url, image_format)
+    if follows is not None:
+        view["followers"] = follows.count(report.id)
+        if viewer_id and viewer_id != report.citizen_id:
+            view["following"] = follows.is_following(report.id, viewer_id)
+    return view
+
+
+def set_following(store: ReportStore, follows, report_id: str, user_id: str, on: bool) -> dict:
+    """Follow (or stop following) someone else's report, to be notified like its author."""
+    report = _load(store, report_id)
+    if report.citizen_id == user_id:
+        raise Conflict("own_report", text("Bạn là người gửi phản ánh này", "You are the author of this report"))
+    if on:
+        follows.follow(report.id, user_id, now_iso())
+    else:
+        follows.unfollow(report.id, user_id)
+    return {"report_id": report.id, "following": on, "followers": follows.count(report.id)}
+
+
+def track(store: ReportStore, code: str, settings: Settings, image_format: str = "jpeg") -> dict:
+    report = store.get_by_tracking(normalise_tracking_code(code or ""))
+    if report is None:
+        raise NotFound("Không tìm thấy mã theo dõi", "Tracking code not found")
+    view = public_view(report, all_categories().get(report.category), settings.media_base_url, image_format)
+    view["timeline"] = [public_event(e) for e in store.timeline(report.id) if e.public]
+    return view
+
+
+# ---------------------------------------------------------------- listings
+
+
+def encode_cursor(created_key: str) -> str:
+    return base64.urlsafe_b64encode(created_key.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    if not cursor:
+        return None
+    if len(cursor) > 256:  # a created_key is ~70 bytes; DynamoDB refuses sort keys over 1 KB
+        cursor = ""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raw = ""
+    if "#" not in raw:
+        raise invalid(
+            "invalid_cursor",
+            text("Con trỏ phân trang không hợp lệ", "Invalid paging cursor"),
+            {"cursor": text("Dùng giá trị next_cursor của trang trước", "Use the previous page's next_cursor")},
+        )
+    return raw
+
+
+def _limit(params: Mapping[str, str]) -> int:
+    raw = params.get("limit")
+    if raw is None:
+        return DEFAULT_PAGE
+    if not re.fullmatch(r"[0-9]{1,3}", raw) or not 1 <= int(raw) <= MAX_PAGE:
+        raise invalid(
+            "invalid_limit",
+            text("Giới hạn không hợp lệ", "Invalid limit"),
+            {"limit": text(f"Số nguyên từ 1 đến {MAX_PAGE}", f"An integer from 1 to {MAX_PAGE}")},
+        )
+    return int(raw)
+
+
+def _page(reports: list[Report], limit: int, view) -> dict:
+    return {
+        "items": [view(r) for r in reports],
+        "next_cursor": encode_cursor(reports[-1].created_key) if len(reports) == limit else None,
+    }
+
+
+def my_reports(
+    store: ReportStore, citizen_id: str, params: Mapping[str, str], settings: Settings, image_format: str = "jpeg"
+) -> dict:
+    limit = _limit(params)
+    reports = store.by_citizen(citizen_id, limit, decode_cursor(params.get("cursor")))
+    cats = all_categories()
+    return _page(reports, limit, lambda r: owner_view(r, cats.get(r.category), settings.media_base_url, image_format))
+
+
+_FEED_PARAMS = {"bbox", "category", "status", "limit", "cursor"}
+
+
+def feed(store: ReportStore, params: Mapping[str, str], settings: Settings, image_format: str = "jpeg") -> dict:
+    unknown = set(params) - _FEED_PARAMS
+    if unknown:
+        raise invalid(
+            "unknown_parameter",
+            text("Tham số không được hỗ trợ", "Unknown query parameter"),
+            {name: text("Không hỗ trợ", "Not supported") for name in sorted(unknown)},
+        )
+    limit = _limit(params)
+    if params.get("bbox"):
+        try:
+            bbox = geo.parse_bbox(params["bbox"])
+        except ValueError as exc:
+            raise invalid(
+                "invalid_bbox",
+                text("Vùng bản đồ không hợp lệ", "Invalid bbox"),
+                {"bbox": text("Dạng nam,tây,bắc,đông (độ)", str(exc))},
+            ) from None
+    else:
+        bbox = settings.feed_default_bbox or settings.service_bbox
+    if geo.cell_count(bbox) > geo.MAX_FEED_CELLS:
+        raise invalid(
+            "bbox_too_large",
+            text("Vùng bản đồ quá lớn, hãy phóng to", "The bbox is too large; zoom in"),
+            {"bbox": text("Thu nhỏ vùng tìm kiếm", f"At most {geo.MAX_FEED_CELLS} cells of 0.25°")},
+        )
+    cells = geo.cells_covering(bbox)
+    category = params.get("category") or None
+    if category:
+        require_category(category)
+    status = params.get("status") or None
+    if status and status not in STATUSES:
+        raise invalid(
+            "unknown_status",
+            text("Trạng thái không tồn tại", "Unknown status"),
+            {"status": text(", ".join(STATUSES), ", ".join(STATUSES))},
+        )
+    query = FeedQuery(
+        cells=cells,
+        bbox=bbox,
+        limit=limit,
+        before_key=decode_cursor(params.get("cursor")),
+        category=category,
+        status=status,
+    )
+    cats = all_categories()
+    return _page(
+        store.feed(query), limit,
+        lambda r: public_view(r, cats.get(r.category), settings.media_base_url, image_format),
+    )
+
+
+def categories(lang: str) -> dict:
+    return {"items": [c.public(lang) for c in all_categories().values()]}
+
+
+def reply(store: ReportStore, report_id: str, citizen_id: str, body: Any, now: str, extend=None) -> dict:
+    """The author answers the unit's request for information; the deadline clock runs again,
+    pushed back by the time it waited (`extend(due, paused_from, resumed)`)."""
+    report = _load(store, report_id)
+    if report.citizen_id != citizen_id:
+        raise NotFound("Không tìm thấy phản ánh", "Report not found")
+    if not report.awaiting_info_since or report.status not in OPEN_STATUSES:
+        raise Conflict("no_question", text("Đơn vị không yêu cầu bổ sung thông tin", "The unit asked nothing"))
+    answer = body.get("text") if isinstance(body, dict) else None
+    if not isinstance(answer, str) or not answer.strip() or len(answer) > 4000:
+        raise invalid("invalid_request", text("Cần nội dung trả lời", "An answer is required"),
+                          {"text": text("1–4000 ký tự", "1–4000 characters")})
+    # The clock was paused: push back the deadline in effect (acceptance while waiting to be
+    # accepted, resolution afterwards); its warnings start over.
+    field = "accept_due_at" if report.status in WAITING_STATUSES else "due_at"
+    updates: dict = {"awaiting_info_since": None, "info_question": None,
+                     "flags": [f for f in report.flags if f not in ("due_soon", "overdue", "escalated")]}
+    if extend and getattr(report, field):
+        updates[field] = extend(getattr(report, field), report.awaiting_info_since, now)
+    updated = change(report, at=now, **updates)
+    # The reply may carry personal details: staff see it, the public timeline does not.
+    event = TimelineEvent(report.id, updated.version, "citizen_reply", updated.updated_at, "citizen", citizen_id,
+                          public=False, status=updated.status, data={"text": answer.strip(), field: getattr(updated, field)})
+    try:
+        store.save(updated, report.version, event)
+    except ConcurrentChange:
+        raise Conflict("version_conflict", text("Phản ánh vừa thay đổi; hãy thử lại", "The report changed; retry")) from None
+    return {"id": report.id, "status": updated.status, "accept_due_at": updated.accept_due_at, "due_at": updated.due_at}
+
+
+RATING_WINDOW_DAYS = 7
+
+
+def rate(store: ReportStore, report_id: str, citizen_id: str, body: Any, now: str) -> dict:
+    """The author rates the published result: satisfied or not, 1–5 stars, an optional comment.
+
+    Rating closes the report; it can be changed while the rating window (7 days from the result)
+    is open. An unsatisfied rating flags the report for the unit leader, who may reopen it."""
+    report = _load(store, report_id)
+    if report.citizen_id != citizen_id:
+        raise NotFound("Không tìm thấy phản ánh", "Report not found")
+    if not isinstance(body, dict) or set(body) - {"satisfied", "stars", "comment"}:
+        raise invalid("invalid_request", text("Chỉ gồm satisfied, stars, comment", "Only satisfied, stars, comment"))
+    satisfied, stars, comment = body.get("satisfied"), body.get("stars"), body.get("comment")
+    fields = {}
+    if not isinstance(satisfied, bool):
+        fields["satisfied"] = text("true hoặc false", "true or false")
+    if not isinstance(stars, int) or isinstance(stars, bool) or not 1 <= stars <= 5:
+        fields["stars"] = text("Số nguyên từ 1 đến 5", "An integer from 1 to 5")
+    if comment is not None and (not isinstance(comment, str) or len(comment) > 1000):
+        fields["comment"] = text("Tối đa 1000 ký tự", "At most 1000 characters")
+    if fields:
+        raise invalid("invalid_request", text("Đánh giá không hợp lệ", "Invalid rating"), fields)
+    window_open = report.resolved_at is not None and now <= _plus_days(report.resolved_at, RATING_WINDOW_DAYS)
+    if not (report.status == "resolved" or (report.status == "closed" and report.rating and window_open)):
+        raise Conflict("not_ratable", text("Chỉ đánh giá kết quả đã công bố, trong 7 ngày",
+                                                "Only a published result can be rated, within 7 days"))
+    rating = {"satisfied": satisfied, "stars": stars, "at": now}
+    flags = set(report.flags) - {"unsatisfied"} | (set() if satisfied else {"unsatisfied"})
+    updated = change(report, at=now, status="closed", rating=rating, flags=sorted(flags))
+    event = TimelineEvent(report.id, updated.version, "rating_changed" if report.rating else "rated", updated.updated_at,
+                          "citizen", citizen_id, public=True, status="closed",
+                          data={"satisfied": satisfied, "stars": stars, **({"comment": comment} if comment else {}),
+                                # for statistics: where it counts, and the rating it replaces (taken back)
+                                "unit_code": report.unit_code, "category": report.category,
+                                **({"previous": dict(report.rating)} if report.rating else {})})
+    try:
+        store.save(updated, report.version, event)
+    except ConcurrentChange:
+        raise Conflict("version_conflict", text("Phản ánh vừa thay đổi; hãy thử lại", "The report changed; retry")) from None
+    return {"id": report.id, "status": "closed", "rating": {"satisfied": satisfied, "stars": stars}}
+
+
+def _plus_days(iso: str, days: int) -> str:
+    from datetime import datetime, timedelta
+
+    from civic.clock import iso_utc
+
+    return iso_utc(datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(UTC) + timedelta(days=days))

@@ -1,0 +1,286 @@
+"""Staff use cases: who sees which reports, the inbox, the full record, actions, evidence uploads.
+
+Visibility: officers and leaders see the reports of their own units; coordinators see their
+units' whole subtrees and everything awaiting triage. A report outside that is "not found" (404),
+so its existence never leaks to another ward.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from civic.domain.categories import all_categories, require_category
+from civic.domain.errors import Conflict, Invalid, NotFound, TooLarge, invalid
+from civic.domain.ports import ConcurrentChange, ReportStore
+from civic.domain.reports import (
+    REPORT_ID,
+    TRIAGE_QUEUE,
+    MediaItem,
+    Report,
+    TimelineEvent,
+    change,
+    media_detail,
+    media_kind,
+    owner_view,
+)
+from civic.domain.sla_watch import deadline_in_effect
+from civic.domain.units import UnitTree
+from civic.domain.workflow import OPEN, STAFF_ROLES, Actor, Context, WorkflowError, allowed_actions, plan
+from civic.i18n import text
+
+if TYPE_CHECKING:
+    from civic.settings import Settings
+
+ROLE_RANK = {"officer": 1, "leader": 2, "coordinator": 3}
+MAX_EVIDENCE = 5  # per request
+MAX_EVIDENCE_TOTAL = 20  # per report
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    user_id: str
+    role: str
+    units: tuple[str, ...]
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.user_id, self.role, self.units)
+
+
+def member_from(user_id: str, groups: set[str], units: list[str]) -> StaffMember | None:
+    """The staff role is the highest staff group the user is in; None for citizens and admins."""
+    roles = [g for g in groups if g in STAFF_ROLES]
+    if not roles:
+        return None
+    return StaffMember(user_id, max(roles, key=ROLE_RANK.__getitem__), tuple(units))
+
+
+def _subtree(tree: UnitTree, roots: tuple[str, ...]) -> set[str]:
+    out = set(roots)
+    for code in tree.by_code:
+        if any(a in roots for a in tree.ancestors(code)):
+            out.add(code)
+    return out
+
+
+def can_see(member: StaffMember, report: Report, tree: UnitTree) -> bool:
+    if member.role == "coordinator":
+        return report.status == "needs_triage" or report.unit_code in _subtree(tree, member.units)
+    return report.unit_code in member.units
+
+
+def _visible(store: ReportStore, member: StaffMember, report_id: str, tree: UnitTree) -> Report:
+    report = store.get(report_id) if isinstance(report_id, str) and REPORT_ID.match(report_id) else None
+    if report is None or not can_see(member, report, tree):
+        raise NotFound("Không tìm thấy phản ánh", "Report not found")
+    return report
+
+
+def staff_view(report: Report, events: list[TimelineEvent], member: StaffMember, settings: Settings) -> dict:
+    """Everything staff work with: internal notes, the whole timeline, what they may do next."""
+    view = owner_view(report, all_categories().get(report.category), settings.media_base_url)
+    view.pop("is_owner", None)
+    view["media"] = [media_detail(m, settings.media_base_url) for m in report.media]
+    view["flags"] = list(report.flags)  # all of them: photo checks and deadline marks are for staff
+    view["question"] = report.info_question
+    view.update(
+        version=report.version,
+        assignee=report.assignee,
+        answer=report.answer,
+        evidence=report.evidence,
+        awaiting_info_since=report.awaiting_info_since,
+        allowed_actions=allowed_actions(report, member.actor),
+        timeline=[
+            {"seq": e.seq, "type": e.type, "at": e.at, "by": e.actor_role,
+             # An anonymous citizen stays anonymous to staff too.
+             "actor_id": None if (report.anonymous and e.actor_role == "citizen") else e.actor_id,
+             "public": e.public, "status": e.status, "data": e.data}
+            for e in events
+        ],
+    )
+    if report.anonymous:
+        view["citizen"] = "anonymous"
+    return view
+
+
+def detail(store: ReportStore, member: StaffMember, report_id: str, tree: UnitTree, settings: Settings) -> dict:
+    report = _visible(store, member, report_id, tree)
+    return staff_view(report, store.timeline(report.id), member, settings)
+
+
+def inbox(
+    store: ReportStore, member: StaffMember, params: Mapping[str, str], tree: UnitTree, settings: Settings,
+    due_state: Callable[[str | None], str],
+) -> dict:
+    """Open reports of my units, filtered, sorted by due time (soonest first), paged by offset cursor."""
+    items, limit, offset = _inbox_matches(store, member, params, tree, due_state)
+    page = items[offset: offset + limit]
+    return {
+        "items": [
+            {"id": r.id, "tracking_code": r.tracking_code, "status": r.status, "priority": r.priority,
+             "category": r.category, "unit_code": r.unit_code, "description": r.description[:200],
+             "created_at": r.created_at, "accept_due_at": r.accept_due_at, "due_at": r.due_at,
+             "due_state": state, "assignee": r.assignee, "version": r.version, "flags": r.flags}
+            for r, state in page
+        ],
+        "next_cursor": str(offset + limit) if offset + limit < len(items) else None,
+        "total": len(items),
+    }
+
+
+def inbox_matches(
+    store: ReportStore, member: StaffMember, params: Mapping[str, str], tree: UnitTree,
+    due_state: Callable[[str | None], str],
+) -> list[tuple[Report, str]]:
+    """Every (report, due state) the inbox with these filters would list, in its order (the CSV export)."""
+    return _inbox_matches(store, member, params, tree, due_state)[0]
+
+
+def _inbox_matches(
+    store: ReportStore, member: StaffMember, params: Mapping[str, str], tree: UnitTree,
+    due_state: Callable[[str | None], str],
+) -> tuple[list[tuple[Report, str]], int, int]:
+    allowed = {"status", "priority", "category", "due", "q", "limit", "cursor"}
+    unknown = set(params) - allowed
+    if unknown:
+        raise invalid("unknown_parameter", text("Tham số không được hỗ trợ", "Unknown query parameter"),
+                          {n: text("Không hỗ trợ", "Not supported") for n in sorted(unknown)})
+    statuses = [params["status"]] if params.get("status") else list(OPEN)
+    if any(s not in OPEN + ("refused", "resolved", "closed") for s in statuses):
+        raise invalid("unknown_status", text("Trạng thái không tồn tại", "Unknown status"))
+    if params.get("category"):
+        require_category(params["category"])
+    due = params.get("due")
+    if due and due not in ("on_time", "due_soon", "overdue", "none"):
+        raise invalid("invalid_request", text("Tham số không hợp lệ", "Invalid parameter"),
+                          {"due": text("on_time, due_soon, overdue, none", "on_time, due_soon, overdue, none")})
+    try:
+        limit = min(max(int(params.get("limit", "50")), 1), 100)
+        offset = max(int(params.get("cursor", "0")), 0)
+    except ValueError:
+        raise invalid("invalid_request", text("Tham số phân trang không hợp lệ", "Invalid paging parameters")) from None
+    units = sorted(_subtree(tree, member.units)) if member.role == "coordinator" else list(member.units)
+    found = store.by_units(units, statuses)
+    if member.role == "coordinator" and "needs_triage" in statuses:
+        found += [r for r in store.by_units([TRIAGE_QUEUE], ["needs_triage"]) if r.id not in {f.id for f in found}]
+    q = (params.get("q") or "").strip().lower()
+    items = []
+    for report in found:
+        # The SLA schedule's mark counts too: it may have run with the schedule's own clock.
+        state = "overdue" if "overdue" in report.flags else due_state(deadline_in_effect(report))
+        if params.get("priority") and report.priority != params["priority"]:
+            continue
+        if params.get("category") and report.category != params["category"]:
+            continue
+        if due and state != due:
+            continue
+        if q and q not in report.description.lower() and q not in (report.address or "").lower() and q != report.tracking_code.lower():
+            continue
+        items.append((report, state))
+    items.sort(key=lambda pair: (deadline_in_effect(pair[0]) or "9999", pair[0].created_key))
+    return items, limit, offset
+
+
+def act(
+    store: ReportStore, member: StaffMember, report_id: str, body: Any, seen_version: int | None,
+    tree: UnitTree, ctx: Context, settings: Settings,
+) -> dict:
+    """Take one action on the version the officer saw; one transaction with its timeline event."""
+    if not isinstance(body, dict):
+        raise invalid("invalid_request", text("Nội dung phải là một đối tượng JSON", "The body must be a JSON object"))
+    report = _visible(store, member, report_id, tree)
+    version = body.get("version", seen_version)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise invalid("version_required", text("Cần phiên bản phản ánh đã xem (version hoặc If-Match)",
+                                                   "The report version you saw is required (version or If-Match)"))
+    if version != report.version:
+        raise _conflict(report)
+    try:
+        updated, event = plan(report, body, member.actor, ctx)
+    except WorkflowError as exc:
+        raise _workflow_error(exc) from None
+    try:
+        store.save(updated, report.version, event)
+    except ConcurrentChange:
+        raise _conflict(store.get(report.id) or report) from None
+    return staff_view(updated, store.timeline(report.id), member, settings)
+
+
+def request_evidence(
+    store: ReportStore, signer, member: StaffMember, report_id: str, body: Any, tree: UnitTree, settings: Settings, now: str,
+) -> dict:
+    """POST /v1/staff/reports/{id}/evidence: presigned uploads for evidence, processed like any photo."""
+    from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+    from civic.domain.submission import MediaDeclaration, validation_error
+    from civic.services.intake import upload_slots
+
+    class EvidenceRequest(BaseModel):
+        model_config = ConfigDict(extra="forbid", strict=True)
+        media: list[MediaDeclaration] = Field(min_length=1, max_length=MAX_EVIDENCE)
+
+    try:
+        request = EvidenceRequest.model_validate(body)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+    report = _visible(store, member, report_id, tree)
+    for index, item in enumerate(request.media):
+        limit = settings.max_upload_bytes_video if item.content_type.startswith("video/") else settings.max_upload_bytes_photo
+        if item.size > limit:
+            raise TooLarge("media_too_large", text("Tệp quá lớn", "File too large"),
+                           {f"media.{index}.size": text("Quá dung lượng cho phép", "Over the size limit")})
+    if report.status not in ("accepted", "in_progress"):
+        raise Conflict("illegal_action", text("Chỉ thêm minh chứng khi đang xử lý", "Evidence is added while handling"))
+    if sum(1 for m in report.media if m.role == "evidence") + len(request.media) > MAX_EVIDENCE_TOTAL:
+        raise TooLarge("too_much_evidence",
+                       text(f"Tối đa {MAX_EVIDENCE_TOTAL} tệp minh chứng", f"At most {MAX_EVIDENCE_TOTAL} evidence files"))
+    items = [
+        MediaItem(media_id=uuid.uuid4().hex[:12], kind=media_kind(m.content_type), content_type=m.content_type,
+                  declared_size=m.size, role="evidence", uploader=member.user_id)
+        for m in request.media
+    ]
+    updated = change(report, at=now, media=report.media + items)
+    event = TimelineEvent(report.id, updated.version, "evidence_requested", now, member.role, member.user_id,
+                          public=False, status=updated.status, data={"media_ids": [i.media_id for i in items]})
+    try:
+        store.save(updated, report.version, event)
+    except ConcurrentChange:
+        raise _conflict(store.get(report.id) or report) from None
+    mine = {i.media_id for i in items}  # only this request's slots, signed for this member
+    slots = [slot for slot in upload_slots(updated, signer, settings, role="evidence") if slot["media_id"] in mine]
+    return {"version": updated.version, "uploads": slots}
+
+
+@lru_cache(maxsize=1)
+def _templates() -> dict:
+    return json.loads(resources.files("civic").joinpath("data/answer_templates.json").read_text("utf-8"))
+
+
+def templates(category: str | None) -> dict:
+    data = _templates()
+    if category:
+        require_category(category)
+        return {"items": data.get(category, []) + data.get("*", [])}
+    return {"items": [t for items in data.values() for t in items]}
+
+
+def _conflict(current: Report) -> Conflict:
+    error = Conflict(
+        "version_conflict",
+        text("Phản ánh vừa được người khác cập nhật; hãy tải lại", "Someone else changed this report; reload it"),
+        {"version": text(f"Phiên bản hiện tại: {current.version}", f"Current version: {current.version}")},
+    )
+    return error
+
+
+def _workflow_error(exc: WorkflowError) -> Conflict | Invalid:
+    if exc.kind == "illegal":
+        allowed = ", ".join(exc.allowed) or "-"
+        return Conflict("illegal_action", exc.message, {"allowed_actions": text(allowed, allowed)})
+    return Invalid("invalid_action", exc.message, exc.fields)
