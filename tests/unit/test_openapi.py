@@ -144,3 +144,21 @@ def test_open311_errors_are_the_specification_shape(spec):
             for status, answer in item[method]["responses"].items():
                 if status.startswith("4"):
                     assert answer == {"$ref": "#/components/responses/Open311Error"}, f"{method.upper()} {path} {status}"
+
+
+def test_no_key_is_written_twice():
+    """YAML keeps the last of two equal keys without a word; generators such as openapi-python-client
+    refuse such a document. Every mapping's keys must be unique."""
+    duplicates = []
+
+    class Strict(yaml.SafeLoader):
+        pass
+
+    def mapping(loader, node, deep=False):
+        keys = [loader.construct_object(k, deep=deep) for k, _ in node.value]
+        duplicates.extend(f"line {node.start_mark.line + 1}: {k}" for k in sorted({k for k in keys if keys.count(k) > 1}))
+        return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+    Strict.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    yaml.load((ROOT / "openapi.yaml").read_text(encoding="utf-8"), Loader=Strict)
+    assert duplicates == []
