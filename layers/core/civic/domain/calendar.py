@@ -59,6 +59,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
+from typing import Any
 
 import holidays as _holidays
 
@@ -186,7 +187,7 @@ class WorkCalendar:
 
     # -- the operator's JSON ---------------------------------------------------------------------
     @classmethod
-    def from_dict(cls, raw: dict | None) -> WorkCalendar:
+    def from_dict(cls, raw: dict[str, Any] | None) -> WorkCalendar:
         """Build from stored settings; every problem is reported in one ValueError. Shape (all optional)::
 
             {"periods": [["07:30", "11:30"], ["13:30", "17:00"]], "tz": "Asia/Ho_Chi_Minh",
@@ -197,7 +198,7 @@ class WorkCalendar:
             raise ValueError("calendar settings: must be a JSON object")
         problems = [f"{k}: unknown field (allowed: periods, tz, extra_holidays, extra_workdays)"
                     for k in raw if k not in ("periods", "tz", "extra_holidays", "extra_workdays")]
-        kwargs: dict = {}
+        kwargs: dict[str, Any] = {}
         if "periods" in raw:
             try:
                 kwargs["periods"] = tuple(
@@ -230,7 +231,7 @@ class WorkCalendar:
                 problems.append(str(exc))
         raise ValueError("invalid calendar settings:\n  " + "\n  ".join(problems))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The JSON form; ``WorkCalendar.from_dict(c.to_dict())`` builds the same calendar."""
         return {
             "periods": [[a.isoformat("minutes") if not a.second and not a.microsecond else a.isoformat(),

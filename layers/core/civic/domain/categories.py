@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 from civic.domain.errors import invalid
 from civic.domain.questions import Question
@@ -25,7 +26,7 @@ class Category:
     # Extra questions asked with a report, typed (civic.domain.questions); Open311 serves them as attributes.
     questions: tuple[Question, ...] = ()
 
-    def public(self, lang: str | None = None) -> dict:
+    def public(self, lang: str | None = None) -> dict[str, Any]:
         out = {
             "code": self.code,
             "name": self.name.as_dict(),

@@ -4,7 +4,7 @@ body. Messages are bilingual (Vietnamese first); `fields` name the inputs at fau
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from civic.i18n import Text, text
 
@@ -18,7 +18,7 @@ class DomainError(Exception):
         self.message = message
         self.fields = dict(fields or {})
 
-    def body(self, lang: str) -> dict:
+    def body(self, lang: str) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message.get(lang),
                           "fields": {name: msg.get(lang) for name, msg in self.fields.items()}}}
 

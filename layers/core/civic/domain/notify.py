@@ -138,7 +138,7 @@ class Message:
         return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, raw: str | dict) -> Message:
+    def from_json(cls, raw: str | dict[str, Any]) -> Message:
         data = json.loads(raw) if isinstance(raw, str) else raw
         return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})  # type: ignore[arg-type]  # our own JSON
 
@@ -174,7 +174,7 @@ def audience(event: Event, report: ReportFacts, followers: Iterable[str],
     if t == "request_info":
         out.append(Target(report.citizen_id, "info_requested"))  # the question is the author's business
 
-    def unit_staff(unit: str | None, roles=STAFF_ROLES) -> list[str]:
+    def unit_staff(unit: str | None, roles: tuple[str, ...] = STAFF_ROLES) -> list[str]:
         return [uid for uid, role in (staff_of(unit) if unit else []) if role in roles]
 
     if t == "routed":
@@ -352,7 +352,7 @@ def compose(event: Event, report: ReportFacts, targets: list[Target], people: di
         prefs = people.get(target.user_id) or Preferences(user_id=target.user_id)
         lang = prefs.language if prefs.language in LANGUAGES else "vi"
 
-        def build(channel: str, language: str, kind=target.kind) -> tuple[str, str]:
+        def build(channel: str, language: str, kind: str = target.kind) -> tuple[str, str]:
             return render(kind, language, channel, _values(event, report, language, web_base))
 
         for channel, address, title, body, not_before in _for_person(prefs, event.event_id, now, False, build):
@@ -377,11 +377,11 @@ class Alert:
     starts_at: str
     expires_at: str
     units: tuple[str, ...] = ()
-    polygon: dict | None = None  # a GeoJSON Polygon, when drawn instead of units
+    polygon: dict[str, Any] | None = None  # a GeoJSON Polygon, when drawn instead of units
     created_at: str = ""
     created_by: str = ""
 
-    def public(self) -> dict:
+    def public(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "severity": self.severity, "title": dict(self.title),
                 "body": dict(self.body), "starts_at": self.starts_at, "expires_at": self.expires_at,
                 "units": list(self.units), **({"polygon": self.polygon} if self.polygon else {})}

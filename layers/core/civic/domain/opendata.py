@@ -96,7 +96,7 @@ UNIT_COLUMNS = (
 )
 
 
-def encode_units(rows: list[dict], month: str) -> dict[str, bytes]:
+def encode_units(rows: list[dict[str, Any]], month: str) -> dict[str, bytes]:
     """A month's unit figures as CSV (BOM, as the other files) and JSON."""
     ordered = sorted(rows, key=lambda r: r["unit"])
     body = {"name": f"civicbridge-units-{month}", "period": month, "items": ordered}
@@ -189,7 +189,7 @@ def public_row(
     }
 
 
-def sort_rows(rows: Iterable[dict]) -> list[dict]:
+def sort_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """A stable order (creation time, then id), so the same data always makes the same bytes."""
     return sorted(rows, key=lambda r: (r["created_at"], r["id"]))
 
@@ -211,12 +211,12 @@ def _csv_text(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> str:
     return BOM + buffer.getvalue()
 
 
-def rows_csv(rows: list[dict]) -> bytes:
+def rows_csv(rows: list[dict[str, Any]]) -> bytes:
     """The public CSV: UTF-8 with a BOM, one header row of the column names."""
     return _csv_text(PUBLIC_COLUMNS, ([row[c] for c in PUBLIC_COLUMNS] for row in rows)).encode("utf-8")
 
 
-def rows_geojson(rows: list[dict], period: str) -> bytes:
+def rows_geojson(rows: list[dict[str, Any]], period: str) -> bytes:
     """A FeatureCollection of Points ([lon, lat], the published location); properties: the other columns."""
     collection = {
         "type": "FeatureCollection",
@@ -234,7 +234,7 @@ def rows_geojson(rows: list[dict], period: str) -> bytes:
     return json.dumps(collection, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def rows_from_geojson(data: bytes) -> list[dict]:
+def rows_from_geojson(data: bytes) -> list[dict[str, Any]]:
     """The rows back from a file written by `rows_geojson` (the monthly roll-up reads the daily files)."""
     out = []
     for feature in json.loads(data)["features"]:
@@ -243,7 +243,7 @@ def rows_from_geojson(data: bytes) -> list[dict]:
     return out
 
 
-def encode(rows: list[dict], period: str) -> dict[str, bytes]:
+def encode(rows: list[dict[str, Any]], period: str) -> dict[str, bytes]:
     """Both formats of one period's rows."""
     ordered = sort_rows(rows)
     return {"csv": rows_csv(ordered), "geojson": rows_geojson(ordered, period)}
@@ -283,7 +283,7 @@ def merge_index(index: Mapping[str, Any] | None, entries: Iterable[Published]) -
     return {"version": 1, "items": ordered}
 
 
-def listing(index: Mapping[str, Any] | None, base_url: str, kind: str | None = None, fmt: str | None = None) -> dict:
+def listing(index: Mapping[str, Any] | None, base_url: str, kind: str | None = None, fmt: str | None = None) -> dict[str, Any]:
     """GET /v1/exports: the files, newest first, with absolute URLs."""
     base = base_url.rstrip("/")
     items = []
@@ -353,7 +353,7 @@ def staff_row(report: Report, due_state: str, category: Category | None, tree: U
 STAFF_FLAGS = ("probable_duplicate", "reused_photo", "photo_far_from_location", "overdue", "escalated", "unsatisfied")
 
 
-def staff_csv(rows: list[dict], total: int, cap: int) -> str:
+def staff_csv(rows: list[dict[str, Any]], total: int, cap: int) -> str:
     """The inbox as CSV text (UTF-8 BOM first). When the cap cut it short, a last line says so."""
     body = _csv_text((h for _, h in STAFF_COLUMNS), ([row[c] for c, _ in STAFF_COLUMNS] for row in rows))
     if total > len(rows):

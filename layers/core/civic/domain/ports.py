@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from civic.domain.reports import Report, TimelineEvent
 
@@ -65,5 +65,5 @@ class ReportStore(Protocol):
 
 
 class UploadSigner(Protocol):
-    def presign_post(self, key: str, content_type: str, max_size: int, owner: str) -> dict:
+    def presign_post(self, key: str, content_type: str, max_size: int, owner: str) -> dict[str, Any]:
         """{"url", "fields"} for a browser/mobile POST of exactly this key, type and owner, at most this size."""

@@ -47,7 +47,7 @@ class Question:
             return tuple(Option(key, label) for key, label in YES_NO)
         return self.options
 
-    def public(self) -> dict:
+    def public(self) -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.code, "type": self.type, "label": self.label.as_dict(),
                                "required": self.required}
         if self.choices:
@@ -55,7 +55,7 @@ class Question:
         return out
 
     @classmethod
-    def from_data(cls, raw: dict) -> Question:
+    def from_data(cls, raw: dict[str, Any]) -> Question:
         kind = raw["type"]
         if kind not in TYPES:
             raise ValueError(f"question {raw.get('code')!r}: unknown type {kind!r}")

@@ -205,7 +205,7 @@ def change(report: Report, *, at: str, **updates: Any) -> Report:
 EXTENSIONS = {"jpeg": "jpg", "webp": "webp", "video/mp4": "mp4", "video/quicktime": "mov"}
 
 
-def _media_public(item: MediaItem, media_base_url: str, image_format: str = "jpeg") -> dict:
+def _media_public(item: MediaItem, media_base_url: str, image_format: str = "jpeg") -> dict[str, Any]:
     """A media item with rendition URLs in the format the client accepts (WebP or JPEG)."""
     out: dict[str, Any] = {"media_id": item.media_id, "kind": item.kind, "status": item.status}
     if item.status == "ready":
@@ -220,7 +220,7 @@ def _met(done_at: str | None, due: str | None) -> bool | None:
     return None if not done_at or not due else done_at <= due
 
 
-def public_view(report: Report, category: Category | None, media_base_url: str, image_format: str = "jpeg") -> dict:
+def public_view(report: Report, category: Category | None, media_base_url: str, image_format: str = "jpeg") -> dict[str, Any]:
     """What anyone may see: never the citizen's identity; private categories' places rounded."""
     private = bool(category and category.private_location)
     lat, lon = report.published_location
@@ -256,7 +256,7 @@ def public_view(report: Report, category: Category | None, media_base_url: str, 
     }
 
 
-def media_detail(item: MediaItem, media_base_url: str, image_format: str = "jpeg") -> dict:
+def media_detail(item: MediaItem, media_base_url: str, image_format: str = "jpeg") -> dict[str, Any]:
     """A media item with its state for those who may see every state (its author, the staff)."""
     entry = _media_public(item, media_base_url, image_format)
     entry["content_type"] = item.content_type
@@ -266,7 +266,7 @@ def media_detail(item: MediaItem, media_base_url: str, image_format: str = "jpeg
     return entry
 
 
-def owner_view(report: Report, category: Category | None, media_base_url: str, image_format: str = "jpeg") -> dict:
+def owner_view(report: Report, category: Category | None, media_base_url: str, image_format: str = "jpeg") -> dict[str, Any]:
     """The author's own view: the exact place, the anonymity choice, every media item's state."""
     view = public_view(report, category, media_base_url, image_format)
     view["location"] = {"lat": report.lat, "lon": report.lon, "precision": "exact"}
@@ -283,7 +283,7 @@ def owner_view(report: Report, category: Category | None, media_base_url: str, i
     return view
 
 
-def public_event(event: TimelineEvent) -> dict:
+def public_event(event: TimelineEvent) -> dict[str, Any]:
     """A timeline entry for the public history: what happened and when, never who (by id)."""
     return {
         "seq": event.seq,

@@ -157,7 +157,7 @@ class SlaPolicy:
     @classmethod
     def from_dict(
         cls,
-        raw: dict,
+        raw: dict[str, Any],
         *,
         known_categories: Iterable[str] | None = None,
         known_units: Iterable[str] | None = None,
@@ -207,7 +207,7 @@ class SlaPolicy:
         }
 
 
-def _object(value: Any, path: str, problems: list[str]) -> dict:
+def _object(value: Any, path: str, problems: list[str]) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         problems.append(f"{path}: must be an object")
         return {}

@@ -16,7 +16,9 @@ paused and nothing fires.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from civic.clock import iso_utc
 from civic.domain.reports import Report, TimelineEvent, change
@@ -61,15 +63,16 @@ def checkpoint(report: Report) -> tuple[str, str] | None:
     return "overdue", deadline
 
 
-def step(report: Report, now: str, parent_of=lambda code: None, extend=None) -> tuple[Report, TimelineEvent] | None:
+def step(report: Report, now: str, parent_of: Callable[[str | None], str | None] = lambda code: None,
+         extend: Callable[[str, str, str], str] | None = None) -> tuple[Report, TimelineEvent] | None:
     """The change the schedule makes now, if the report's checkpoint has passed (idempotent)."""
     found = checkpoint(report)
     if found is None or found[1] > now:
         return None
     stage, _ = found
     flags = set(report.flags)
-    updates: dict = {}
-    data: dict = {"unit_code": report.unit_code, "category": report.category}
+    updates: dict[str, Any] = {}
+    data: dict[str, Any] = {"unit_code": report.unit_code, "category": report.category}
     public = False
     if stage == "due_soon":
         flags.add("due_soon")
@@ -83,7 +86,7 @@ def step(report: Report, now: str, parent_of=lambda code: None, extend=None) -> 
         # The wait counts as paused time (the deadline moves by it); the clock then runs again.
         field = "accept_due_at" if report.status in WAITING_STATUSES else "due_at"
         updates = {"awaiting_info_since": None, "info_question": None}
-        if extend and getattr(report, field):
+        if extend and getattr(report, field) and report.awaiting_info_since:
             updates[field] = extend(getattr(report, field), report.awaiting_info_since, now)
         flags -= {"due_soon", "overdue", "escalated"}
         data["since"] = report.awaiting_info_since

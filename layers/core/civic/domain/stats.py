@@ -348,7 +348,7 @@ def _rate(part: int, whole: int) -> float | None:
     return round(min(max(part / whole, 0.0), 1.0), 4) if whole > 0 else None
 
 
-def summary_answer(totals: Totals, scope: dict, open_now: int | None = None) -> dict:
+def summary_answer(totals: Totals, scope: dict[str, Any], open_now: int | None = None) -> dict[str, Any]:
     c = totals.counts
     handled = c["resolved"] + c["refused"]
     answer = {
@@ -367,7 +367,7 @@ def summary_answer(totals: Totals, scope: dict, open_now: int | None = None) -> 
     return answer
 
 
-def unit_row(totals: Totals) -> dict:
+def unit_row(totals: Totals) -> dict[str, Any]:
     c = totals.counts
     return {
         "received": c["received"],
@@ -380,7 +380,7 @@ def unit_row(totals: Totals) -> dict:
     }
 
 
-def rank_key(row: dict) -> tuple:
+def rank_key(row: dict[str, Any]) -> tuple[Any, ...]:
     """Satisfaction index, highest first, units without one last; then by code."""
     index = row.get("satisfaction_index")
     return (index is None, -(index or 0), row.get("unit", ""))
@@ -409,7 +409,7 @@ def interval_start(day: date, interval: str) -> date:
 
 
 def timeseries_points(days: Iterable[tuple[str, Mapping[str, int]]], metric: str, interval: str,
-                      start: date, end: date) -> list[dict]:
+                      start: date, end: date) -> list[dict[str, Any]]:
     """Every interval from `start` to `end` (zeros included); a point's start is the interval's own
     first day (Monday, the 1st), clipped to `start`."""
     values: dict[date, int] = {}

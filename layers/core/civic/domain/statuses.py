@@ -6,7 +6,7 @@ in `workflow.py`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from civic.i18n import Text, text
 
@@ -26,7 +26,7 @@ class Status:
     def open(self) -> bool:
         return self.stage != "done"
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "label": self.label.as_dict(), "stage": self.stage, "open": self.open,
                 "open311": self.open311, "colour": self.colour}
 

@@ -88,7 +88,7 @@ _FIELD_MESSAGES: dict[str, Text] = {
 }
 
 
-def _field_name(loc: tuple) -> str:
+def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc) or "body"
 
 

@@ -71,8 +71,8 @@ class Context:
 
     now: str
     unit_exists: Callable[[str], bool] = lambda code: False
-    parent_of: Callable[[str], str | None] = lambda code: None
-    requires_approval: Callable[[str], bool] = lambda code: False
+    parent_of: Callable[[str | None], str | None] = lambda code: None
+    requires_approval: Callable[[str | None], bool] = lambda code: False
     evidence_optional: Callable[[str], bool] = lambda category: False
     # (report, new priority, start) -> (accept_due_at, due_at)
     deadlines: Callable[[Report, str, str], tuple[str, str]] | None = None
@@ -92,7 +92,7 @@ def allowed_actions(report: Report, actor: Actor) -> list[str]:
     return [a for a, (states, roles) in RULES.items() if report.status in states and actor.role in roles]
 
 
-def _text(body: dict, name: str, *, required: bool, min_len: int = 1) -> str | None:
+def _text(body: dict[str, Any], name: str, *, required: bool, min_len: int = 1) -> str | None:
     value = body.get(name)
     if value is None and not required:
         return None
@@ -105,7 +105,7 @@ def _text(body: dict, name: str, *, required: bool, min_len: int = 1) -> str | N
     return value.strip()
 
 
-def plan(report: Report, body: dict, actor: Actor, ctx: Context) -> tuple[Report, TimelineEvent]:
+def plan(report: Report, body: dict[str, Any], actor: Actor, ctx: Context) -> tuple[Report, TimelineEvent]:
     """Validate `body` ({"action", ...}) for `actor` on `report`; the next version and its event."""
     action = body.get("action")
     if not isinstance(action, str) or action not in RULES:
@@ -147,11 +147,15 @@ def plan(report: Report, body: dict, actor: Actor, ctx: Context) -> tuple[Report
     return updated, event
 
 
-def _accept(report, body, ctx, actor):
+# What an action's handler returns: the report's changes, the event's data, and whether the event is public.
+Planned = tuple[dict[str, Any], dict[str, Any], bool]
+
+
+def _accept(report: Report, body: dict[str, Any], ctx: Context, actor: Actor) -> Planned:
     return {"status": "accepted", "accepted_at": ctx.now}, {}, True
 
 
-def _refuse(report, body, ctx, actor):
+def _refuse(report: Report, body: dict[str, Any], ctx: Context, actor: Actor) -> Planned:
     code = body.get("reason")
     if not isinstance(code, str) or code not in REFUSAL_REASONS:
         raise WorkflowError("invalid", text("Cần lý do từ chối", "A refusal reason is required"),
@@ -162,13 +166,13 @@ def _refuse(report, body, ctx, actor):
     return updates, {"reason": reason}, True
 
 
-def _transfer(report, body, ctx, actor):
+def _transfer(report: Report, body: dict[str, Any], ctx: Context, actor: Actor) -> Planned:
     to_unit = body.get("to_unit") or (ctx.parent_of(report.unit_code) if body.get("to") == "superior" else None)
     if not isinstance(to_unit, str) or not ctx.unit_exists(to_unit) or to_unit == report.unit_code:
         raise WorkflowError("invalid", text("Đơn vị nhận không hợp lệ", "Invalid receiving unit"),
                             {"to_unit": text("Mã một đơn vị khác", "The code of another unit")})
     reason = _text(body, "reason", required=True)
-    updates: dict = {"status": "routed", "unit_code": to_unit, "assignee": None, "accepted_at": None,
+    updates: dict[str, Any] = {"status": "routed", "unit_code": to_unit, "assignee": None, "accepted_at": None,
                      "routed_at": ctx.now, **_NO_QUESTION}
     if ctx.deadlines:  # the acceptance clock starts again, by the receiver's rules
         updates["accept_due_at"], _ = ctx.deadlines(replace(report, unit_code=to_unit), report.priority, ctx.now)
@@ -177,7 +181,7 @@ def _transfer(report, body, ctx, actor):
     return updates, data, True
 
 
-def _assign(report, body, ctx, actor):
+def _assign(report: Report, body: dict[str, Any], ctx: Context, actor: Actor) -> Planned:
     to = body.get("to")
     if not isinstance(to, str) or not 1 <= len(to) <= 128:
         raise WorkflowError("invalid", text("Cần người hoặc bộ phận được giao", "Whom to assign is required"),
@@ -185,12 +189,12 @@ def _assign(report, body, ctx, actor):
     return {"status": "in_progress", "assignee": to}, {"assignee": to}, False
 
 
-def _set_priority(report, body, ctx, actor):
+def _set_priority(report: Report, body: dict[str, Any], ctx: Context, actor: Actor) -> Planned:
     priority = body.get("priority")
     if not isinstance(priority, str) or priority not in PRIORITIES or priority == report.priority:
         raise WorkflowError("invalid", text("Mức ưu tiên không hợp lệ", "Invalid priority"),
                             {"priority": text(", ".join(PRIORITIES), ", ".join(PRIORITIES))})
-    updates: dict = {"priority": priority}
+    updates: dict[str, Any] = {"priority": priority}
     if ctx.deadlines and report.status in OPEN:
         start = report.routed_at or report.created_at
         updates["accept_due_at"], updates["due_at"] = ctx.deadlines(report, priority, start)
@@ -199,11 +203,11 @@ def _set_priority(report, body, ctx, actor):
     return updates, {"priority": priority, "due_at": updates.get("due_at", report.due_at)}, True
 
 
-def _note(report, body, ctx, actor):
+def _note(report: Report, body: dict[str, Any], ctx: Context, actor: Actor) -> Planned:
     return {}, {"note": _text(body, "text", required=True)}, False
 
 
-def _request_info(report, body, ctx, actor):
+def _request_info(report: Report, body: dict[str, Any], ctx: Context, actor: Actor) -> Planned:
     if report.awaiting_info_since:
         raise WorkflowError("illegal", text("Đang chờ người dân trả lời câu hỏi trước",
                                             "Still waiting for the citizen's answer to the previous question"))
@@ -212,7 +216,7 @@ def _request_info(report, body, ctx, actor):
     return {"awaiting_info_since": ctx.now, "info_question": question}, {"question": question}, True
 
 
-def _resolve(report, body, ctx, actor):
+def _resolve(report: Report, body: dict[str, Any], ctx: Context, actor: Actor) -> Planned:
     answer = _text(body, "answer", required=True, min_len=MIN_ANSWER)
     evidence = body.get("evidence") or []
     ready = {m.media_id for m in report.media if m.status == "ready" and m.role == "evidence"}
@@ -226,7 +230,7 @@ def _resolve(report, body, ctx, actor):
                             {"evidence": text("Bắt buộc với lĩnh vực này", "Required for this category")})
     pending = ctx.requires_approval(report.unit_code)
     status = "pending_approval" if pending else "resolved"
-    data = {"answer": {"text": answer}, "evidence": list(evidence)}
+    data: dict[str, Any] = {"answer": {"text": answer}, "evidence": list(evidence)}
     if not pending:  # published now: what statistics need for handling time and "on time"
         data.update(submitted_at=report.created_at, due_at=report.due_at)
     updates = {"status": status, "answer": answer, "evidence": list(evidence), "resolved_by": actor.user_id,
@@ -235,7 +239,7 @@ def _resolve(report, body, ctx, actor):
     return updates, data, not pending
 
 
-def _approve(report, body, ctx, actor):
+def _approve(report: Report, body: dict[str, Any], ctx: Context, actor: Actor) -> Planned:
     if report.resolved_by == actor.user_id:
         raise WorkflowError("illegal", text("Không thể tự phê duyệt kết quả của mình",
                                             "A result cannot be approved by the person who wrote it"))
@@ -244,13 +248,13 @@ def _approve(report, body, ctx, actor):
     return {"status": "resolved", "resolved_at": ctx.now}, data, True
 
 
-def _return(report, body, ctx, actor):
+def _return(report: Report, body: dict[str, Any], ctx: Context, actor: Actor) -> Planned:
     return {"status": "in_progress"}, {"note": _text(body, "reason", required=True)}, False
 
 
-def _reopen(report, body, ctx, actor):
+def _reopen(report: Report, body: dict[str, Any], ctx: Context, actor: Actor) -> Planned:
     reason = _text(body, "reason", required=True)
-    updates: dict = {"status": "in_progress", "resolved_at": None, "resolved_by": None,
+    updates: dict[str, Any] = {"status": "in_progress", "resolved_at": None, "resolved_by": None,
                      "flags": [f for f in report.flags if f != "unsatisfied"]}
     if ctx.deadlines:  # a new resolution deadline, counted from now
         _, updates["due_at"] = ctx.deadlines(report, report.priority, ctx.now)
@@ -259,7 +263,7 @@ def _reopen(report, body, ctx, actor):
 
 _NO_QUESTION = {"awaiting_info_since": None, "info_question": None}  # a decision ends any pending question
 
-_ACTIONS = {
+_ACTIONS: dict[str, Callable[[Report, dict[str, Any], Context, Actor], Planned]] = {
     "accept": _accept, "refuse": _refuse, "transfer": _transfer, "assign": _assign,
     "set_priority": _set_priority, "note": _note, "request_info": _request_info, "resolve": _resolve,
     "approve": _approve, "return": _return, "reopen": _reopen,
