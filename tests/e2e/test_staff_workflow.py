@@ -39,6 +39,14 @@ def new_routed_report(stack, ward_index=0, category="traffic"):
     return view
 
 
+def _sub(token: str) -> str:
+    """The user id (Cognito `sub`) in an id token."""
+    import base64
+
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"]
+
+
 def act(stack, token, report_id, body):
     return requests.post(f"{stack.api}/v1/staff/reports/{report_id}/actions", json=body, headers=auth(token), timeout=10)
 
@@ -69,7 +77,12 @@ def test_officer_to_leader_to_citizen(stack):
     assert "accept" in detail["allowed_actions"]
     accepted = act(stack, officer, view["id"], {"action": "accept", "version": detail["version"]})
     assert accepted.status_code == 200, accepted.text
-    assigned = act(stack, officer, view["id"], {"action": "assign", "to": "doi-trat-tu", "version": accepted.json()["version"]}).json()
+    # Assigned only to staff of the ward: a stranger, a citizen's id or markup is refused with a reason.
+    version = accepted.json()["version"]
+    for whom in ("nonexistent-user", _sub(citizen), "<script>alert(1)</script>", _sub(other)):
+        refused = act(stack, officer, view["id"], {"action": "assign", "to": whom, "version": version})
+        assert refused.status_code == 400 and "to" in refused.json()["error"]["fields"], refused.text
+    assigned = act(stack, officer, view["id"], {"action": "assign", "to": _sub(officer), "version": version}).json()
 
     # Evidence photo through the same media pipeline, uploaded by the officer.
     buf = io.BytesIO()

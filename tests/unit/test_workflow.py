@@ -32,6 +32,7 @@ def ctx(now="2026-11-20T03:00:00.000Z"):
         unit_exists=lambda c: c in TREE,
         parent_of=lambda c: TREE.get(c).parent_code if TREE.get(c) else None,
         requires_approval=lambda c: bool(TREE.get(c) and TREE.get(c).requires_approval),
+        may_be_assigned=lambda whom, unit: (whom, unit) in {("officer-1", "W1"), ("officer-2", "W2")},
         deadlines=lambda report, priority, start: ("2026-11-21T03:00:00.000Z", "2026-12-01T03:00:00.000Z"),
     )
 
@@ -318,3 +319,16 @@ def test_open_reports_cannot_be_rated():
     with pytest.raises(DomainError) as err:
         intake.rate(store, rid, "citizen", {"satisfied": True, "stars": 5}, "2026-11-21T00:00:00.000Z")
     assert err.value.code == "not_ratable"
+
+
+@pytest.mark.parametrize("whom", ["officer-2", "citizen", "nonexistent-user", "<script>alert(1)</script>"])
+def test_a_report_is_assigned_only_to_staff_of_its_unit(whom):
+    """Another ward's officer, a citizen, a made-up id or markup: refused with a reason, nothing written."""
+    store = InMemoryReportStore()
+    rid = routed(store, status="accepted")
+    before = store.get(rid)
+    with pytest.raises(DomainError) as refused:
+        act(store, LEADER_W1, rid, {"action": "assign", "to": whom, "version": before.version})
+    assert refused.value.kind == "invalid" and "to" in refused.value.fields
+    assert refused.value.fields["to"].vi and refused.value.fields["to"].en
+    assert store.get(rid) == before and len(store.timeline(rid)) == 1

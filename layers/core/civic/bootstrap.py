@@ -158,6 +158,9 @@ class Services:
             unit_exists=lambda code: code in tree,
             parent_of=lambda code: (tree.get(code).parent_code if tree.get(code) else None),
             requires_approval=lambda code: bool(tree.get(code) and tree.get(code).requires_approval),
+            may_be_assigned=lambda whom, unit: unit is not None and (
+                (whom in tree and tree.get(whom).parent_code == unit)  # one of the unit's departments
+                or (len(whom) <= 128 and unit in self.staff_directory.staff_units(whom))),
             deadlines=lambda report, priority, start: report_deadlines(
                 tree, report.category, priority, report.unit_code, start
             ),

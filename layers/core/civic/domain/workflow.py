@@ -74,6 +74,9 @@ class Context:
     parent_of: Callable[[str | None], str | None] = lambda code: None
     requires_approval: Callable[[str | None], bool] = lambda code: False
     evidence_optional: Callable[[str], bool] = lambda category: False
+    # (whom, the report's unit) -> may the report be assigned to them: an active officer or leader of
+    # that unit, or one of its departments. Nobody by default.
+    may_be_assigned: Callable[[str, str | None], bool] = lambda whom, unit: False
     # (report, new priority, start) -> (accept_due_at, due_at)
     deadlines: Callable[[Report, str, str], tuple[str, str]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -186,6 +189,11 @@ def _assign(report: Report, body: dict[str, Any], ctx: Context, actor: Actor) ->
     if not isinstance(to, str) or not 1 <= len(to) <= 128:
         raise WorkflowError("invalid", text("Cần người hoặc bộ phận được giao", "Whom to assign is required"),
                             {"to": text("Mã cán bộ hoặc bộ phận", "An officer's id or a department code")})
+    if not ctx.may_be_assigned(to, report.unit_code):
+        raise WorkflowError("invalid", text("Chỉ giao cho cán bộ hoặc bộ phận của đơn vị xử lý",
+                                            "Assign only to an officer or a department of the handling unit"),
+                            {"to": text("Không phải cán bộ đang làm việc hay bộ phận của đơn vị này",
+                                        "Not an active officer or a department of this unit")})
     return {"status": "in_progress", "assignee": to}, {"assignee": to}, False
 
 

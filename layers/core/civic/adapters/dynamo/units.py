@@ -122,6 +122,14 @@ class DynamoFollowStore:
 class DynamoStaffDirectory:
     """Which units a staff member belongs to (the Users table; Cognito groups give the role)."""
 
+    def staff_units(self, user_id: str) -> list[str]:
+        """The units of an officer or leader (empty for anyone else: citizens, strangers)."""
+        try:
+            user = UserModel.get(user_id)
+        except DoesNotExist:
+            return []
+        return list(user.units or []) if user.role in ("officer", "leader") else []
+
     def units_of(self, user_id: str) -> list[str]:
         try:
             return list(UserModel.get(user_id).units or [])
