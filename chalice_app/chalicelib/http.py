@@ -51,12 +51,12 @@ def status_of(error: DomainError) -> int:
 IDEMPOTENCY_ERRORS = {
     "reused": (422, Invalid(
         "idempotency_key_reused",
-        text("Idempotency-Key này đã được dùng cho một phản ánh khác",
+        text("Idempotency-Key này đã được dùng với một nội dung khác",
              "This Idempotency-Key was already used with a different body"),
     )),
     "in_progress": (409, Conflict(
         "submission_in_progress",
-        text("Phản ánh này đang được gửi, vui lòng đợi", "This submission is still in progress; retry shortly"),
+        text("Yêu cầu này đang được xử lý, vui lòng đợi", "This request is still in progress; retry shortly"),
     )),
 }
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{8,128}$")

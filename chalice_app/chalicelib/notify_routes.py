@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.http import BODY_TYPES, CORS, authorizer, claims, endpoint, groups, json_body, json_response, query
+from chalicelib.http import (
+    BODY_TYPES,
+    CORS,
+    authorizer,
+    claims,
+    endpoint,
+    groups,
+    idempotency_key,
+    json_body,
+    json_response,
+    query,
+)
 from civic.bootstrap import services
 
 bp = Blueprint(__name__)
@@ -74,8 +85,12 @@ def publish_alert():
     found = claims(request)
     roles = groups(found)
     notify.require_alert_role(roles)
-    directory = services().directory
+    key = idempotency_key(request)
     within = None if "admin" in roles else services().staff_directory.units_of(found["sub"])
-    published = notify.publish_alert(json_body(request), actor=found["sub"], store=services().notify_store, queue=services().notify_queue,
-                                     tree=directory.tree, geometry_of=directory.geometry, now=_now(), within=within)
+    body = json_body(request)
+    # A retry with the same key and body answers the first alert: nobody is alerted twice.
+    published = services().idempotent_alert(
+        request={"key": f"alert:{found['sub']}:{key}", "body": body, "actor": found["sub"], "within": within},
+        context=bp.lambda_context,
+    )
     return json_response(published, 201)

@@ -202,13 +202,21 @@ def test_an_alert_for_one_ward_reaches_its_citizens_only(stack):
             "title": {"vi": "Cảnh báo ngập Phường Mẫu 5", "en": "Flood warning Sample Ward 5"},
             "body": {"vi": "Nước dâng cao, hạn chế ra đường.", "en": "High water; stay indoors."},
             "area": {"units": ["DEMO-W05"]}, "expires_at": "2099-01-01T00:00:00Z"}
-    assert requests.post(f"{stack.api}/v1/staff/alerts", json=body, headers=auth(c1), timeout=5).status_code == 403
+    key = {"Idempotency-Key": f"alert-{uuid.uuid4()}"}
+    assert requests.post(f"{stack.api}/v1/staff/alerts", json=body, headers=auth(c1, **key), timeout=5).status_code == 403
+    assert requests.post(f"{stack.api}/v1/staff/alerts", json=body, headers=auth(coordinator), timeout=5).status_code == 400
     bad = requests.post(f"{stack.api}/v1/staff/alerts", json={**body, "area": {"units": ["NOPE"]}},
-                        headers=auth(coordinator), timeout=5)
+                        headers=auth(coordinator, **key), timeout=5)
     assert bad.status_code == 400 and "area" in bad.json()["error"]["fields"]
-    created = requests.post(f"{stack.api}/v1/staff/alerts", json=body, headers=auth(coordinator), timeout=5)
+    created = requests.post(f"{stack.api}/v1/staff/alerts", json=body, headers=auth(coordinator, **key), timeout=5)
     assert created.status_code == 201, created.text
     assert created.json()["areas"] == ["DEMO-W05"]
+    # A retry (the answer was lost on a weak connection) is the same alert, not a second one.
+    again = requests.post(f"{stack.api}/v1/staff/alerts", json=body, headers=auth(coordinator, **key), timeout=5)
+    assert again.status_code == 201 and again.json()["id"] == created.json()["id"]
+    reused = requests.post(f"{stack.api}/v1/staff/alerts", json={**body, "kind": "storm"},
+                           headers=auth(coordinator, **key), timeout=5)
+    assert reused.status_code == 422 and reused.json()["error"]["code"] == "idempotency_key_reused"
 
     got = wait_for(stack, lambda: outbox(stack, "Phường Mẫu 5"), lambda items: len(items) >= 4)
     assert got

@@ -184,6 +184,23 @@ class Services:
         return create_once
 
     @cached_property
+    def idempotent_alert(self) -> Callable[..., dict]:
+        """`publish_alert` behind Powertools idempotency: a retried POST /v1/staff/alerts (the same
+        author and Idempotency-Key) answers the first alert and fans out nothing more."""
+        from civic.adapters.dynamo.idempotency import idempotent
+        from civic.clock import now_iso
+        from civic.services.notify import publish_alert
+
+        @idempotent(self.settings)
+        def publish_once(request: dict[str, Any]) -> dict:
+            directory = self.directory
+            return publish_alert(request["body"], actor=request["actor"], store=self.notify_store,
+                                 queue=self.notify_queue, tree=directory.tree, geometry_of=directory.geometry,
+                                 now=now_iso(), within=request["within"])
+
+        return publish_once
+
+    @cached_property
     def open311_create(self) -> Callable[..., dict]:
         """The same for Open311 POSTs, which carry the submitter and the channel's details; a retried
         POST replays the first answer. Kept apart from `idempotent_create`, whose body is the citizen's."""
