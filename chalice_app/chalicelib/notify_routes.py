@@ -49,6 +49,16 @@ def register_device():
     return json_response(notify.add_device(claims(request)["sub"], json_body(request), store=services().notify_store), 201)
 
 
+@bp.route("/v1/me/devices/{token}", methods=["DELETE"], authorizer=authorizer, cors=CORS)
+@endpoint
+def remove_device(token):
+    from urllib.parse import unquote
+
+    from civic.services import notify
+    request = bp.current_request
+    return notify.remove_device(claims(request)["sub"], unquote(token), store=services().notify_store)
+
+
 @bp.route("/v1/me/notifications", methods=["GET"], authorizer=authorizer, cors=CORS)
 @endpoint
 def my_notifications():

@@ -270,3 +270,28 @@ def test_preferences_and_devices(stack):
     assert requests.post(f"{stack.api}/v1/me/devices", json={"platform": "pager", "token": "x"},
                          headers=auth(token), timeout=5).status_code == 400
     assert requests.get(f"{stack.api}/v1/me/preferences", timeout=5).status_code == 401
+
+
+def test_a_device_belongs_to_one_person_and_its_owner_can_release_it(stack):
+    from urllib.parse import quote
+
+    c1, c2 = stack.login(C1), stack.login(C2)
+    token = f"fcm:e2e/{uuid.uuid4()}"  # FCM tokens hold ':' and the like: the path carries it encoded
+
+    def devices(who):
+        return requests.get(f"{stack.api}/v1/me/preferences", headers=auth(who), timeout=5).json()["devices"]
+
+    start1, start2 = devices(c1), devices(c2)
+    assert requests.post(f"{stack.api}/v1/me/devices", json={"platform": "android", "token": token},
+                         headers=auth(c1), timeout=5).status_code == 201
+    assert devices(c1) == start1 + 1
+    # Someone else signs in on that phone: the device is theirs now, and citizen1 no longer gets its pushes.
+    assert requests.post(f"{stack.api}/v1/me/devices", json={"platform": "android", "token": token},
+                         headers=auth(c2), timeout=5).status_code == 201
+    assert devices(c1) == start1 and devices(c2) == start2 + 1
+    url = f"{stack.api}/v1/me/devices/{quote(token, safe='')}"
+    assert requests.delete(url, headers=auth(c1), timeout=5).status_code == 404  # not theirs any more
+    gone = requests.delete(url, headers=auth(c2), timeout=5)
+    assert gone.status_code == 200 and gone.json() == {"token_removed": True}
+    assert devices(c2) == start2
+    assert requests.delete(url, headers=auth(c2), timeout=5).status_code == 404

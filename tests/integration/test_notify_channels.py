@@ -112,6 +112,15 @@ def test_store_preferences_area_index_and_alerts(channels):
     assert store.add_device("u9", "android", "fcm-u9-token") is True
     assert store.add_device("u9", "android", "fcm-u9-token") is False
     assert store.preferences(["u9", "nobody"])["u9"].devices[0].token == "fcm-u9-token"
+    # The phone changes hands: the token moves to its new owner and leaves the old one's devices.
+    assert store.add_device("u7", "android", "fcm-u9-token") is True
+    assert [d.token for d in store.preferences(["u9"])["u9"].devices] == []
+    assert [d.token for d in store.preferences(["u7"])["u7"].devices] == ["fcm-u9-token"]
+    # Only its owner removes it (sign-out on the phone); then nobody has it.
+    assert store.remove_device("u9", "fcm-u9-token") is False
+    assert store.remove_device("u7", "fcm-u9-token") is True
+    assert store.preferences(["u7"])["u7"].devices == ()
+    assert store.add_device("u9", "android", "fcm-u9-token") is True  # back on u9's phone
     # a home entry is never downgraded by a report there; report entries may expire
     store.index_area("W01", "u9", "home", "2026-11-23T00:00:00.000Z")
     store.index_area("W01", "u9", "report", "2026-11-24T00:00:00.000Z")

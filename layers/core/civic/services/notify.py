@@ -202,6 +202,12 @@ def add_device(user_id: str, body: Any, *, store) -> dict:
     return {"platform": body["platform"], "registered": True, "new": created}
 
 
+def remove_device(user_id: str, token: str, *, store) -> dict:
+    if not 8 <= len(token) <= 4096 or not store.remove_device(user_id, token):
+        raise NotFound("Không có thiết bị này trong tài khoản", "No such device on this account")
+    return {"token_removed": True}
+
+
 def inbox(user_id: str, params: Mapping[str, str], *, store) -> dict:
     try:
         limit = int(params.get("limit", "20"))

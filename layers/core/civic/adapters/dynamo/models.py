@@ -269,7 +269,8 @@ class UserModel(Model):
 class NotificationModel(Model):
     """The Notifications table: pk/sk items of several kinds (civic.adapters.dynamo.notify):
     inbox#<user> / <at>.<message id> (an in-app notification), area#<unit> / <user> (who lives or
-    reported there: alert recipients), staff#<unit> / <user> (officers and leaders), alerts / <id>."""
+    reported there: alert recipients), staff#<unit> / <user> (officers and leaders), alerts / <id>,
+    device#<hash of a push token> / owner (the one person a device's notifications go to)."""
 
     class Meta(_Meta):
         pass

@@ -47,6 +47,20 @@ def _prefs(model: UserModel) -> Preferences:
     return Preferences(**kwargs)
 
 
+def _device_key(token: str) -> str:
+    """The Notifications item that names a push token's owner (tokens are long: the key is a hash)."""
+    import hashlib
+
+    return "device#" + hashlib.sha256(token.encode()).hexdigest()[:40]
+
+
+def _device_owner(token: str) -> NotificationModel | None:
+    try:
+        return NotificationModel.get(_device_key(token), "owner")
+    except DoesNotExist:
+        return None
+
+
 class DynamoNotifyStore:
     # ---------------------------------------------------------- people
 
@@ -76,13 +90,35 @@ class DynamoNotifyStore:
         return saved
 
     def add_device(self, user_id: str, platform: str, token: str) -> bool:
-        """True when the device is new for this user."""
+        """True when the device is new for this user. A push token belongs to one person: the phone
+        changed hands, or someone else signed in on it, so it leaves its previous owner's devices."""
+        owner = _device_owner(token)
+        if owner is not None and owner.user_id != user_id:
+            self._drop_device(owner.user_id, token)
+        NotificationModel(pk=_device_key(token), sk="owner", user_id=user_id).save()
         current = self.get_preferences(user_id)
         devices = list(current.devices) if current else []
         if any(d.token == token for d in devices):
             return False
         devices = [*devices, Device(platform, token)][-10:]  # the ten most recent devices
         self.save_preferences(user_id, {"devices": [{"platform": d.platform, "token": d.token} for d in devices]})
+        return True
+
+    def remove_device(self, user_id: str, token: str) -> bool:
+        """Stop pushing to this device for this user (sign-out on the phone); False when it is not theirs."""
+        owner = _device_owner(token)
+        removed = self._drop_device(user_id, token)
+        if owner is not None and owner.user_id == user_id:
+            owner.delete()
+        return removed
+
+    def _drop_device(self, user_id: str, token: str) -> bool:
+        current = self.get_preferences(user_id)
+        devices = list(current.devices) if current else []
+        kept = [d for d in devices if d.token != token]
+        if len(kept) == len(devices):
+            return False
+        self.save_preferences(user_id, {"devices": [{"platform": d.platform, "token": d.token} for d in kept]})
         return True
 
     def followers(self, report_id: str) -> list[str]:
