@@ -169,7 +169,8 @@ def test_submission_maps_the_form_and_keeps_contacts_out_of_the_report():
     assert sub.body["address"] == "Số 5 phố Mẫu"
     assert sub.body["description"].startswith("Cột điện nghiêng\n\n")
     assert "Có dây điện bị đứt hoặc rơi xuống không? / Is there a broken or fallen wire?: Có / Yes" in sub.body["description"]
-    assert "C-12" in sub.body["description"]
+    # A free-text answer is for staff (in `answers`), never appended to the public description.
+    assert "C-12" not in sub.body["description"]
     flat = json.dumps(sub.body, ensure_ascii=False)
     for personal in ("An@Example.vn", "0912", "Nguyễn", "photos.example"):
         assert personal not in flat

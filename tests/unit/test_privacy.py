@@ -131,3 +131,21 @@ def test_ordinary_numbers_stay(raw):
 def test_a_wall_of_digits_is_hidden_whole_and_quickly():
     wall = " ".join(["1234"] * 1000)
     assert mask_contacts(f"x {wall} y") == f"x {HIDDEN} y"
+
+
+@pytest.mark.parametrize("raw", [
+    "0912–345–678",            # en dash, as phone keyboards write it
+    "0912－345－678",           # full-width hyphen
+    "0912  -  345  -  678",     # more than three separators
+    "09123456780987654321",     # two numbers typed together
+    "abc @ gmail.com",
+])
+def test_what_a_review_found_is_hidden(raw):
+    masked = mask_contacts(f"liên hệ {raw} nhé")
+    assert HIDDEN in masked and not any(ch.isdigit() for ch in masked) and "@" not in masked
+
+
+def test_a_crafted_text_is_hidden_not_searched_forever():
+    crafted = " ".join(["1 " * 40 + "x"] * 49)[:4000]
+    masked = mask_contacts(crafted)
+    assert masked.count(HIDDEN) >= 1  # every candidate is looked at within the budget, or hidden whole

@@ -35,6 +35,9 @@ def test_good_answers_come_back_normalised():
     ({"size": "s", "since": "01/12/2026"}, "answers.since"),
     ({"size": "s", "note": "x" * 501}, "answers.note"),
     ({"size": "s", "colour": "red"}, "answers.colour"),      # no such question
+    ({"size": "s", "count": 10 ** 400}, "answers.count"),    # too large even for a float
+    ({"size": "s", "count": 1e200}, "answers.count"),        # DynamoDB could not store it
+    ({"size": "   "}, "answers.size"),                       # blank is no answer to a required question
 ])
 def test_bad_answers_are_refused_with_a_bilingual_message_per_answer(answers, field):
     with pytest.raises(Invalid) as refused:

@@ -159,7 +159,8 @@ class Services:
             parent_of=lambda code: (tree.get(code).parent_code if tree.get(code) else None),
             requires_approval=lambda code: bool(tree.get(code) and tree.get(code).requires_approval),
             may_be_assigned=lambda whom, unit: unit is not None and (
-                (whom in tree and tree.get(whom).parent_code == unit)  # one of the unit's departments
+                # one of the unit's departments (not a ward under a district: that is a transfer)
+                (whom in tree and tree.get(whom).parent_code == unit and tree.get(whom).is_agency)
                 or (len(whom) <= 128 and unit in self.staff_directory.staff_units(whom))),
             deadlines=lambda report, priority, start: report_deadlines(
                 tree, report.category, priority, report.unit_code, start

@@ -18,15 +18,20 @@ import re
 HIDDEN = "[đã ẩn / hidden]"
 REGION = "VN"
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+# An address starts where a word does (no quadratic search inside long words).
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+\s?@\s?[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９＋", "0123456789+")
-# A candidate: a digit (or o/O for zero) not inside a word, then digits with up to three separator
-# characters of any kind between them; a leading "+" is kept.
-_SEPARATOR = r"[\s.\-_/\\()\[\],|:;~*'\"]"
-_RUN = re.compile(rf"(?<![^\W\d_])\+?{_SEPARATOR}*[0-9oO](?:{_SEPARATOR}{{0,3}}[0-9oO])+")
+# A candidate: a digit (or o/O for zero) not inside a word, then digits with up to five separators of
+# any kind between them (anything but a letter, a digit or a line break: dashes of every width too);
+# a leading "+" is kept.
+_SEPARATOR = r"(?:[^\w\n]|_)"
+_RUN = re.compile(rf"(?<![^\W\d_])(?:\+\s?)?[0-9oO](?:{_SEPARATOR}{{0,5}}[0-9oO])+")
 # Shorter than a subscriber number (9 digits after the 0) is never a phone number here.
 _MIN_DIGITS, _MAX_DIGITS = 9, 15
 _LONG_RUN = 40
+# How many stretches one text may ask libphonenumber about; past it, candidates are hidden whole
+# (a public page must stay fast whatever a text holds).
+_BUDGET = 300
 
 
 def _is_phone(digits: str, international: bool) -> bool:
@@ -50,17 +55,23 @@ def _phone_spans(text: str) -> list[tuple[int, int]]:
     """Where the phone numbers are, as (start, end) offsets of `text`."""
     normal = text.translate(_FULL_WIDTH)  # same length: offsets carry over
     spans: list[tuple[int, int]] = []
+    budget = _BUDGET
     for run in _RUN.finditer(normal):
         plus = normal[run.start():run.end()].lstrip().startswith("+")
         digits = [(i, "0" if ch in "oO" else ch) for i, ch in enumerate(normal[run.start():run.end()], run.start())
                   if ch.isdigit() or ch in "oO"]
         if len(digits) < _MIN_DIGITS or not any(normal[i].isdigit() for i, _ in digits):
             continue
-        if len(digits) > _LONG_RUN:  # a wall of digits is no prose: hide it whole, without searching it
+        if len(digits) > _LONG_RUN or budget <= 0:  # a wall of digits, or too many candidates: hide it whole
             spans.append((run.start(), run.end()))
             continue
-        # A number starts and ends where a group of digits does ("9876543210" holds no 9-digit number).
+        # A number starts and ends where a group of digits does ("9876543210" holds no 9-digit number),
+        # except inside a group too long to be one number ("09123456780987654321": two typed together).
         edges = {0, len(digits)} | {k for k in range(1, len(digits)) if digits[k][0] != digits[k - 1][0] + 1}
+        bounds = sorted(edges)
+        for a, b in zip(bounds, bounds[1:]):
+            if b - a > _MAX_DIGITS:
+                edges |= set(range(a, b))
 
         # The longest valid number first, from each starting digit; a found number is not searched again.
         start = 0
@@ -72,6 +83,7 @@ def _phone_spans(text: str) -> list[tuple[int, int]]:
                 if end not in edges:
                     continue
                 number = "".join(d for _, d in digits[start:end])
+                budget -= 1
                 if _is_phone(number, plus and start == 0):
                     first = run.start() if plus and start == 0 else digits[start][0]
                     spans.append((first, digits[end - 1][0] + 1))

@@ -24,6 +24,7 @@ TYPES: dict[str, str] = {
     "date": "datetime",
 }
 MAX_TEXT = 500
+MAX_NUMBER = 1e12  # counts, lengths, pole numbers; beyond this a number is a typo (and DynamoDB refuses some)
 YES_NO = (("yes", text("Có", "Yes")), ("no", text("Không", "No")))
 
 
@@ -75,9 +76,15 @@ def _check(q: Question, value: Any) -> tuple[Any, Text | None]:
             return None, text(f"Tối đa {MAX_TEXT} ký tự", f"At most {MAX_TEXT} characters")
         return value, None
     if q.type == "number":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
             return None, text("Cần một số", "A number is required")
-        return value, None
+        try:
+            ok = math.isfinite(value) and abs(value) <= MAX_NUMBER
+        except OverflowError:  # an integer too large for a float
+            ok = False
+        if not ok:
+            return None, text(f"Một số không quá {MAX_NUMBER:,.0f}", f"A number of at most {MAX_NUMBER:,.0f}")
+        return (round(value, 6) if isinstance(value, float) else value), None
     if q.type == "date":
         try:
             return date.fromisoformat(value).isoformat(), None
@@ -108,6 +115,8 @@ def check_answers(questions: tuple[Question, ...], answers: Any, field: str = "a
             problems[f"{field}.{code}"] = text("Lĩnh vực này không có câu hỏi này", "This category has no such question")
     for q in questions:
         value = answers.get(q.code)
+        if isinstance(value, str):
+            value = value.strip()  # blank text is no answer
         if value is None or value == "" or value == []:
             if q.required:
                 problems[f"{field}.{q.code}"] = text(f"Bắt buộc: {q.label.vi}", f"Required: {q.label.en}")

@@ -363,7 +363,9 @@ def _attribute_answers(form: Mapping[str, list[str]], category: Category, lang: 
         raise bad(vi, en) from None
     lines = []
     for q in category.questions:
-        if q.code not in answers:
+        # Only the choices go into the (public) description; free text, numbers and dates stay with
+        # staff, as the answers of POST /v1/reports do.
+        if q.code not in answers or not q.choices:
             continue
         value = answers[q.code]
         names = {o.key: o.label for o in q.choices}

@@ -290,9 +290,13 @@ def run_forever(options: StackOptions) -> int:
     # A function that is running is not waited for past STOP_SECONDS: Lambda would not wait either.
     # A second Ctrl-C ends at once.
     signal.signal(signal.SIGINT, lambda *_: os._exit(130))
-    watchdog = threading.Timer(STOP_SECONDS, lambda: (print("civic local: stopped without waiting for the "
-                                                           "running functions", file=sys.stderr, flush=True),
-                                                     os._exit(0)))
+    def give_up() -> None:
+        print("civic local: stopped without waiting for the running functions", file=sys.stderr, flush=True)
+        stack.lock_file.unlink(missing_ok=True)
+        stack.state_file.unlink(missing_ok=True)
+        os._exit(1)
+
+    watchdog = threading.Timer(STOP_SECONDS, give_up)
     watchdog.daemon = True
     watchdog.start()
     stack.stop()

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 
 from civic.adapters.dynamo.models import FollowModel, NotificationModel, UserModel
 from civic.adapters.dynamo.reports import condition_failed
@@ -109,7 +109,10 @@ class DynamoNotifyStore:
         owner = _device_owner(token)
         removed = self._drop_device(user_id, token)
         if owner is not None and owner.user_id == user_id:
-            owner.delete()
+            try:  # only while it is still theirs: someone may have registered the phone meanwhile
+                owner.delete(condition=NotificationModel.user_id == user_id)
+            except DeleteError:
+                pass
         return removed
 
     def _drop_device(self, user_id: str, token: str) -> bool:
