@@ -336,6 +336,16 @@ def test_chunked_body(gateway):
     assert head.startswith(b"HTTP/1.1 200") and json.loads(payload)["json"] == {"k": 42}
 
 
+def test_a_negative_chunk_size_is_refused_not_read_to_the_end(gateway):
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=5) as s:
+        s.sendall(b"POST /v1/echo/a/b HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n-1\r\n{}")
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 400") and b"bad_request" in data
+
+
 def test_app_exception_is_500_and_connection_survives(conn):
     status, _, body = call(conn, "GET", "/v1/boom")
     assert status == 500

@@ -542,6 +542,8 @@ class _Handler(BaseHTTPRequestHandler):
             while True:
                 line = self.rfile.readline(65537)
                 size = int(line.split(b";", 1)[0].strip() or b"0", 16)
+                if size < 0:  # "-1" would read to the end of the stream, past every limit
+                    raise ValueError("negative chunk size")
                 if size == 0:
                     while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
                         pass  # trailers
