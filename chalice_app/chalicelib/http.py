@@ -18,7 +18,7 @@ from chalice import CognitoUserPoolAuthorizer, CORSConfig, Response
 from civic import observability
 from civic.adapters.dynamo.idempotency import IdempotencyConflict
 from civic.bootstrap import services
-from civic.domain.errors import Conflict, DomainError, Forbidden, Invalid, invalid, unauthenticated
+from civic.domain.errors import Conflict, DomainError, Forbidden, Invalid, unauthenticated
 from civic.i18n import pick_language, text
 
 # Browsers may send the headers our API reads, and read the ones it answers with.
@@ -164,11 +164,11 @@ def _current_request():
 def json_body(request) -> Any:
     raw = request.raw_body
     if not raw:
-        raise invalid("invalid_json", text("Thiếu nội dung JSON", "A JSON body is required"))
+        raise Invalid("invalid_json", text("Thiếu nội dung JSON", "A JSON body is required"))
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly nested input
-        raise invalid(
+        raise Invalid(
             "invalid_json", text("Nội dung không phải JSON hợp lệ", "The body is not valid JSON")
         ) from None
 
@@ -233,7 +233,7 @@ def optional_viewer(request) -> str | None:
 def idempotency_key(request) -> str:
     key = request.headers.get("idempotency-key")
     if not key or not IDEMPOTENCY_KEY.match(key):
-        raise invalid(
+        raise Invalid(
             "idempotency_key_required",
             text(
                 "Cần tiêu đề Idempotency-Key (8–128 ký tự chữ, số, - _ . :)",

@@ -29,7 +29,7 @@ from chalicelib.http import (
 from civic.adapters.dynamo.idempotency import IdempotencyConflict
 from civic.bootstrap import services
 from civic.clock import iso_utc
-from civic.domain.errors import DomainError, invalid
+from civic.domain.errors import DomainError, Invalid
 from civic.i18n import text
 from civic.observability import count
 from civic.services import open311
@@ -303,7 +303,7 @@ def open311_clients():
     if isinstance(body, dict) and set(body) - {"name", "contact"}:
         fields.update({k: text("Không hỗ trợ", "Not supported") for k in sorted(set(body) - {"name", "contact"})})
     if fields:
-        raise invalid("invalid_request", text("Dữ liệu không hợp lệ", "Invalid request"), fields)
+        raise Invalid("invalid_request", text("Dữ liệu không hợp lệ", "Invalid request"), fields)
     from civic.clock import now_iso
 
     created = services().open311_store.create_client(name.strip(), contact, now_iso())

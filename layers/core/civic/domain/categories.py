@@ -8,7 +8,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from civic.domain.errors import invalid
+from civic.domain.errors import Invalid
 from civic.domain.questions import Question
 from civic.i18n import Text, text
 
@@ -61,7 +61,7 @@ def require_category(code: str) -> Category:
     """The category with this code, or the API's `unknown_category` refusal."""
     category = all_categories().get(code) if isinstance(code, str) else None
     if category is None:
-        raise invalid(
+        raise Invalid(
             "unknown_category",
             text("Lĩnh vực không tồn tại", "Unknown category"),
             {"category": text("Chọn một lĩnh vực trong /v1/categories", "Pick one from /v1/categories")},

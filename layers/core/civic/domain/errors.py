@@ -72,9 +72,5 @@ class NotReady(DomainError):
     kind = "not_ready"
 
 
-def invalid(code: str, message: Text, fields: dict[str, Text] | None = None) -> Invalid:
-    return Invalid(code, message, fields)
-
-
 def unauthenticated(message: Text | None = None) -> Unauthenticated:
     return Unauthenticated("unauthorized", message or text("Cần đăng nhập để thực hiện thao tác này", "Sign-in required"))

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from civic.domain.errors import Invalid, invalid
+from civic.domain.errors import Invalid
 from civic.domain.reports import MAX_ADDRESS, MAX_DESCRIPTION, MAX_MEDIA
 from civic.i18n import Text, text
 
@@ -105,6 +105,6 @@ def validation_error(exc: ValidationError) -> Invalid:
             fields[name] = text("Sai kiểu dữ liệu", f"Wrong type: {err['msg']}")
         else:
             fields[name] = text("Giá trị không hợp lệ", err["msg"])
-    return invalid(
+    return Invalid(
         "invalid_request", text("Dữ liệu gửi lên không hợp lệ", "The request is not valid"), fields
     )

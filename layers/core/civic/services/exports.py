@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from civic.clock import local_day
 from civic.domain import opendata
 from civic.domain.categories import all_categories
-from civic.domain.errors import invalid
+from civic.domain.errors import Invalid
 from civic.domain.opendata import Published
 from civic.domain.reports import Report, TimelineEvent
 from civic.domain.units import UnitTree
@@ -142,14 +142,14 @@ def list_exports(files: OpenDataStore, params: Mapping[str, str], base_url: str)
     """GET /v1/exports: the open-data files, newest period first, with absolute URLs."""
     unknown = set(params) - _LIST_PARAMS
     if unknown:
-        raise invalid("unknown_parameter", text("Tham số không được hỗ trợ", "Unknown query parameter"),
+        raise Invalid("unknown_parameter", text("Tham số không được hỗ trợ", "Unknown query parameter"),
                           {n: text("Không hỗ trợ", "Not supported") for n in sorted(unknown)})
     kind, fmt = params.get("kind") or None, params.get("format") or None
     if kind and kind not in opendata.KINDS:
-        raise invalid("invalid_request", text("Tham số không hợp lệ", "Invalid parameter"),
+        raise Invalid("invalid_request", text("Tham số không hợp lệ", "Invalid parameter"),
                           {"kind": text("daily, monthly hoặc units", "daily, monthly or units")})
     if fmt and fmt not in opendata.FORMATS:
-        raise invalid("invalid_request", text("Tham số không hợp lệ", "Invalid parameter"),
+        raise Invalid("invalid_request", text("Tham số không hợp lệ", "Invalid parameter"),
                           {"format": text("csv, geojson hoặc json", "csv, geojson or json")})
     return opendata.listing(_read_index(files), base_url, kind, fmt)
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from civic.clock import now_iso
 from civic.domain import geo
 from civic.domain.categories import all_categories, require_category
-from civic.domain.errors import Conflict, NotFound, TooLarge, invalid
+from civic.domain.errors import Conflict, Invalid, NotFound, TooLarge
 from civic.domain.ports import ConcurrentChange, FeedQuery, ReportStore, TrackingCodeTaken, UploadSigner
 from civic.domain.questions import check_answers
 from civic.domain.reports import (
@@ -50,7 +50,7 @@ def parse_submission(body: Any, settings: Settings) -> ReportSubmission:
     from civic.domain.submission import ReportSubmission, validation_error
 
     if not isinstance(body, dict):
-        raise invalid(
+        raise Invalid(
             "invalid_request",
             text("Nội dung phải là một đối tượng JSON", "The body must be a JSON object"),
         )
@@ -63,7 +63,7 @@ def parse_submission(body: Any, settings: Settings) -> ReportSubmission:
         submission = submission.model_copy(update={"answers": check_answers(category.questions, submission.answers)})
     if not geo.inside(settings.service_bbox, submission.lat, submission.lon):
         outside = text("Vị trí nằm ngoài khu vực phục vụ", "The location is outside the service area")
-        raise invalid("outside_service_area", outside, {"lat": outside, "lon": outside})
+        raise Invalid("outside_service_area", outside, {"lat": outside, "lon": outside})
     for index, item in enumerate(submission.media):
         limit = (
             settings.max_upload_bytes_video
@@ -210,7 +210,7 @@ def decode_cursor(cursor: str | None) -> str | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raw = ""
     if "#" not in raw:
-        raise invalid(
+        raise Invalid(
             "invalid_cursor",
             text("Con trỏ phân trang không hợp lệ", "Invalid paging cursor"),
             {"cursor": text("Dùng giá trị next_cursor của trang trước", "Use the previous page's next_cursor")},
@@ -223,7 +223,7 @@ def _limit(params: Mapping[str, str]) -> int:
     if raw is None:
         return DEFAULT_PAGE
     if not re.fullmatch(r"[0-9]{1,3}", raw) or not 1 <= int(raw) <= MAX_PAGE:
-        raise invalid(
+        raise Invalid(
             "invalid_limit",
             text("Giới hạn không hợp lệ", "Invalid limit"),
             {"limit": text(f"Số nguyên từ 1 đến {MAX_PAGE}", f"An integer from 1 to {MAX_PAGE}")},
@@ -253,7 +253,7 @@ _FEED_PARAMS = {"bbox", "category", "status", "limit", "cursor"}
 def feed(store: ReportStore, params: Mapping[str, str], settings: Settings, image_format: str = "jpeg") -> dict:
     unknown = set(params) - _FEED_PARAMS
     if unknown:
-        raise invalid(
+        raise Invalid(
             "unknown_parameter",
             text("Tham số không được hỗ trợ", "Unknown query parameter"),
             {name: text("Không hỗ trợ", "Not supported") for name in sorted(unknown)},
@@ -263,7 +263,7 @@ def feed(store: ReportStore, params: Mapping[str, str], settings: Settings, imag
         try:
             bbox = geo.parse_bbox(params["bbox"])
         except ValueError as exc:
-            raise invalid(
+            raise Invalid(
                 "invalid_bbox",
                 text("Vùng bản đồ không hợp lệ", "Invalid bbox"),
                 {"bbox": text("Dạng nam,tây,bắc,đông (độ)", str(exc))},
@@ -271,7 +271,7 @@ def feed(store: ReportStore, params: Mapping[str, str], settings: Settings, imag
     else:
         bbox = settings.feed_default_bbox or settings.service_bbox
     if geo.cell_count(bbox) > geo.MAX_FEED_CELLS:
-        raise invalid(
+        raise Invalid(
             "bbox_too_large",
             text("Vùng bản đồ quá lớn, hãy phóng to", "The bbox is too large; zoom in"),
             {"bbox": text("Thu nhỏ vùng tìm kiếm", f"At most {geo.MAX_FEED_CELLS} cells of 0.25°")},
@@ -282,7 +282,7 @@ def feed(store: ReportStore, params: Mapping[str, str], settings: Settings, imag
         require_category(category)
     status = params.get("status") or None
     if status and status not in STATUSES:
-        raise invalid(
+        raise Invalid(
             "unknown_status",
             text("Trạng thái không tồn tại", "Unknown status"),
             {"status": text(", ".join(STATUSES), ", ".join(STATUSES))},
@@ -316,7 +316,7 @@ def reply(store: ReportStore, report_id: str, citizen_id: str, body: Any, now: s
         raise Conflict("no_question", text("Đơn vị không yêu cầu bổ sung thông tin", "The unit asked nothing"))
     answer = body.get("text") if isinstance(body, dict) else None
     if not isinstance(answer, str) or not answer.strip() or len(answer) > 4000:
-        raise invalid("invalid_request", text("Cần nội dung trả lời", "An answer is required"),
+        raise Invalid("invalid_request", text("Cần nội dung trả lời", "An answer is required"),
                           {"text": text("1–4000 ký tự", "1–4000 characters")})
     # The clock was paused: push back the deadline in effect (acceptance while waiting to be
     # accepted, resolution afterwards); its warnings start over.
@@ -348,7 +348,7 @@ def rate(store: ReportStore, report_id: str, citizen_id: str, body: Any, now: st
     if report.citizen_id != citizen_id:
         raise NotFound("Không tìm thấy phản ánh", "Report not found")
     if not isinstance(body, dict) or set(body) - {"satisfied", "stars", "comment"}:
-        raise invalid("invalid_request", text("Chỉ gồm satisfied, stars, comment", "Only satisfied, stars, comment"))
+        raise Invalid("invalid_request", text("Chỉ gồm satisfied, stars, comment", "Only satisfied, stars, comment"))
     satisfied, stars, comment = body.get("satisfied"), body.get("stars"), body.get("comment")
     fields = {}
     if not isinstance(satisfied, bool):
@@ -358,7 +358,7 @@ def rate(store: ReportStore, report_id: str, citizen_id: str, body: Any, now: st
     if comment is not None and (not isinstance(comment, str) or len(comment) > 1000):
         fields["comment"] = text("Tối đa 1000 ký tự", "At most 1000 characters")
     if fields:
-        raise invalid("invalid_request", text("Đánh giá không hợp lệ", "Invalid rating"), fields)
+        raise Invalid("invalid_request", text("Đánh giá không hợp lệ", "Invalid rating"), fields)
     window_open = report.resolved_at is not None and now <= _plus_days(report.resolved_at, RATING_WINDOW_DAYS)
     if not (report.status == "resolved" or (report.status == "closed" and report.rating and window_open)):
         raise Conflict("not_ratable", text("Chỉ đánh giá kết quả đã công bố, trong 7 ngày",

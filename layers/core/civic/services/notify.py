@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
 from civic.domain import notify as core
-from civic.domain.errors import Forbidden, NotFound, invalid
+from civic.domain.errors import Forbidden, Invalid, NotFound
 from civic.domain.notify import Alert, Event, Message, ReportFacts
 from civic.i18n import text
 
@@ -125,7 +125,7 @@ def parse_preferences(body: Any, unit_exists: Callable[[str], bool]) -> dict[str
     import re
 
     if not isinstance(body, dict):
-        raise invalid("invalid_request", text("Cần một đối tượng JSON", "A JSON object is required"))
+        raise Invalid("invalid_request", text("Cần một đối tượng JSON", "A JSON object is required"))
     errors: dict[str, Any] = {}
     out: dict[str, Any] = {}
     unknown = set(body) - set(PREF_FIELDS)
@@ -172,7 +172,7 @@ def parse_preferences(body: Any, unit_exists: Callable[[str], bool]) -> dict[str
         else:
             out["home_unit"] = unit
     if errors:
-        raise invalid("invalid_request", text("Tùy chọn thông báo không hợp lệ", "Invalid notification preferences"), errors)
+        raise Invalid("invalid_request", text("Tùy chọn thông báo không hợp lệ", "Invalid notification preferences"), errors)
     return out
 
 
@@ -195,7 +195,7 @@ def save_preferences(user_id: str, body: Any, *, store, unit_exists: Callable[[s
 def add_device(user_id: str, body: Any, *, store) -> dict:
     if not isinstance(body, dict) or body.get("platform") not in core.DEVICE_PLATFORMS or \
             not isinstance(body.get("token"), str) or not 8 <= len(body["token"]) <= 4096:
-        raise invalid("invalid_request", text("Thiết bị không hợp lệ", "Invalid device"),
+        raise Invalid("invalid_request", text("Thiết bị không hợp lệ", "Invalid device"),
                           {"platform": text("android, ios hoặc web", "android, ios or web"),
                            "token": text("Mã thiết bị (8–4096 ký tự)", "The push token (8–4096 characters)")})
     created = store.add_device(user_id, body["platform"], body["token"])
@@ -214,11 +214,11 @@ def inbox(user_id: str, params: Mapping[str, str], *, store) -> dict:
         if not 1 <= limit <= 100:
             raise ValueError
     except ValueError:
-        raise invalid("invalid_request", text("limit từ 1 đến 100", "limit must be 1–100"),
+        raise Invalid("invalid_request", text("limit từ 1 đến 100", "limit must be 1–100"),
                           {"limit": text("1–100", "1–100")}) from None
     cursor = params.get("cursor")
     if cursor is not None and (len(cursor) > 200 or "." not in cursor):
-        raise invalid("invalid_request", text("cursor không hợp lệ", "Invalid cursor"), {"cursor": text("", "")})
+        raise Invalid("invalid_request", text("cursor không hợp lệ", "Invalid cursor"), {"cursor": text("", "")})
     items, next_cursor = store.inbox(user_id, cursor, limit)
     return {"items": items, "unread": store.unread(user_id), "next_cursor": next_cursor}
 
@@ -245,7 +245,7 @@ def parse_alert(body: Any, *, tree, now: str, created_by: str) -> Alert:
     from datetime import datetime
 
     if not isinstance(body, dict):
-        raise invalid("invalid_request", text("Cần một đối tượng JSON", "A JSON object is required"))
+        raise Invalid("invalid_request", text("Cần một đối tượng JSON", "A JSON object is required"))
     errors: dict[str, Any] = {}
     kind, severity = body.get("kind"), body.get("severity", "warning")
     if kind not in core.ALERT_KINDS:
@@ -292,7 +292,7 @@ def parse_alert(body: Any, *, tree, now: str, created_by: str) -> Alert:
     if starts and expires and not (expires > starts and expires > now):
         errors["expires_at"] = text("Sau thời điểm bắt đầu và sau hiện tại", "After the start and in the future")
     if errors:
-        raise invalid("invalid_request", text("Cảnh báo không hợp lệ", "Invalid alert"), errors)
+        raise Invalid("invalid_request", text("Cảnh báo không hợp lệ", "Invalid alert"), errors)
     # Every field was checked above: none of these is None any more.
     return Alert(id=uuid.uuid4().hex, kind=str(kind), severity=severity, title=cast(dict, title),
                  body=cast(dict, message), starts_at=cast(str, starts), expires_at=cast(str, expires),

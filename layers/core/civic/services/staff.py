@@ -16,7 +16,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from civic.domain.categories import all_categories, require_category
-from civic.domain.errors import Conflict, Invalid, NotFound, TooLarge, invalid
+from civic.domain.errors import Conflict, Invalid, NotFound, TooLarge
 from civic.domain.ports import ConcurrentChange, ReportStore
 from civic.domain.reports import (
     REPORT_ID,
@@ -149,22 +149,22 @@ def _inbox_matches(
     allowed = {"status", "priority", "category", "due", "q", "limit", "cursor"}
     unknown = set(params) - allowed
     if unknown:
-        raise invalid("unknown_parameter", text("Tham số không được hỗ trợ", "Unknown query parameter"),
+        raise Invalid("unknown_parameter", text("Tham số không được hỗ trợ", "Unknown query parameter"),
                           {n: text("Không hỗ trợ", "Not supported") for n in sorted(unknown)})
     statuses = [params["status"]] if params.get("status") else list(OPEN)
     if any(s not in OPEN + ("refused", "resolved", "closed") for s in statuses):
-        raise invalid("unknown_status", text("Trạng thái không tồn tại", "Unknown status"))
+        raise Invalid("unknown_status", text("Trạng thái không tồn tại", "Unknown status"))
     if params.get("category"):
         require_category(params["category"])
     due = params.get("due")
     if due and due not in ("on_time", "due_soon", "overdue", "none"):
-        raise invalid("invalid_request", text("Tham số không hợp lệ", "Invalid parameter"),
+        raise Invalid("invalid_request", text("Tham số không hợp lệ", "Invalid parameter"),
                           {"due": text("on_time, due_soon, overdue, none", "on_time, due_soon, overdue, none")})
     try:
         limit = min(max(int(params.get("limit", "50")), 1), 100)
         offset = max(int(params.get("cursor", "0")), 0)
     except ValueError:
-        raise invalid("invalid_request", text("Tham số phân trang không hợp lệ", "Invalid paging parameters")) from None
+        raise Invalid("invalid_request", text("Tham số phân trang không hợp lệ", "Invalid paging parameters")) from None
     units = sorted(_subtree(tree, member.units)) if member.role == "coordinator" else list(member.units)
     found = store.by_units(units, statuses)
     if member.role == "coordinator" and "needs_triage" in statuses:
@@ -193,11 +193,11 @@ def act(
 ) -> dict:
     """Take one action on the version the officer saw; one transaction with its timeline event."""
     if not isinstance(body, dict):
-        raise invalid("invalid_request", text("Nội dung phải là một đối tượng JSON", "The body must be a JSON object"))
+        raise Invalid("invalid_request", text("Nội dung phải là một đối tượng JSON", "The body must be a JSON object"))
     report = _visible(store, member, report_id, tree)
     version = body.get("version", seen_version)
     if not isinstance(version, int) or isinstance(version, bool):
-        raise invalid("version_required", text("Cần phiên bản phản ánh đã xem (version hoặc If-Match)",
+        raise Invalid("version_required", text("Cần phiên bản phản ánh đã xem (version hoặc If-Match)",
                                                    "The report version you saw is required (version or If-Match)"))
     if version != report.version:
         raise _conflict(report)

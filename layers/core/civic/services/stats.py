@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from civic.domain import stats as core
 from civic.domain.categories import all_categories, require_category
-from civic.domain.errors import Forbidden, NotFound, Unauthenticated, invalid
+from civic.domain.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from civic.domain.units import UnitTree
 from civic.i18n import text
 
@@ -54,7 +54,7 @@ def _day(params: Mapping[str, str], name: str, default: date) -> date:
             raise ValueError(raw)
         return date.fromisoformat(raw)
     except ValueError:
-        raise invalid("invalid_request", text("Ngày không hợp lệ", "Invalid date"),
+        raise Invalid("invalid_request", text("Ngày không hợp lệ", "Invalid date"),
                           {name: text(f"Dạng YYYY-MM-DD, năm {MIN_YEAR}–{MAX_YEAR}",
                                       f"YYYY-MM-DD, years {MIN_YEAR}–{MAX_YEAR}")}) from None
 
@@ -62,7 +62,7 @@ def _day(params: Mapping[str, str], name: str, default: date) -> date:
 def _unknown(params: Mapping[str, str], allowed: set[str]) -> None:
     unknown = set(params) - allowed
     if unknown:
-        raise invalid("unknown_parameter", text("Tham số không được hỗ trợ", "Unknown query parameter"),
+        raise Invalid("unknown_parameter", text("Tham số không được hỗ trợ", "Unknown query parameter"),
                           {name: text("Không hỗ trợ", "Not supported") for name in sorted(unknown)})
 
 
@@ -70,10 +70,10 @@ def period(params: Mapping[str, str], today: date) -> tuple[date, date]:
     end = _day(params, "to", today)
     start = _day(params, "from", end - timedelta(days=DEFAULT_DAYS - 1))
     if start > end:
-        raise invalid("invalid_request", text("Ngày bắt đầu sau ngày kết thúc", "`from` is after `to`"),
+        raise Invalid("invalid_request", text("Ngày bắt đầu sau ngày kết thúc", "`from` is after `to`"),
                           {"from": text("Không sau `to`", "Not after `to`")})
     if (end - start).days + 1 > MAX_DAYS:
-        raise invalid("invalid_request", text(f"Tối đa {MAX_DAYS} ngày", f"At most {MAX_DAYS} days"),
+        raise Invalid("invalid_request", text(f"Tối đa {MAX_DAYS} ngày", f"At most {MAX_DAYS} days"),
                           {"from": text(f"Khoảng tối đa {MAX_DAYS} ngày", f"A range of at most {MAX_DAYS} days")})
     return start, end
 
@@ -176,10 +176,10 @@ def timeseries(reader: StatsReader, params: Mapping[str, str], tree: UnitTree, v
     metric = params.get("metric") or "received"
     interval = params.get("interval") or "day"
     if metric not in core.METRICS:
-        raise invalid("invalid_request", text("Chỉ số không hợp lệ", "Invalid metric"),
+        raise Invalid("invalid_request", text("Chỉ số không hợp lệ", "Invalid metric"),
                           {"metric": text(", ".join(core.METRICS), ", ".join(core.METRICS))})
     if interval not in core.INTERVALS:
-        raise invalid("invalid_request", text("Chu kỳ không hợp lệ", "Invalid interval"),
+        raise Invalid("invalid_request", text("Chu kỳ không hợp lệ", "Invalid interval"),
                           {"interval": text(", ".join(core.INTERVALS), ", ".join(core.INTERVALS))})
     unit, category, start, end = _scope(params, tree, viewer, today,
                                         {"metric", "interval", "unit", "category", "from", "to"})

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from civic.domain import geo
 from civic.domain.categories import all_categories, require_category
-from civic.domain.errors import Conflict, Invalid, NotFound, NotReady, invalid
+from civic.domain.errors import Conflict, Invalid, NotFound, NotReady
 from civic.domain.ports import FeedQuery, ReportStore, RoutingIndexMissing
 from civic.domain.reports import public_view
 from civic.domain.units import RoutingRule, Unit, UnitError, UnitTree, check_references, parse_rule, parse_unit
@@ -27,13 +27,13 @@ def _number(params: Mapping[str, str], name: str, low: float, high: float, defau
     if raw is None or raw == "":
         if default is not None:
             return default
-        raise invalid("invalid_request", text("Thiếu tham số", "Missing parameter"), {name: text("Bắt buộc", "Required")})
+        raise Invalid("invalid_request", text("Thiếu tham số", "Missing parameter"), {name: text("Bắt buộc", "Required")})
     try:
         value = float(raw)
     except ValueError:
         value = math.nan
     if not math.isfinite(value) or not low <= value <= high:
-        raise invalid(
+        raise Invalid(
             "invalid_request",
             text("Tham số không hợp lệ", "Invalid parameter"),
             {name: text(f"Số từ {low:g} đến {high:g}", f"A number from {low:g} to {high:g}")},
@@ -139,7 +139,7 @@ def nearby(store: ReportStore, params: Mapping[str, str], settings: Settings, im
 
 
 def _unit_error(exc: UnitError) -> Invalid:
-    return invalid(
+    return Invalid(
         "invalid_unit",
         text("Dữ liệu đơn vị hoặc quy tắc không hợp lệ", "The unit or rule is not valid"),
         {k: text(v, v) for k, v in exc.fields.items()},
@@ -160,7 +160,7 @@ def put_unit(body: Any, store, code: str | None = None) -> dict:
     except UnitError as exc:
         raise _unit_error(exc) from None
     if code is not None and unit.code != code:
-        raise invalid("invalid_unit", text("Mã đơn vị không khớp đường dẫn", "The code does not match the path"),
+        raise Invalid("invalid_unit", text("Mã đơn vị không khớp đường dẫn", "The code does not match the path"),
                           {"code": text(f"Phải là {code}", f"Must be {code}")})
     tree = store.tree()
     if code is None and unit.code in tree:
@@ -195,7 +195,7 @@ def put_rule(body: Any, store, rule_id: str | None = None) -> dict:
     except UnitError as exc:
         raise _unit_error(exc) from None
     if rule_id is not None and rule.id != rule_id:
-        raise invalid("invalid_unit", text("Mã quy tắc không khớp đường dẫn", "The id does not match the path"),
+        raise Invalid("invalid_unit", text("Mã quy tắc không khớp đường dẫn", "The id does not match the path"),
                           {"id": text(f"Phải là {rule_id}", f"Must be {rule_id}")})
     tree = store.tree()
     existing = {r.id for r in store.rules()}
