@@ -1,11 +1,5 @@
-"""The event sources of the local Lambda dispatcher: they turn S3 objects, DynamoDB stream records, SQS messages and
-schedules in the local (moto) AWS into the events Lambda would deliver, and invokes the handlers in
-``functions/`` in this process, as the SAM template maps them.
-
-moto never runs Python Lambda code (it would need docker), so the local stack runs this instead. It
-reads every ``AWS::Serverless::Function`` of the SAM template (``CodeUri``, ``Handler``, ``Timeout``,
-``MemorySize``, ``Events``, ``DeadLetterQueue``, ``EventInvokeConfig``; ``Globals.Function`` too) and
-for each event source:
+"""The event sources of the local Lambda dispatcher (civic_dev.local.dispatcher), one poller each, as
+the template's ``Events`` map them:
 
 ``S3``
     One poller per mapped bucket lists the bucket (``list_objects_v2``) every ``poll_interval`` and
@@ -38,22 +32,8 @@ for each event source:
     they come back soon, and the queue's own ``RedrivePolicy`` (moto implements ``maxReceiveCount``)
     moves them to the dead-letter queue.
 
-``Schedule`` / ``ScheduleV2``
-    ``rate(N unit)`` and ``cron(min hour dom month dow year)`` (UTC, or ``ScheduleExpressionTimezone``)
-    fire an EventBridge ``Scheduled Event`` (or the declared ``Input``) as an asynchronous invocation.
-    :meth:`Dispatcher.fire_schedule` fires one now.
-
-Asynchronous invocations (S3, schedules) run on one worker per function; an exception is retried
-``EventInvokeConfig.MaximumRetryAttempts`` times (default 2) after ``async_retry_delay`` * 1, 2, 4...
-seconds, then the event is dropped with an error log, or sent to ``EventInvokeConfig.DestinationConfig
-.OnFailure`` / ``DeadLetterQueue`` (SQS or SNS) when configured.
-
-Invocations of one function never overlap (one warm "instance" per function, so module-level state
-such as Powertools metrics stays consistent); different functions run concurrently. Each invocation
-gets a JSON round-tripped copy of its event and a Lambda-like ``context``; a response that does not
-serialise to JSON is an error, as in Lambda. Every invocation is logged in one line on the
-``civic_dev.local.dispatcher`` logger (function, trigger, record count, duration, outcome, error type),
-never with payloads; tracebacks go to DEBUG. :attr:`Dispatcher.invocations` keeps the records.
+Schedules are fired by civic_dev.local.schedules; asynchronous invocations and their retries are the
+dispatcher's.
 """
 
 from __future__ import annotations
