@@ -24,7 +24,7 @@ from chalicelib.http import (
 from civic import __version__
 from civic.bootstrap import services
 from civic.clock import now_iso
-from civic.domain import statuses
+from civic.domain import moderation, statuses
 from civic.observability import count
 from civic.services import intake, staff
 from civic.services import units as directory
@@ -55,6 +55,7 @@ def public_config():
         "languages": ["vi", "en"],
         # Kinds the web app shows, from the domain's tables (never re-declared in JavaScript).
         "statuses": [s.as_dict() for s in statuses.TABLE],
+        "flag_reasons": [{"code": c, "label": label.as_dict()} for c, label in moderation.FLAG_REASONS.items()],
     }
 
 
@@ -153,6 +154,16 @@ def reply_to_unit(report_id):
 def rate_result(report_id):
     request = app.current_request
     return intake.rate(services().store, report_id, claims(request)["sub"], json_body(request), now_iso())
+
+
+@app.route("/v1/reports/{report_id}/flags", methods=["POST"], authorizer=authorizer, cors=CORS, content_types=BODY_TYPES)
+@endpoint
+def flag_report(report_id):
+    """A citizen flags abuse; flags from enough distinct accounts hide the report pending review."""
+    request = app.current_request
+    flagged = intake.flag(services().store, report_id, claims(request)["sub"], json_body(request), now_iso(),
+                          services().settings.flag_threshold)
+    return json_response(flagged, 201)
 
 
 @app.route("/v1/units/locate", methods=["GET"], cors=CORS)

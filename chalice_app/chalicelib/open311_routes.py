@@ -210,7 +210,7 @@ def open311_request(request_id, lang):
         from civic.domain.reports import normalise_tracking_code
 
         report = services().store.get_by_tracking(normalise_tracking_code(raw))  # a token works too
-    if report is None:
+    if not open311.published(report):
         raise open311.Open311Error(404, text("Không tìm thấy yêu cầu", "Service request not found"))
     return "service_requests", _requests_payload([report], lang, extensions), 200
 
@@ -229,7 +229,8 @@ def open311_token(token, lang):
 def _list_requests(params: dict[str, list[str]], lang: str) -> list[dict]:
     query = open311.parse_request_query(params, open311.now_utc())
     if query.ids:  # the specification: ids override every other parameter
-        reports = [r for r in (services().store.get(i) if open311.valid_request_id(i) else None for i in query.ids) if r]
+        reports = [r for r in (services().store.get(i) if open311.valid_request_id(i) else None for i in query.ids)
+                   if open311.published(r)]
         return _requests_payload(reports, lang, query.extensions)
     skip = (query.page - 1) * query.page_size
     page = []
@@ -239,7 +240,7 @@ def _list_requests(params: dict[str, list[str]], lang: str) -> list[dict]:
         evaluated += 1
         if evaluated > MAX_EVALUATED:
             break
-        if not open311.matches(report, query):
+        if not open311.matches(report, query) or not open311.published(report):
             continue
         if skip:
             skip -= 1
@@ -271,7 +272,7 @@ def _updates(params: dict[str, list[str]], lang: str) -> list[dict]:
                                                                open311.local_days(window_start, end))):
         if index >= MAX_EVALUATED:
             break
-        if report.updated_at >= lo:
+        if report.updated_at >= lo and open311.published(report):
             changed.append(report)
     unit_name = _unit_name(lang)
     out = []

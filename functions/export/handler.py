@@ -2,6 +2,8 @@
 
 The event is EventBridge's Scheduled Event (the day before the one its `time` falls on, in
 Asia/Ho_Chi_Minh), or {"day": "YYYY-MM-DD"} to export a given day (`civic local tick export --day`).
+Moderation events from the Timeline stream (hide, redact, a refusal) rewrite the days already exported
+that held those reports, so a take-down reaches the open data too.
 """
 
 from civic import observability
@@ -37,6 +39,8 @@ def handler(event, context):
 
     wired = services()
     now = now_iso()
+    if isinstance(event, dict) and "Records" in event:
+        return _moderated(event["Records"], now)
     day = _day(event, now)
     if day is None or day > _today(now):
         # Bad input is not worth retrying: answer it and log it (without the event, which is input).
@@ -48,6 +52,20 @@ def handler(event, context):
     observability.count("ExportedReports", result["rows"])
     observability.count("ExportFilesWritten", len(result["written"]))
     return result
+
+
+def _moderated(records: list, now: str) -> dict:
+    """A stream batch (already filtered to moderation events): re-export the days that held them.
+    One run for the whole batch; an error fails the batch and the stream retries it."""
+    from civic.services.exports import reexport_moderated
+
+    wired = services()
+    ids = sorted({r["dynamodb"]["NewImage"]["report_id"]["S"] for r in records
+                  if "NewImage" in r.get("dynamodb", {})})
+    days = reexport_moderated(wired.store, wired.open_data, ids, wired.directory.tree, now, stats=wired.stats_store)
+    logger.info("moderation re-export", extra={"reports": len(ids), "days": days})
+    observability.count("ExportModerationRewrites", len(days))
+    return {"reports": len(ids), "days": days}
 
 
 def _today(now: str) -> str:

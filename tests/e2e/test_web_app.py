@@ -393,3 +393,48 @@ def test_a_wrong_password_is_told_in_the_page_language(browser, stack):
     assert "Email hoặc mật khẩu không đúng" in page.get_by_role("alert").inner_text()
     assert page.url.endswith("#/signin") and "Đăng xuất" not in page.locator("header").inner_text()
     person.close()
+
+
+def test_citizens_flag_in_the_page_and_a_moderator_hides_from_the_queue(browser, stack):
+    """Three citizens flag a report from its tracking page; it drops out of public view; the moderator
+    finds it in the moderation queue and shows it again; the author saw why it was hidden."""
+    from tests.e2e.test_moderation import submit_routed
+
+    author = stack.login("citizen1@demo.civicbridge.vn")
+    view = submit_routed(stack, author, "Cây đổ chắn ngang đường sau mưa lớn", ward_index=5)
+    code = view["tracking_code"]
+    for email in ("citizen2@demo.civicbridge.vn", "officer04@demo.civicbridge.vn", "leader04@demo.civicbridge.vn"):
+        person = Person(browser, stack)
+        person.sign_in(email)
+        page = person.open(f"/track/{code}")
+        page.wait_for_selector("#flag-form", state="attached")
+        page.locator("#flag-form").locator("xpath=..").locator("summary").click()
+        page.locator("#flag-form select[name=reason]").select_option("offensive")
+        page.locator("#flag-form button[type=submit]").click()
+        page.wait_for_selector("text=Cán bộ kiểm duyệt sẽ xem xét")
+        assert person.errors == []
+        person.close()
+    assert requests.get(f"{stack.api}/v1/track/{code}", timeout=5).status_code == 404
+
+    author_page = Person(browser, stack)
+    author_page.sign_in("citizen1@demo.civicbridge.vn")
+    page = author_page.open(f"/track/{code}")
+    notice = page.wait_for_selector("#hidden-notice")
+    assert "báo cáo vi phạm" in notice.inner_text()
+    author_page.close()
+
+    moderator = Person(browser, stack, width=1280)
+    moderator.sign_in("moderator@demo.civicbridge.vn")
+    page = moderator.open("/staff")
+    page.wait_for_selector(f"a.code-link:text('{code}')").click()
+    page.wait_for_selector("#moderation")
+    assert "Không công khai" in page.locator("#moderation").inner_text()
+    box = page.locator("details.action-box", has=page.locator("form[data-action=unhide]"))
+    box.locator("summary").click()
+    box.locator("textarea[name=reason]").fill("Không vi phạm")
+    box.locator("button[type=submit]").click()
+    page.wait_for_selector("#moderation .ok")
+    moderator.shot("moderation-report")
+    assert moderator.errors == []
+    moderator.close()
+    assert requests.get(f"{stack.api}/v1/track/{code}", timeout=5).status_code == 200

@@ -10,6 +10,7 @@ TABLES = {
     models.ReportModel: "ReportsTable",
     models.TrackingCodeModel: "ReportsTable",
     models.PhotoHashModel: "ReportsTable",
+    models.FlagModel: "ReportsTable",
     models.TimelineModel: "TimelineTable",
     models.UnitModel: "UnitsTable",
     models.UserModel: "UsersTable",

@@ -193,3 +193,43 @@ def test_sla_run_reads_due_reports_only(store, monkeypatch):
     outcomes = run(dynamo.DynamoReportStore(), "2026-11-20T02:00:00.000Z")
     assert outcomes == {"overdue": 10}
     assert sum(read) == 10 and len(queries) == 31  # one query per day partition, 10 items in all
+
+
+def test_flags_are_one_per_account_and_concurrent_flags_all_count(store):
+    """Each flag is its guard row + the report's count + the event in one transaction: a second flag by
+    the same account changes nothing, and flags racing from many accounts are each counted once."""
+    from civic.domain.ports import AlreadyFlagged
+
+    report, event = make("HN-FLAGA2")
+    store.create(report, event)
+
+    def flag(user):
+        for _ in range(20):
+            current = store.get(report.id)
+            updated = change(current, at="2026-11-20T02:00:00.000Z", flag_count=current.flag_count + 1, review="pending")
+            ev = TimelineEvent(report.id, updated.version, "flag", updated.updated_at, "citizen", user, public=False)
+            try:
+                store.flag(updated, current.version, ev, user, "spam")
+                return "ok"
+            except ConcurrentChange:
+                continue
+            except AlreadyFlagged:
+                return "dup"
+        return "gave up"
+
+    results = []
+    threads = [threading.Thread(target=lambda u=u: results.append(flag(u))) for u in ["u1", "u2", "u3", "u4", "u1"]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["dup", "ok", "ok", "ok", "ok"]
+    saved = store.get(report.id)
+    assert saved.flag_count == 4 and saved.version == 5 and len(store.timeline(report.id)) == 5
+    assert report.id in [r.id for r in store.review_queue(50)]
+    assert store.get(f"flag#{report.id}#u1") is None  # guard rows are not reports
+    kept = change(saved, at="2026-11-20T03:00:00.000Z", review=None, flag_count=0, hidden=None,
+                  redacted={"description": "Biên tập"})
+    store.save(kept, saved.version, TimelineEvent(report.id, kept.version, "unhide", kept.updated_at, "leader", "l"))
+    assert report.id not in [r.id for r in store.review_queue(50)]
+    assert store.get(report.id).redacted == {"description": "Biên tập"}

@@ -28,6 +28,7 @@ TABLES = {
         "ByCell": [("cell", "HASH"), ("created_key", "RANGE")],
         "ByDue": [("sla_day", "HASH"), ("sla_next_at", "RANGE")],
         "ByDay": [("created_day", "HASH"), ("created_key", "RANGE")],
+        "ByReview": [("review", "HASH"), ("created_key", "RANGE")],
     }, None),
     "TimelineTable": ([("report_id", "HASH"), ("seq", "RANGE")], {}, "NEW_IMAGE"),
     "UnitsTable": ([("code", "HASH")], {"ByParent": [("parent_code", "HASH"), ("code", "RANGE")]}, None),
@@ -36,7 +37,7 @@ TABLES = {
     "IdempotencyTable": ([("id", "HASH")], {}, None),
 }
 BUCKETS = ["UploadsBucket", "MediaBucket", "WebBucket", "ConfigBucket"]
-GROUPS = {"citizen", "officer", "leader", "coordinator", "admin"}
+GROUPS = {"citizen", "officer", "leader", "coordinator", "moderator", "admin"}
 SETTINGS_ENV = {
     "STAGE", "REPORTS_TABLE", "TIMELINE_TABLE", "UNITS_TABLE", "USERS_TABLE", "STATS_TABLE",
     "IDEMPOTENCY_TABLE", "UPLOADS_BUCKET", "MEDIA_BUCKET", "CONFIG_BUCKET", "NOTIFY_QUEUE_URL",

@@ -138,12 +138,14 @@ export function user() {
   const c = decode(token);
   let groups = c["cognito:groups"] || [];
   if (typeof groups === "string") groups = groups.replace(/[[\]]/g, "").split(/[ ,]+/).filter(Boolean);
-  const isStaff = groups.some((g) => ["officer", "leader", "coordinator"].includes(g));
+  const handles = groups.some((g) => ["officer", "leader", "coordinator"].includes(g));
+  const isStaff = handles || groups.includes("moderator");
   return {
     sub: c.sub,
     email: c.email || c["cognito:username"],
     groups,
     isStaff,
+    moderatorOnly: isStaff && !handles, // moderates everywhere, handles nothing
     isLeader: groups.some((g) => ["leader", "coordinator", "admin"].includes(g)),
   };
 }

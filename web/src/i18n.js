@@ -179,6 +179,22 @@ const T = {
   conflict: ["Phản ánh vừa được người khác cập nhật. Đã tải lại.", "Someone else changed this report. Reloaded."],
   back_inbox: ["← Hộp việc", "← Inbox"],
   version: ["Phiên bản", "Version"],
+  queue: ["Hàng đợi", "Queue"],
+  queue_units: ["Phản ánh của đơn vị", "My units' reports"],
+  queue_moderation: ["Kiểm duyệt", "Moderation"],
+  moderation: ["Kiểm duyệt", "Moderation"],
+  public_now: ["Đang công khai", "Public now"],
+  not_public_now: ["Không công khai", "Not public"],
+  flag_count: ["Số lượt báo cáo vi phạm", "Abuse flags"],
+  public_text: ["Nội dung công khai", "Public text"],
+  public_address: ["Địa chỉ công khai (để trống: không công khai)", "Public address (empty: none)"],
+  photo: ["Ảnh", "Photo"],
+  hidden_photo: ["đã ẩn", "hidden"],
+  flag_btn: ["Báo cáo vi phạm", "Report abuse"],
+  flag_title: ["Báo cáo nội dung vi phạm", "Report abusive content"],
+  flag_sent: ["Cảm ơn bạn. Cán bộ kiểm duyệt sẽ xem xét.", "Thank you. A moderator will review it."],
+  hidden_notice: ["Phản ánh của bạn không hiển thị công khai", "Your report is not shown publicly"],
+  not_public: ["Phản ánh này chưa được công khai hoặc đã bị ẩn.", "This report is not public (not yet, or hidden)."],
   // dashboard
   dashboard_title: ["Bảng điều khiển lãnh đạo", "Leaders' dashboard"],
   unit_code: ["Mã đơn vị (trống: toàn hệ thống)", "Unit code (empty: whole system)"],
@@ -225,6 +241,13 @@ export const EVENTS = {
   overdue: ["Quá hạn", "Overdue"],
   escalate_parent: ["Báo cáo cấp trên", "Escalated to the parent unit"],
   closed: ["Đóng phản ánh", "Closed"],
+  hide: ["Ẩn khỏi trang công khai", "Hidden from the public"],
+  unhide: ["Hiển thị lại", "Shown again"],
+  redact: ["Biên tập nội dung công khai", "Public text edited"],
+  hide_media: ["Ẩn một ảnh", "A photo hidden"],
+  show_media: ["Hiện lại một ảnh", "A photo shown again"],
+  flag: ["Người dân báo cáo vi phạm", "Flagged by a citizen"],
+  flag_hidden: ["Tạm ẩn do nhiều người báo cáo vi phạm", "Hidden after several flags"],
 };
 
 export const ACTIONS = {
@@ -239,6 +262,11 @@ export const ACTIONS = {
   approve: ["Phê duyệt", "Approve"],
   return: ["Trả lại", "Return"],
   reopen: ["Mở lại", "Reopen"],
+  hide: ["Ẩn khỏi công khai", "Hide from the public"],
+  unhide: ["Hiển thị lại", "Show again"],
+  redact: ["Biên tập nội dung công khai", "Edit the public text"],
+  hide_media: ["Ẩn ảnh", "Hide a photo"],
+  show_media: ["Hiện lại ảnh", "Show a photo again"],
 };
 
 export const PRIORITY = {

@@ -3,6 +3,8 @@
 import { STATUS } from "./i18n.js";
 
 export const STATUS_COLOURS = {};
+// What citizens may flag a report for: [[code, {vi, en}]] (civic/domain/moderation.py).
+export const FLAG_REASONS = [];
 export const STATUS_ORDER = [];
 const STAGE = {};
 
@@ -14,6 +16,8 @@ export function useConfig(cfg) {
     STAGE[s.code] = s.stage;
     STATUS_ORDER.push(s.code);
   }
+  FLAG_REASONS.length = 0;
+  for (const r of (cfg && cfg.flag_reasons) || []) FLAG_REASONS.push([r.code, r.label]);
 }
 
 /** The statuses staff filter by: open ones first (waiting, then working), then the finished ones. */

@@ -32,7 +32,10 @@ export function when(iso) {
   if (!iso) return "—";
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return new Intl.DateTimeFormat(locale(), { timeZone: TZ, dateStyle: "short", timeStyle: "short" }).format(d);
+  // dd/mm/yyyy for people (a 2-digit year reads as a day in Vietnamese dates).
+  return new Intl.DateTimeFormat(locale(), {
+    timeZone: TZ, day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit",
+  }).format(d);
 }
 
 export const pct = (x) => (x === null || x === undefined ? "—" : new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: 1 }).format(x));

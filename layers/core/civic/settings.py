@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     upload_url_ttl_seconds: int = 900
     max_upload_bytes_photo: int = 15 * 1024 * 1024
     max_upload_bytes_video: int = 100 * 1024 * 1024
+    # Citizens' abuse flags: this many distinct accounts hide a report until a moderator reviews it.
+    flag_threshold: int = Field(3, ge=1, le=100)
     # GET /v1/staff/inbox/export writes at most this many rows (and says so when it cut the list).
     staff_export_max_rows: int = Field(5000, ge=1, le=50000)
 

@@ -6,7 +6,7 @@ import copy
 import threading
 
 from civic.domain import geo
-from civic.domain.ports import ConcurrentChange, FeedQuery, TrackingCodeTaken, check_change
+from civic.domain.ports import AlreadyFlagged, ConcurrentChange, FeedQuery, TrackingCodeTaken, check_change
 from civic.domain.reports import TRIAGE_QUEUE, Report, TimelineEvent
 
 
@@ -15,7 +15,8 @@ class InMemoryReportStore:
         self.reports: dict[str, Report] = {}
         self.codes: dict[str, str] = {}
         self.events: dict[str, list[TimelineEvent]] = {}
-        self._lock = threading.Lock()
+        self.flags: dict[tuple[str, str], str] = {}  # (report id, account) -> reason
+        self._lock = threading.RLock()
 
     def create(self, report: Report, event: TimelineEvent) -> None:
         with self._lock:
@@ -37,6 +38,17 @@ class InMemoryReportStore:
                 raise ConcurrentChange(report.id)
             self.reports[report.id] = copy.deepcopy(report)
             self.events[report.id].append(copy.deepcopy(event))
+
+    def flag(self, report: Report, expected_version: int, event: TimelineEvent, flagger_id: str, reason: str) -> None:
+        with self._lock:
+            if (report.id, flagger_id) in self.flags:
+                raise AlreadyFlagged(report.id)
+            self.save(report, expected_version, event)
+            self.flags[(report.id, flagger_id)] = reason
+
+    def review_queue(self, limit: int) -> list[Report]:
+        waiting = sorted((r for r in self.reports.values() if r.review), key=lambda r: r.created_key, reverse=True)
+        return [copy.deepcopy(r) for r in waiting[:limit]]
 
     def get(self, report_id: str) -> Report | None:
         found = self.reports.get(report_id)

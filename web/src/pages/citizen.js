@@ -1,8 +1,9 @@
 // Citizen pages: home, sign in / sign up, submit a report, track it (timeline, result, rating), my reports.
 import { api, ApiError, config, confirmSignUp, newKey, qs, signIn, signUp, upload, user } from "../api.js";
 import { EVENTS, label, lang, pick, REFUSAL, STATUS, t } from "../i18n.js";
+import { FLAG_REASONS } from "../kinds.js";
 import { newMap, pin, bboxBounds, L } from "../map.js";
-import { errorBox, field, gallery, h, loading, mount, statusBadge, when } from "../ui.js";
+import { errorBox, field, gallery, h, loading, mount, select, statusBadge, when } from "../ui.js";
 
 const MAX_FILES = 5;
 const ACCEPT = "image/jpeg,image/png,image/webp,image/heic,video/mp4,video/quicktime";
@@ -175,12 +176,15 @@ export async function submitPage(main, { go }) {
   const unitHint = h("p", { id: "unit-hint", class: "muted", "aria-live": "polite" });
   const submitBtn = h("button", { type: "submit" }, t("submit"));
   const questionsBox = h("div", { class: "questions", "aria-live": "polite" });
+  // When the chosen category's reports become public, said before sending.
+  const publishNote = h("p", { id: "publish-note", class: "hint", "aria-live": "polite" });
   let answerOf = () => ({}); // the chosen category's questions → their answers
 
   const form = h(
     "form",
     { class: "card", novalidate: false },
     field(t("category"), category),
+    publishNote,
     questionsBox,
     field(t("description"), description, t("description_hint")),
     h("fieldset", {},
@@ -221,7 +225,9 @@ export async function submitPage(main, { go }) {
   lat.addEventListener("change", fromInputs);
   lon.addEventListener("change", fromInputs);
   category.addEventListener("change", () => {
-    answerOf = renderQuestions(questionsBox, (cats.items.find((c) => c.code === category.value) || {}).questions || []);
+    const chosen = cats.items.find((c) => c.code === category.value) || {};
+    publishNote.textContent = chosen.publish_note ? pick(chosen.publish_note) : "";
+    answerOf = renderQuestions(questionsBox, chosen.questions || []);
     refreshNearby();
   });
 
@@ -449,7 +455,11 @@ export async function trackPage(main, { params, go }) {
   try {
     report = await api("/v1/track/" + encodeURIComponent(params[0]));
   } catch (err) {
-    return mount(out, err.status === 404 ? h("p", { class: "alert error", role: "alert" }, t("not_found")) : errorBox(err));
+    if (err.status !== 404) return mount(out, errorBox(err));
+    // Hidden or not yet public: its author, signed in, still sees it (from My reports).
+    const own = user() && err.code === "not_public" ? await ownByCode(params[0]) : null;
+    if (!own) return mount(out, h("p", { class: "alert error", role: "alert" }, t(err.code === "not_public" ? "not_public" : "not_found")));
+    report = { ...own, timeline: [] };
   }
   // The author, signed in, also gets the owner view: a question from the unit, and the rating form.
   let mine = null;
@@ -485,6 +495,7 @@ export async function trackPage(main, { params, go }) {
       : null,
     mine && mine.is_owner ? ownerPanel(mine, () => trackPage(main, { params, go })) : null,
     mine && !mine.is_owner && !["resolved", "closed", "refused"].includes(report.status) ? h("p", {}, followButton(mine)) : null,
+    mine && !mine.is_owner ? flagForm(mine) : null,
     h("section", { class: "card" }, h("h2", {}, t("timeline")), timelineList(report.timeline)),
   );
   unitName(report.unit_code).then((n) => {
@@ -496,8 +507,40 @@ export async function trackPage(main, { params, go }) {
   return () => map.remove();
 }
 
+/** The author's own report by tracking code (GET /v1/track answers 404 while it is not public). */
+async function ownByCode(code) {
+  const wanted = code.trim().toUpperCase();
+  const data = await api("/v1/me/reports?limit=100", { auth: true }).catch(() => ({ items: [] }));
+  return data.items.find((r) => r.tracking_code === wanted) || null;
+}
+
+/** Report abuse: a reason from the server's list, once per account. */
+function flagForm(report) {
+  const out = h("div", { "aria-live": "polite" });
+  const reason = select("reason", FLAG_REASONS.map(([code, name]) => [code, pick(name)]));
+  const note = h("textarea", { name: "text", rows: 2, maxlength: 500 });
+  const form = h("form", {
+    class: "action", id: "flag-form",
+    onsubmit: async (e) => {
+      e.preventDefault();
+      try {
+        await api(`/v1/reports/${report.id}/flags`, {
+          method: "POST", auth: true, body: { reason: reason.value, ...(note.value.trim() ? { text: note.value.trim() } : {}) },
+        });
+        mount(out, h("p", { class: "alert ok", role: "status" }, t("flag_sent")));
+      } catch (err) {
+        mount(out, errorBox(err));
+      }
+    },
+  }, field(t("reason"), reason), field(t("details"), note), h("button", { type: "submit", class: "secondary" }, t("flag_btn")), out);
+  return h("details", { class: "card action-box" }, h("summary", {}, t("flag_title")), form);
+}
+
 function ownerPanel(mine, reload) {
   const parts = [];
+  if (mine.hidden) {
+    parts.push(h("p", { class: "alert", id: "hidden-notice", role: "status" }, t("hidden_notice"), ": ", pick(mine.hidden)));
+  }
   if (mine.question && mine.question.text) {
     const reply = h("textarea", { name: "reply", rows: 3, required: true, maxlength: 4000 });
     const out = h("div", { "aria-live": "polite" });

@@ -41,7 +41,9 @@ export async function downloadCsv(path, filename, button) {
 export async function inboxPage(main, { go, query }) {
   if (!needStaff(go, "/staff")) return;
   const cats = await categoryOptions().catch(() => []);
+  const moderator = !!(user() || {}).moderatorOnly;
   const f = {
+    queue: select("queue", [["", t("queue_units")], ["moderation", t("queue_moderation")]], moderator ? "moderation" : query.queue),
     status: select("status", [["", t("all")], ...staffStatuses().map((s) => [s, label(STATUS, s)])], query.status),
     priority: select("priority", [["", t("all")], ...Object.keys(PRIORITY).map((p) => [p, label(PRIORITY, p)])], query.priority),
     category: select("category", [["", t("all")], ...cats], query.category),
@@ -56,11 +58,12 @@ export async function inboxPage(main, { go, query }) {
     main,
     h("h1", {}, t("inbox_title")),
     h("form", { class: "filters", onsubmit: (e) => (e.preventDefault(), load()) },
-      field(t("status"), f.status), field(t("priority"), f.priority), field(t("category"), f.category), field(t("due"), f.due),
+      field(t("queue"), f.queue), field(t("status"), f.status), field(t("priority"), f.priority), field(t("category"), f.category), field(t("due"), f.due),
       field(t("search"), f.q), h("button", { type: "submit" }, t("filter")), exportBtn),
     list,
   );
-  for (const el of [f.status, f.priority, f.category, f.due]) el.addEventListener("change", () => load());
+  if (moderator) f.queue.disabled = true; // moderators have only the moderation queue
+  for (const el of [f.queue, f.status, f.priority, f.category, f.due]) el.addEventListener("change", () => load());
 
   async function load() {
     mount(list, loading());
@@ -134,6 +137,7 @@ export async function staffReportPage(main, ctx) {
             report.flags.length ? [h("dt", {}, t("flags")), h("dd", {}, report.flags.join(", "))] : null,
             answerFacts(report, cats),
             h("dt", {}, t("version")), h("dd", {}, String(report.version)),
+            moderationFacts(report.moderation),
           ),
           h("p", { class: "description" }, report.description),
           report.address ? h("p", { class: "muted" }, report.address) : null,
@@ -160,10 +164,24 @@ export async function staffReportPage(main, ctx) {
   return () => map && map.remove();
 }
 
+/** Whether the public sees the report, why not, its flags and the public text staff wrote. */
+function moderationFacts(m) {
+  if (!m) return null;
+  return [
+    h("dt", {}, t("moderation")),
+    h("dd", { id: "moderation" },
+      h("span", { class: m.public ? "ok" : "bad" }, m.public ? t("public_now") : t("not_public_now")),
+      m.hidden ? ` — ${pick(m.hidden)}` : "",
+      m.flag_count ? ` · ${t("flag_count")}: ${m.flag_count}` : ""),
+    m.redacted && m.redacted.description ? [h("dt", {}, t("public_text")), h("dd", {}, m.redacted.description)] : null,
+  ];
+}
+
 function mediaStates(media) {
-  const odd = media.filter((m) => m.status !== "ready");
+  const odd = media.filter((m) => m.status !== "ready" || m.hidden);
   if (!odd.length) return null;
-  return h("ul", { class: "muted" }, odd.map((m) => h("li", {}, `${m.media_id}: ${m.status}`, m.reason ? ` — ${pick(m.reason)}` : "")));
+  return h("ul", { class: "muted" }, odd.map((m) => h("li", {}, `${m.media_id}: ${m.hidden ? t("hidden_photo") : m.status}`,
+    m.reason ? ` — ${pick(m.reason)}` : "")));
 }
 
 function actionsPanel(report, onDone) {
@@ -219,6 +237,8 @@ function actionForm(report, action, onDone) {
       build = () => ({ question: q.value.trim() });
       break;
     }
+    case "hide":
+    case "unhide":
     case "return":
     case "reopen": {
       const reason = h("textarea", { name: "reason", rows: 2, required: true, maxlength: 4000 });
@@ -269,10 +289,31 @@ function actionForm(report, action, onDone) {
       build = () => ({ answer: answer.value.trim(), evidence: evidenceIds });
       break;
     }
+    case "redact": {
+      // Staff write the public version; the citizen's text stays for staff and the author.
+      const shown = (report.moderation && report.moderation.redacted) || {};
+      const text = h("textarea", { name: "description", rows: 4, required: true, maxlength: 4000 }, shown.description || report.description);
+      const address = h("input", { name: "address", maxlength: 300, value: "address" in shown ? shown.address || "" : report.address || "" });
+      const reason = h("textarea", { name: "reason", rows: 2, required: true, maxlength: 4000 });
+      controls.push(field(t("public_text"), text), field(t("public_address"), address), field(t("reason"), reason));
+      build = () => ({ description: text.value.trim(), address: address.value.trim() || null, reason: reason.value.trim() });
+      break;
+    }
+    case "hide_media":
+    case "show_media": {
+      const hidden = action === "show_media";
+      const photos = report.media.filter((m) => !!m.hidden === hidden);
+      const which = select("media_id", photos.map((m, i) => [m.media_id, `${t("photo")} ${i + 1} (${m.media_id})`]));
+      const reason = h("textarea", { name: "reason", rows: 2, required: !hidden, maxlength: 4000 });
+      controls.push(field(t("photo"), which), field(t("reason"), reason));
+      build = () => ({ media_id: which.value, ...(reason.value.trim() ? { reason: reason.value.trim() } : {}) });
+      break;
+    }
     default:
       break;
   }
-  const submit = h("button", { type: "submit", class: action === "refuse" || action === "return" ? "danger" : "" }, label(ACTIONS, action));
+  const danger = ["refuse", "return", "hide", "hide_media"].includes(action);
+  const submit = h("button", { type: "submit", class: danger ? "danger" : "" }, label(ACTIONS, action));
   const form = h("form", {
     class: "action", dataset: { action },
     onsubmit: async (e) => {

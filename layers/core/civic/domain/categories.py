@@ -9,6 +9,7 @@ from importlib import resources
 from typing import Any
 
 from civic.domain.errors import Invalid
+from civic.domain.moderation import PUBLISH_POLICIES, PublishPolicy
 from civic.domain.questions import Question
 from civic.i18n import Text, text
 
@@ -25,6 +26,8 @@ class Category:
     group: Text | None = None
     # Extra questions asked with a report, typed (civic.domain.questions); Open311 serves them as attributes.
     questions: tuple[Question, ...] = ()
+    # When its reports become public (civic.domain.moderation.PUBLISH_POLICIES): shown before sending.
+    publish: PublishPolicy = "immediate"
 
     def public(self, lang: str | None = None) -> dict[str, Any]:
         out = {
@@ -34,6 +37,8 @@ class Category:
             "keywords": list(self.keywords),
             "private_location": self.private_location,
             "questions": [q.public() for q in self.questions],
+            "publish": self.publish,
+            "publish_note": PUBLISH_POLICIES[self.publish].as_dict(),
         }
         if lang:
             out["label"] = self.name.get(lang)
@@ -52,9 +57,18 @@ def all_categories() -> dict[str, Category]:
             private_location=bool(item.get("private_location")),
             group=Text(**item["group"]) if item.get("group") else None,
             questions=tuple(Question.from_data(q) for q in item.get("questions", ())),
+            publish=_policy(item.get("publish", "immediate")),
         )
         for item in raw
     }
+
+
+def _policy(raw: str) -> PublishPolicy:
+    if raw == "after_acceptance":
+        return "after_acceptance"
+    if raw != "immediate":
+        raise ValueError(f"unknown publish policy {raw!r}: {', '.join(PUBLISH_POLICIES)}")
+    return "immediate"
 
 
 def require_category(code: str) -> Category:

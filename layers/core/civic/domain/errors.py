@@ -52,8 +52,8 @@ class NotFound(DomainError):
 
     kind = "not_found"
 
-    def __init__(self, what_vi: str = "Không tìm thấy", what_en: str = "Not found") -> None:
-        super().__init__("not_found", text(what_vi, what_en))
+    def __init__(self, what_vi: str = "Không tìm thấy", what_en: str = "Not found", code: str = "not_found") -> None:
+        super().__init__(code, text(what_vi, what_en))
 
 
 class Conflict(DomainError):

@@ -152,6 +152,8 @@ def message_id(source_id: str, user_id: str, channel: str) -> str:
 
 # Citizen-facing event type → template (author and followers).
 _CITIZEN_KINDS = {"accept": "accepted", "refuse": "refused", "transfer": "transferred", "closed": "closed"}
+# Moderation event type → the author's template (followers are not told).
+_MODERATION_KINDS = {"hide": "hidden", "flag_hidden": "hidden", "redact": "redacted"}
 
 
 def audience(event: Event, report: ReportFacts, followers: Iterable[str],
@@ -173,6 +175,8 @@ def audience(event: Event, report: ReportFacts, followers: Iterable[str],
         out += [Target(c, kind) for c in citizens]
     if t == "request_info":
         out.append(Target(report.citizen_id, "info_requested"))  # the question is the author's business
+    if t in _MODERATION_KINDS:  # the author is told why the public no longer sees (all of) it
+        out.append(Target(report.citizen_id, _MODERATION_KINDS[t]))
 
     def unit_staff(unit: str | None, roles: tuple[str, ...] = STAFF_ROLES) -> list[str]:
         return [uid for uid, role in (staff_of(unit) if unit else []) if role in roles]

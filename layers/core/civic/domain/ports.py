@@ -16,6 +16,10 @@ class RoutingIndexMissing(RuntimeError):
     """No boundaries were ever published: nothing can be located yet."""
 
 
+class AlreadyFlagged(Exception):
+    """This account already flagged this report."""
+
+
 class ConcurrentChange(Exception):
     """The report changed since it was read; the caller re-reads and decides again."""
 
@@ -62,6 +66,12 @@ class ReportStore(Protocol):
 
     def feed(self, query: FeedQuery) -> list[Report]:
         """Newest first across the query's cells, filtered, at most `limit`."""
+
+    def flag(self, report: Report, expected_version: int, event: TimelineEvent, flagger_id: str, reason: str) -> None:
+        """`save`, and this account's one flag on the report, in one transaction (AlreadyFlagged if it had one)."""
+
+    def review_queue(self, limit: int) -> list[Report]:
+        """Reports a moderator must look at (Report.review), newest first."""
 
 
 class UploadSigner(Protocol):

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from civic.domain import geo
 from civic.domain.categories import Category
-from civic.domain.privacy import mask_contacts
+from civic.domain.moderation import hide_reason, public_media, public_text
 
 if TYPE_CHECKING:
     from civic.domain.submission import ReportSubmission
@@ -64,6 +64,7 @@ class MediaItem:
     sha256: str | None = None  # of the original upload: spots a photo reused from another report
     role: Literal["report", "evidence"] = "report"  # the citizen's photos, or staff's evidence of a result
     uploader: str | None = None  # who may upload it (None: the report's author)
+    hidden: bool = False  # taken down by a moderator: staff and the author still see it
 
 
 @dataclass
@@ -98,6 +99,12 @@ class Report:
     rating: dict[str, Any] | None = None  # {"satisfied", "stars", "at"} from the author; the comment stays internal
     media: list[MediaItem] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
+    # Moderation (civic.domain.moderation): why it is hidden from the public, staff's public version of
+    # the text ({"description", "address"}), how many accounts flagged it, and whether a moderator must look.
+    hidden: str | None = None
+    redacted: dict[str, Any] | None = None
+    flag_count: int = 0
+    review: str | None = None
 
     @property
     def cell(self) -> str:
@@ -225,15 +232,16 @@ def public_view(report: Report, category: Category | None, media_base_url: str, 
     private = bool(category and category.private_location)
     lat, lon = report.published_location
     published = report.status in ("resolved", "closed") and bool(report.answer)
+    description, address = public_text(report)
     return {
         "id": report.id,
         "tracking_code": report.tracking_code,
         "status": report.status,
         "category": report.category,
         "category_name": category.name.as_dict() if category else None,
-        "description": mask_contacts(report.description),
+        "description": description,
         "location": {"lat": lat, "lon": lon, "precision": "approximate" if private else "exact"},
-        "address": None if private else mask_contacts(report.address),
+        "address": None if private else address,
         "unit_code": report.unit_code,
         "priority": report.priority,
         "created_at": report.created_at,
@@ -249,7 +257,7 @@ def public_view(report: Report, category: Category | None, media_base_url: str, 
         "media": [
             _media_public(m, media_base_url, image_format)
             for m in report.media
-            if m.status == "ready" and (m.role == "report" or (published and m.media_id in report.evidence))
+            if public_media(m) and (m.role == "report" or (published and m.media_id in report.evidence))
         ],
         "result": {"answer": report.answer, "resolved_at": report.resolved_at} if published else None,
         "rating": {k: report.rating[k] for k in ("satisfied", "stars")} if report.rating else None,
@@ -261,6 +269,8 @@ def media_detail(item: MediaItem, media_base_url: str, image_format: str = "jpeg
     entry = _media_public(item, media_base_url, image_format)
     entry["content_type"] = item.content_type
     entry["role"] = item.role
+    if item.hidden:
+        entry["hidden"] = True
     if item.reason:
         entry["reason"] = item.reason
     return entry
@@ -277,6 +287,10 @@ def owner_view(report: Report, category: Category | None, media_base_url: str, i
     view["media"] = [media_detail(m, media_base_url, image_format) for m in report.media if m.role == "report"]
     view["media"] += evidence
     view["flags"] = [f for f in report.flags if f in OWNER_FLAGS]
+    if report.hidden:  # the author is told why the public no longer sees it
+        view["hidden"] = hide_reason(report.hidden)
+    if report.redacted:
+        view["public_description"] = public_text(report)[0]  # what the public reads instead
     if report.awaiting_info_since:
         view["question"] = {"text": report.info_question, "since": report.awaiting_info_since}
     view["is_owner"] = True

@@ -11,13 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from civic.domain.reports import PRIORITIES, Report, TimelineEvent, change
-from civic.domain.statuses import WAITING_STATUSES, WORKING_STATUSES
+from civic.domain.moderation import MODERATOR_ROLES, hide_reason
+from civic.domain.reports import MAX_ADDRESS, MAX_DESCRIPTION, PRIORITIES, Report, TimelineEvent, change
+from civic.domain.statuses import STATUSES, WAITING_STATUSES, WORKING_STATUSES
 from civic.i18n import Text, text
 
 ACTIONS = (
     "accept", "refuse", "transfer", "assign", "set_priority", "note",
     "request_info", "resolve", "approve", "return", "reopen",
+    "hide", "unhide", "redact", "hide_media", "show_media",
 )
 STAFF_ROLES = ("officer", "leader", "coordinator")
 OPEN = WAITING_STATUSES + WORKING_STATUSES
@@ -35,6 +37,12 @@ RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "approve": (("pending_approval",), ("leader", "coordinator")),
     "return": (("pending_approval",), ("leader", "coordinator")),
     "reopen": (("resolved", "closed"), ("leader", "coordinator")),  # e.g. after an unsatisfied rating
+    # Moderation, in any status: what the public sees of the report (civic.domain.moderation).
+    "hide": (STATUSES, MODERATOR_ROLES),
+    "unhide": (STATUSES, MODERATOR_ROLES),
+    "redact": (STATUSES, MODERATOR_ROLES),
+    "hide_media": (STATUSES, MODERATOR_ROLES),
+    "show_media": (STATUSES, MODERATOR_ROLES),
 }
 REFUSAL_REASONS = {
     "incomplete": text("Nội dung chưa đủ thông tin để xử lý", "Not enough information to act on"),
@@ -91,8 +99,23 @@ def _deadline_in_effect(report: Report) -> str | None:
     return deadline_in_effect(report)
 
 
+# Moderation actions that make sense only in some moderation states (offered only then).
+_APPLIES: dict[str, Callable[[Report], bool]] = {
+    "hide": lambda r: r.hidden != "moderation",
+    "unhide": lambda r: bool(r.hidden or r.review),
+    "hide_media": lambda r: any(m.role == "report" and not m.hidden for m in r.media),
+    "show_media": lambda r: any(m.hidden for m in r.media),
+}
+
+
+def _applies(action: str, report: Report) -> bool:
+    check = _APPLIES.get(action)
+    return check is None or check(report)
+
+
 def allowed_actions(report: Report, actor: Actor) -> list[str]:
-    return [a for a, (states, roles) in RULES.items() if report.status in states and actor.role in roles]
+    return [a for a, (states, roles) in RULES.items()
+            if report.status in states and actor.role in roles and _applies(a, report)]
 
 
 def _text(body: dict[str, Any], name: str, *, required: bool, min_len: int = 1) -> str | None:
@@ -165,8 +188,13 @@ def _refuse(report: Report, body: dict[str, Any], ctx: Context, actor: Actor) ->
                             {"reason": text(", ".join(REFUSAL_REASONS), ", ".join(REFUSAL_REASONS))})
     detail = _text(body, "text", required=False)
     reason = {"code": code, **REFUSAL_REASONS[code].as_dict(), **({"text": detail} if detail else {})}
-    updates = {"status": "refused", "accept_due_at": None, "due_at": None, **_NO_QUESTION}
-    return updates, {"reason": reason}, True
+    updates: dict[str, Any] = {"status": "refused", "accept_due_at": None, "due_at": None, **_NO_QUESTION}
+    data: dict[str, Any] = {"reason": reason}
+    if code == "inappropriate":  # refused for its content: taken down from every public surface, audit internal
+        updates.update(hidden="inappropriate", review=None)
+        data["hidden"] = "inappropriate"
+        return updates, data, False
+    return updates, data, True
 
 
 def _transfer(report: Report, body: dict[str, Any], ctx: Context, actor: Actor) -> Planned:
@@ -269,10 +297,69 @@ def _reopen(report: Report, body: dict[str, Any], ctx: Context, actor: Actor) ->
     return updates, {"note": reason}, True
 
 
+# ---------------------------------------------------------------- moderation (internal events: who, when, why)
+
+
+def _hide(report: Report, body: dict[str, Any], ctx: Context, actor: Actor) -> Planned:
+    if report.hidden == "moderation":
+        raise WorkflowError("illegal", text("Phản ánh đã bị ẩn", "The report is already hidden"))
+    why = _text(body, "reason", required=True)
+    # The author is told the rule (data.reason); the moderator's own words stay internal (note).
+    return {"hidden": "moderation", "review": None}, {"hidden": "moderation", "reason": hide_reason("moderation"),
+                                                        "note": why}, False
+
+
+def _unhide(report: Report, body: dict[str, Any], ctx: Context, actor: Actor) -> Planned:
+    if not report.hidden and not report.review:
+        raise WorkflowError("illegal", text("Phản ánh không bị ẩn", "The report is not hidden"))
+    why = _text(body, "reason", required=True)
+    # Reviewed and kept: earlier flags are settled (the same accounts cannot flag it again).
+    return {"hidden": None, "review": None, "flag_count": 0}, {"was": report.hidden, "note": why}, False
+
+
+def _redact(report: Report, body: dict[str, Any], ctx: Context, actor: Actor) -> Planned:
+    redacted = dict(report.redacted or {})
+    limits = {"description": MAX_DESCRIPTION, "address": MAX_ADDRESS}
+    for name, limit in limits.items():
+        if name not in body:
+            continue
+        value = body[name]
+        if name == "address" and value is None:
+            redacted[name] = None  # no public address at all
+        elif isinstance(value, str) and 1 <= len(value.strip()) <= limit:
+            redacted[name] = value.strip()
+        else:
+            raise WorkflowError("invalid", text("Nội dung công khai không hợp lệ", "Invalid public text"),
+                                {name: text(f"1–{limit} ký tự", f"1–{limit} characters")})
+    if redacted == (report.redacted or {}):
+        raise WorkflowError("invalid", text("Cần nội dung công khai mới", "A new public text is required"),
+                            {"description": text("Mô tả hoặc địa chỉ công khai", "The public description or address")})
+    why = _text(body, "reason", required=True)
+    reason = {"code": "redacted", "vi": "Nội dung công khai đã được biên tập", "en": "The public text was edited"}
+    return {"redacted": redacted, "review": None}, {"redacted": sorted(k for k in limits if k in body),
+                                                     "reason": reason, "note": why}, False
+
+
+def _media_visibility(hidden: bool) -> Callable[[Report, dict[str, Any], Context, Actor], Planned]:
+    def toggle(report: Report, body: dict[str, Any], ctx: Context, actor: Actor) -> Planned:
+        media_id = body.get("media_id")
+        item = next((m for m in report.media if m.media_id == media_id), None)
+        if item is None or item.hidden == hidden:
+            raise WorkflowError("invalid", text("Ảnh không hợp lệ", "Invalid photo"),
+                                {"media_id": text("Mã một ảnh của phản ánh này", "The id of one of this report's photos")})
+        why = _text(body, "reason", required=hidden)
+        media = [replace(m, hidden=hidden) if m is item else m for m in report.media]
+        return {"media": media}, {"media_id": item.media_id, "note": why}, False
+
+    return toggle
+
+
 _NO_QUESTION = {"awaiting_info_since": None, "info_question": None}  # a decision ends any pending question
 
 _ACTIONS: dict[str, Callable[[Report, dict[str, Any], Context, Actor], Planned]] = {
     "accept": _accept, "refuse": _refuse, "transfer": _transfer, "assign": _assign,
     "set_priority": _set_priority, "note": _note, "request_info": _request_info, "resolve": _resolve,
     "approve": _approve, "return": _return, "reopen": _reopen,
+    "hide": _hide, "unhide": _unhide, "redact": _redact,
+    "hide_media": _media_visibility(True), "show_media": _media_visibility(False),
 }

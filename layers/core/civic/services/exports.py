@@ -17,6 +17,7 @@ from civic.clock import local_day
 from civic.domain import opendata
 from civic.domain.categories import all_categories
 from civic.domain.errors import Invalid
+from civic.domain.moderation import is_public
 from civic.domain.opendata import Published
 from civic.domain.reports import Report, TimelineEvent
 from civic.domain.units import UnitTree
@@ -32,6 +33,8 @@ class DayReports(Protocol):
         """The reports submitted on this Asia/Ho_Chi_Minh day, oldest first."""
 
     def timeline(self, report_id: str) -> list[TimelineEvent]: ...
+
+    def get(self, report_id: str) -> Report | None: ...
 
 
 class UnitCounters(Protocol):
@@ -90,6 +93,8 @@ def export_day(store: DayReports, files: OpenDataStore, day: str, tree: UnitTree
     categories = all_categories()
     rows = []
     for report in store.by_day(day):
+        if not is_public(report, categories.get(report.category)):  # hidden or not yet published
+            continue
         events = store.timeline(report.id) if report.status in opendata.TIMELINE_STATUSES else ()
         rows.append(opendata.public_row(report, categories.get(report.category), tree, events))
     index = _read_index(files)
@@ -133,6 +138,24 @@ def export_day(store: DayReports, files: OpenDataStore, day: str, tree: UnitTree
         written.append(opendata.INDEX_KEY)
     return {"day": day, "rows": len(rows), "month": month, "month_rows": len(month_rows),
             "month_days": days_in_month, "written": written}
+
+
+def reexport_moderated(store: DayReports, files: OpenDataStore, report_ids: list[str], tree: UnitTree | None,
+                       now: str, stats: UnitCounters | None = None) -> list[str]:
+    """After reports were hidden or redacted: rewrite the days already exported that held them (their
+    files and the month's), so a take-down reaches the open data too. The days rewritten."""
+    index = _read_index(files)
+    exported = {item["key"] for item in index.get("items", [])}
+    days = set()
+    for report_id in report_ids:
+        report = store.get(report_id)
+        if report is not None:
+            day = local_day(report.created_at)
+            if opendata.daily_key(day, "csv") in exported:
+                days.add(day)
+    for day in sorted(days):
+        export_day(store, files, day, tree, now, stats=stats)
+    return sorted(days)
 
 
 _LIST_PARAMS = {"kind", "format"}

@@ -16,7 +16,8 @@ from civic.clock import now_iso
 from civic.domain import geo
 from civic.domain.categories import all_categories, require_category
 from civic.domain.errors import Conflict, Invalid, NotFound, TooLarge
-from civic.domain.ports import ConcurrentChange, FeedQuery, ReportStore, TrackingCodeTaken, UploadSigner
+from civic.domain.moderation import FLAG_REASONS, FLAG_REASONS_DATA, REVIEW_PENDING, hide_reason, is_public
+from civic.domain.ports import AlreadyFlagged, ConcurrentChange, FeedQuery, ReportStore, TrackingCodeTaken, UploadSigner
 from civic.domain.questions import check_answers
 from civic.domain.reports import (
     REPORT_ID,
@@ -163,8 +164,10 @@ def view_report(
     category = all_categories().get(report.category)
     if viewer_id and viewer_id == report.citizen_id:
         view = owner_view(report, category, settings.media_base_url, image_format)
-    else:
+    elif is_public(report, category):
         view = public_view(report, category, settings.media_base_url, image_format)
+    else:  # hidden, or not yet published: as if it did not exist
+        raise NotFound("Không tìm thấy phản ánh", "Report not found")
     if follows is not None:
         view["followers"] = follows.count(report.id)
         if viewer_id and viewer_id != report.citizen_id:
@@ -188,7 +191,12 @@ def track(store: ReportStore, code: str, settings: Settings, image_format: str =
     report = store.get_by_tracking(normalise_tracking_code(code or ""))
     if report is None:
         raise NotFound("Không tìm thấy mã theo dõi", "Tracking code not found")
-    view = public_view(report, all_categories().get(report.category), settings.media_base_url, image_format)
+    category = all_categories().get(report.category)
+    if not is_public(report, category):
+        raise NotFound("Phản ánh này chưa được công khai hoặc đã bị ẩn; người gửi xem được trong mục Phản ánh của tôi",
+                       "This report is not public (not yet, or hidden); its author sees it under My reports",
+                       code="not_public")
+    view = public_view(report, category, settings.media_base_url, image_format)
     view["timeline"] = [public_event(e) for e in store.timeline(report.id) if e.public]
     return view
 
@@ -231,9 +239,10 @@ def _limit(params: Mapping[str, str]) -> int:
     return int(raw)
 
 
-def _page(reports: list[Report], limit: int, view) -> dict:
+def _page(reports: list[Report], limit: int, view, shown=None) -> dict:
+    """A page of `limit` reports read; those `shown` rejects (hidden ones) leave a shorter page."""
     return {
-        "items": [view(r) for r in reports],
+        "items": [view(r) for r in reports if shown is None or shown(r)],
         "next_cursor": encode_cursor(reports[-1].created_key) if len(reports) == limit else None,
     }
 
@@ -299,6 +308,7 @@ def feed(store: ReportStore, params: Mapping[str, str], settings: Settings, imag
     return _page(
         store.feed(query), limit,
         lambda r: public_view(r, cats.get(r.category), settings.media_base_url, image_format),
+        lambda r: is_public(r, cats.get(r.category)),
     )
 
 
@@ -334,6 +344,53 @@ def reply(store: ReportStore, report_id: str, citizen_id: str, body: Any, now: s
     except ConcurrentChange:
         raise Conflict("version_conflict", text("Phản ánh vừa thay đổi; hãy thử lại", "The report changed; retry")) from None
     return {"id": report.id, "status": updated.status, "accept_due_at": updated.accept_due_at, "due_at": updated.due_at}
+
+
+MAX_FLAG_TEXT = 500
+_FLAG_ATTEMPTS = 5
+
+
+def flag(store: ReportStore, report_id: str, citizen_id: str, body: Any, now: str, threshold: int) -> dict:
+    """A citizen flags a public report as abusive (one flag per account). The first flag puts it in the
+    moderation queue; flags from `threshold` distinct accounts hide it until a moderator decides."""
+    reason = body.get("reason") if isinstance(body, dict) else None
+    note = body.get("text") if isinstance(body, dict) else None
+    fields = {}
+    if not isinstance(body, dict) or set(body) - {"reason", "text"}:
+        fields["body"] = text("Chỉ gồm reason, text", "Only reason, text")
+    if not isinstance(reason, str) or reason not in FLAG_REASONS:
+        fields["reason"] = text(", ".join(FLAG_REASONS), ", ".join(FLAG_REASONS))
+    if note is not None and (not isinstance(note, str) or len(note) > MAX_FLAG_TEXT):
+        fields["text"] = text(f"Tối đa {MAX_FLAG_TEXT} ký tự", f"At most {MAX_FLAG_TEXT} characters")
+    if fields or not isinstance(reason, str):
+        raise Invalid("invalid_request", text("Báo cáo vi phạm không hợp lệ", "Invalid flag"), fields)
+    for _ in range(_FLAG_ATTEMPTS):
+        report = _load(store, report_id)
+        if not is_public(report, all_categories().get(report.category)):
+            raise NotFound("Không tìm thấy phản ánh", "Report not found")
+        if report.citizen_id == citizen_id:
+            raise Conflict("own_report", text("Bạn là người gửi phản ánh này", "You are the author of this report"))
+        count = report.flag_count + 1
+        hide = count >= threshold
+        updated = change(report, at=now, flag_count=count, review=REVIEW_PENDING,
+                         **({"hidden": "flags"} if hide else {}))
+        data: dict[str, Any] = {"reason": FLAG_REASONS_DATA[reason], "flag_count": count,
+                                "unit_code": report.unit_code, "category": report.category}
+        if note:
+            data["note"] = note.strip()
+        if hide:  # the author is told why (data.reason is what the template reads)
+            data.update(flag_reason=data["reason"], reason=hide_reason("flags"), hidden="flags")
+        # Internal: who flagged stays with the moderators, never on the public timeline.
+        event = TimelineEvent(report.id, updated.version, "flag_hidden" if hide else "flag", updated.updated_at,
+                              "citizen", citizen_id, public=False, status=updated.status, data=data)
+        try:
+            store.flag(updated, report.version, event, citizen_id, reason)
+        except AlreadyFlagged:
+            raise Conflict("already_flagged", text("Bạn đã báo cáo phản ánh này", "You already flagged this report")) from None
+        except ConcurrentChange:
+            continue  # someone else changed or flagged it meanwhile: count again on the new version
+        return {"report_id": report.id, "flagged": True, "reason": reason}
+    raise Conflict("version_conflict", text("Phản ánh vừa thay đổi; hãy thử lại", "The report changed; retry"))
 
 
 RATING_WINDOW_DAYS = 7

@@ -22,7 +22,7 @@ from civic.clock import LOCAL_TZ, iso_utc
 from civic.domain import questions, statuses
 from civic.domain.categories import Category, all_categories
 from civic.domain.errors import DomainError, Invalid
-from civic.domain.privacy import mask_contacts
+from civic.domain.moderation import is_public, public_media, public_text
 from civic.domain.reports import MAX_DESCRIPTION, REPORT_ID, Report, TimelineEvent
 from civic.i18n import Text, text
 
@@ -551,7 +551,7 @@ def media_url(report: Report, media_base_url: str) -> str | None:
 
     base = media_base_url.rstrip("/")
     for item in report.media:
-        if item.role == "report" and item.status == "ready" and item.kind == "photo" and "large" in item.renditions:
+        if item.role == "report" and public_media(item) and item.kind == "photo" and "large" in item.renditions:
             fmt = "jpeg" if "jpeg" in item.formats else (item.formats[0] if item.formats else "jpeg")
             return f"{base}/{item.renditions['large']}.{EXTENSIONS[fmt]}"
     return None
@@ -564,19 +564,20 @@ def service_request(
     category = all_categories().get(report.category)
     lat, lon = report.published_location
     notes = public_notes(events, lang, unit_name)
+    description, address = public_text(report)
     out = {
         "service_request_id": report.id,
         "status": open_or_closed(report.status),
         "status_notes": notes[-1]["summary"] if notes else None,
         "service_name": category.name.get(lang) if category else report.category,
         "service_code": report.category,
-        "description": mask_contacts(report.description),
+        "description": description,
         "agency_responsible": unit_name(report.unit_code) if report.unit_code else None,
         "service_notice": notice(lang),
         "requested_datetime": w3c(report.created_at),
         "updated_datetime": w3c(report.updated_at),
         "expected_datetime": w3c(report.due_at),
-        "address": None if category and category.private_location else mask_contacts(report.address),
+        "address": None if category and category.private_location else address,
         "address_id": None,
         "zipcode": None,
         "lat": lat,
@@ -681,6 +682,11 @@ def matches(report: Report, query: RequestQuery) -> bool:
     if query.statuses and open_or_closed(report.status) not in query.statuses:
         return False
     return True
+
+
+def published(report: Report | None) -> bool:
+    """Whether Open311 may list or show the report (moderation and the category's publish policy)."""
+    return report is not None and is_public(report, all_categories().get(report.category))
 
 
 def valid_request_id(raw: str) -> bool:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from civic.domain.categories import all_categories, require_category
 from civic.domain.errors import Conflict, Invalid, NotFound, TooLarge
+from civic.domain.moderation import hide_reason, is_public
 from civic.domain.ports import ConcurrentChange, ReportStore
 from civic.domain.reports import (
     REPORT_ID,
@@ -30,15 +31,18 @@ from civic.domain.reports import (
     owner_view,
 )
 from civic.domain.sla_watch import deadline_in_effect
+from civic.domain.statuses import STATUSES
 from civic.domain.units import UnitTree
-from civic.domain.workflow import OPEN, STAFF_ROLES, Actor, Context, WorkflowError, allowed_actions, plan
+from civic.domain.workflow import OPEN, Actor, Context, WorkflowError, allowed_actions, plan
 from civic.i18n import text
 
 if TYPE_CHECKING:
     from civic.settings import Settings
 
-ROLE_RANK = {"officer": 1, "leader": 2, "coordinator": 3}
+# A moderator only moderates (civic.domain.moderation), everywhere; a staff role outranks it.
+ROLE_RANK = {"moderator": 0, "officer": 1, "leader": 2, "coordinator": 3}
 MAX_EVIDENCE = 5  # per request
+MAX_REVIEW = 500  # the moderation queue lists at most this many reports
 MAX_EVIDENCE_TOTAL = 20  # per report
 
 
@@ -55,7 +59,7 @@ class StaffMember:
 
 def member_from(user_id: str, groups: set[str], units: list[str]) -> StaffMember | None:
     """The staff role is the highest staff group the user is in; None for citizens and admins."""
-    roles = [g for g in groups if g in STAFF_ROLES]
+    roles = [g for g in groups if g in ROLE_RANK]
     if not roles:
         return None
     return StaffMember(user_id, max(roles, key=ROLE_RANK.__getitem__), tuple(units))
@@ -70,6 +74,8 @@ def _subtree(tree: UnitTree, roots: tuple[str, ...]) -> set[str]:
 
 
 def can_see(member: StaffMember, report: Report, tree: UnitTree) -> bool:
+    if member.role == "moderator":
+        return True
     if member.role == "coordinator":
         return report.status == "needs_triage" or report.unit_code in _subtree(tree, member.units)
     return report.unit_code in member.units
@@ -84,7 +90,8 @@ def _visible(store: ReportStore, member: StaffMember, report_id: str, tree: Unit
 
 def staff_view(report: Report, events: list[TimelineEvent], member: StaffMember, settings: Settings) -> dict:
     """Everything staff work with: internal notes, the whole timeline, what they may do next."""
-    view = owner_view(report, all_categories().get(report.category), settings.media_base_url)
+    category = all_categories().get(report.category)
+    view = owner_view(report, category, settings.media_base_url)
     view.pop("is_owner", None)
     view["media"] = [media_detail(m, settings.media_base_url) for m in report.media]
     view["flags"] = list(report.flags)  # all of them: photo checks and deadline marks are for staff
@@ -95,6 +102,9 @@ def staff_view(report: Report, events: list[TimelineEvent], member: StaffMember,
         answer=report.answer,
         evidence=report.evidence,
         awaiting_info_since=report.awaiting_info_since,
+        # Moderation: what the public sees and why (the original text stays above).
+        moderation={"hidden": hide_reason(report.hidden), "public": is_public(report, category),
+                    "redacted": report.redacted, "flag_count": report.flag_count, "review": report.review},
         allowed_actions=allowed_actions(report, member.actor),
         timeline=[
             {"seq": e.seq, "type": e.type, "at": e.at, "by": e.actor_role,
@@ -146,7 +156,7 @@ def _inbox_matches(
     store: ReportStore, member: StaffMember, params: Mapping[str, str], tree: UnitTree,
     due_state: Callable[[str | None], str],
 ) -> tuple[list[tuple[Report, str]], int, int]:
-    allowed = {"status", "priority", "category", "due", "q", "limit", "cursor"}
+    allowed = {"status", "priority", "category", "due", "q", "limit", "cursor", "queue"}
     unknown = set(params) - allowed
     if unknown:
         raise Invalid("unknown_parameter", text("Tham số không được hỗ trợ", "Unknown query parameter"),
@@ -165,15 +175,29 @@ def _inbox_matches(
         offset = max(int(params.get("cursor", "0")), 0)
     except ValueError:
         raise Invalid("invalid_request", text("Tham số phân trang không hợp lệ", "Invalid paging parameters")) from None
-    units = sorted(_subtree(tree, member.units)) if member.role == "coordinator" else list(member.units)
-    found = store.by_units(units, statuses)
-    if member.role == "coordinator" and "needs_triage" in statuses:
+    queue = params.get("queue")
+    if queue not in (None, "", "units", "moderation"):
+        raise Invalid("invalid_request", text("Tham số không hợp lệ", "Invalid parameter"),
+                      {"queue": text("units, moderation", "units, moderation")})
+    if member.role == "moderator" and queue != "moderation":
+        raise Invalid("invalid_request", text("Người kiểm duyệt dùng hàng đợi kiểm duyệt", "Moderators use the moderation queue"),
+                      {"queue": text("moderation", "moderation")})
+    if queue == "moderation":
+        # Reports a moderator must look at (flagged, or hidden pending review), in any status, that I may see.
+        statuses = statuses if params.get("status") else list(STATUSES)
+        found = [r for r in store.review_queue(MAX_REVIEW) if can_see(member, r, tree)]
+    else:
+        units = sorted(_subtree(tree, member.units)) if member.role == "coordinator" else list(member.units)
+        found = store.by_units(units, statuses)
+    if queue != "moderation" and member.role == "coordinator" and "needs_triage" in statuses:
         found += [r for r in store.by_units([TRIAGE_QUEUE], ["needs_triage"]) if r.id not in {f.id for f in found}]
     q = (params.get("q") or "").strip().lower()
     items = []
     for report in found:
         # The SLA schedule's mark counts too: it may have run with the schedule's own clock.
         state = "overdue" if "overdue" in report.flags else due_state(deadline_in_effect(report))
+        if report.status not in statuses:
+            continue
         if params.get("priority") and report.priority != params["priority"]:
             continue
         if params.get("category") and report.category != params["category"]:

@@ -108,6 +108,7 @@ def unit_view(code: str, tree: UnitTree, geometry_of: Callable[[str], Any]) -> d
 
 def nearby(store: ReportStore, params: Mapping[str, str], settings: Settings, image_format: str = "jpeg") -> dict:
     """GET /v1/reports/nearby: open reports around a point, nearest first ("follow this one instead")."""
+    from civic.domain.moderation import is_public
     from civic.domain.statuses import OPEN_STATUSES
 
     lat = _number(params, "lat", -90, 90)
@@ -123,7 +124,7 @@ def nearby(store: ReportStore, params: Mapping[str, str], settings: Settings, im
     cats = all_categories()
     items = []
     for report in found:
-        if report.status not in OPEN_STATUSES:
+        if report.status not in OPEN_STATUSES or not is_public(report, cats.get(report.category)):
             continue
         # Measured to the published location: a small radius cannot pin down a private report.
         distance = geo.distance_m(lat, lon, *report.published_location)

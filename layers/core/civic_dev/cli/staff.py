@@ -14,7 +14,7 @@ import json
 
 from civic_dev.cli.target import add_arguments, fail, resolve
 
-ROLES = ("officer", "leader", "coordinator", "admin")
+ROLES = ("officer", "leader", "coordinator", "moderator", "admin")
 NOTIFIED_ROLES = ("officer", "leader")  # the staff#<unit> index (civic.services.notify: a unit's staff)
 
 
@@ -29,7 +29,7 @@ def set_membership(cognito, pool_id: str, email: str, role: str, units: list[str
     unknown = [u for u in units if not unit_exists(u)]
     if unknown:
         raise ValueError(f"unknown unit(s): {', '.join(unknown)}")
-    if role != "admin" and not units:
+    if role not in ("admin", "moderator") and not units:  # a moderator works province-wide
         raise ValueError(f"a {role} needs at least one --unit")
     try:
         user = cognito.admin_get_user(UserPoolId=pool_id, Username=email)

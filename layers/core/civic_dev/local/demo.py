@@ -107,6 +107,7 @@ def users() -> list[DemoUser]:
         DemoUser("citizen2", "citizen2@demo.civicbridge.vn", "citizen", None, "Trần Thị Bình"),
         DemoUser("coordinator", "coordinator@demo.civicbridge.vn", "coordinator", "DEMO", "Điều phối viên"),
         DemoUser("admin", "admin@demo.civicbridge.vn", "admin", "DEMO", "Quản trị viên"),
+        DemoUser("moderator", "moderator@demo.civicbridge.vn", "moderator", None, "Kiểm duyệt viên"),
     ]
     for w in wards():
         n = w["code"][-2:]

@@ -75,6 +75,17 @@ class ByDay(GlobalSecondaryIndex):
     created_key = UnicodeAttribute(range_key=True)
 
 
+class ByReview(GlobalSecondaryIndex):
+    """The moderation queue: sparse, only reports a moderator must look at carry `review`."""
+
+    class Meta:
+        index_name = "ByReview"
+        projection = AllProjection()
+
+    review = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
 class MediaMap(MapAttribute):
     media_id = UnicodeAttribute()
     kind = UnicodeAttribute()
@@ -89,6 +100,7 @@ class MediaMap(MapAttribute):
     sha256 = UnicodeAttribute(null=True)
     role = UnicodeAttribute(null=True)
     uploader = UnicodeAttribute(null=True)
+    hidden = BooleanAttribute(null=True)
 
 
 class ReportModel(Model):
@@ -139,12 +151,18 @@ class ReportModel(Model):
     sla_next_at = UnicodeAttribute(null=True)  # when the SLA function must look at this report next
     sla_stage = UnicodeAttribute(null=True)  # what it will do then (civic.domain.sla_watch)
     created_day = UnicodeAttribute(null=True)  # the local (Asia/Ho_Chi_Minh) day of created_at: ByDay
+    # Moderation (civic.domain.moderation); `review` is ByReview's key, absent unless a moderator must look.
+    hidden = UnicodeAttribute(null=True)
+    redacted = MapAttribute(null=True)
+    flag_count = NumberAttribute(null=True)
+    review = UnicodeAttribute(null=True)
 
     by_unit_status = ByUnitStatus()
     by_citizen = ByCitizen()
     by_cell = ByCell()
     by_due = ByDue()
     by_day = ByDay()
+    by_review = ByReview()
 
 
 class TrackingCodeModel(Model):
@@ -156,6 +174,18 @@ class TrackingCodeModel(Model):
 
     id = UnicodeAttribute(hash_key=True)
     report_id = UnicodeAttribute()
+
+
+class FlagModel(Model):
+    """A guard row in the Reports table (`id = "flag#<report id>#<user id>"`): one flag per account
+    per report, written in the same transaction as the report's flag count."""
+
+    class Meta(_Meta):
+        pass
+
+    id = UnicodeAttribute(hash_key=True)
+    reason = UnicodeAttribute()
+    at = UnicodeAttribute()
 
 
 class PhotoHashModel(Model):
@@ -344,6 +374,7 @@ TABLE_OF = {
     ReportModel: "reports_table",
     TrackingCodeModel: "reports_table",
     PhotoHashModel: "reports_table",
+    FlagModel: "reports_table",
     TimelineModel: "timeline_table",
     UnitModel: "units_table",
     UserModel: "users_table",

@@ -12,12 +12,21 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from civic.adapters.dynamo.models import MediaMap, PhotoHashModel, ReportModel, TimelineModel, TrackingCodeModel
+from civic.adapters.dynamo.models import (
+    FlagModel,
+    MediaMap,
+    PhotoHashModel,
+    ReportModel,
+    TimelineModel,
+    TrackingCodeModel,
+)
 from civic.clock import local_day
-from civic.domain.ports import ConcurrentChange, FeedQuery, TrackingCodeTaken, check_change
+from civic.domain.moderation import REVIEW_PENDING
+from civic.domain.ports import AlreadyFlagged, ConcurrentChange, FeedQuery, TrackingCodeTaken, check_change
 from civic.domain.reports import TRIAGE_QUEUE, MediaItem, Report, TimelineEvent
 
 TRACKING_PREFIX = "tracking#"
+FLAG_PREFIX = "flag#"
 # A feed page evaluates at most this many items per cell (matching or not), so a rare filter
 # cannot turn one request into a scan of a whole city's history.
 _MAX_SCAN_PER_CELL = 1000
@@ -101,10 +110,15 @@ def report_to_model(report: Report) -> ReportModel:
                 sha256=m.sha256,
                 role=m.role,
                 uploader=m.uploader,
+                hidden=m.hidden or None,
             )
             for m in report.media
         ],
         flags=list(report.flags),
+        hidden=report.hidden,
+        redacted=report.redacted,
+        flag_count=report.flag_count or None,
+        review=report.review,
         pub_lat=pub_lat,
         pub_lon=pub_lon,
         cell=report.cell,
@@ -161,10 +175,15 @@ def model_to_report(model: ReportModel) -> Report:
                 sha256=m.sha256,
                 role=m.role or "report",
                 uploader=m.uploader,
+                hidden=bool(m.hidden),
             )
             for m in (model.media or [])
         ],
         flags=list(model.flags or []),
+        hidden=model.hidden,
+        redacted=_raw_map(model.redacted) or None,
+        flag_count=int(model.flag_count or 0),
+        review=model.review,
     )
 
 
@@ -240,8 +259,28 @@ class DynamoReportStore:
                 raise ConcurrentChange(report.id) from exc
             raise
 
+    def flag(self, report: Report, expected_version: int, event: TimelineEvent, flagger_id: str, reason: str) -> None:
+        check_change(report, expected_version, event)
+        guard = FlagModel(id=f"{FLAG_PREFIX}{report.id}#{flagger_id}", reason=reason, at=event.at)
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.save(guard, condition=FlagModel.id.does_not_exist())
+                tx.save(report_to_model(report), condition=ReportModel.version == expected_version)
+                tx.save(event_to_model(event), condition=TimelineModel.seq.does_not_exist())
+        except TransactWriteError as exc:
+            reasons = _reasons(exc)
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                raise AlreadyFlagged(report.id) from exc
+            if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+                raise ConcurrentChange(report.id) from exc
+            raise
+
+    def review_queue(self, limit: int) -> list[Report]:
+        rows = ReportModel.by_review.query(REVIEW_PENDING, scan_index_forward=False, limit=limit)
+        return [model_to_report(m) for m in rows]
+
     def get(self, report_id: str) -> Report | None:
-        if report_id.startswith(TRACKING_PREFIX):
+        if report_id.startswith((TRACKING_PREFIX, FLAG_PREFIX)):
             return None
         try:
             return model_to_report(ReportModel.get(report_id, consistent_read=True))
