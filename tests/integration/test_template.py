@@ -34,6 +34,7 @@ TABLES = {
     "UsersTable": ([("user_id", "HASH")], {}, None),
     "StatsTable": ([("pk", "HASH"), ("sk", "RANGE")], {}, None),
     "IdempotencyTable": ([("id", "HASH")], {}, None),
+    "QuotasTable": ([("key", "HASH")], {}, None),
 }
 BUCKETS = ["UploadsBucket", "MediaBucket", "WebBucket", "ConfigBucket"]
 GROUPS = {"citizen", "officer", "leader", "coordinator", "admin"}
@@ -42,6 +43,8 @@ SETTINGS_ENV = {
     "IDEMPOTENCY_TABLE", "UPLOADS_BUCKET", "MEDIA_BUCKET", "CONFIG_BUCKET", "NOTIFY_QUEUE_URL",
     "USER_POOL_ID", "USER_POOL_CLIENT_ID", "MEDIA_BASE_URL", "TRACKING_PREFIX",
     "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL",
+    "QUOTAS_TABLE", "QUOTA_REPORTS_PER_HOUR", "QUOTA_REPORTS_PER_DAY", "QUOTA_OPEN311_PER_HOUR",
+    "QUOTA_ANONYMOUS_READS_PER_MINUTE", "QUOTA_FLAGS_PER_DAY",
 }
 
 
@@ -187,9 +190,26 @@ def test_chalice_package_merges_into_a_valid_template(tmp_path):
     assert (out / resources["MediaFunction"]["Properties"]["CodeUri"]).resolve() == \
         (DEFAULT_TEMPLATE.parent / "../functions/media").resolve()
     assert "EndpointURL" in packaged["Outputs"] and "UserPoolId" in packaged["Outputs"]
+    # The edge's protection: stage throttling, the integrators' usage plan, and WAF only on request.
+    throttle = resources["RestAPI"]["Properties"]["MethodSettings"][0]
+    assert throttle["ThrottlingRateLimit"] == {"Ref": "ApiThrottleRateLimit"}
+    assert resources["IntegratorUsagePlan"]["Properties"]["ApiStages"] == [
+        {"ApiId": {"Ref": "RestAPI"}, "Stage": {"Ref": "RestAPI.Stage"}}]
+    assert resources["ApiWebAcl"]["Condition"] == resources["ApiWebAclAssociation"]["Condition"] == "CreateWaf"
     translated = translate(packaged, region=REGION)
+    stage = next(r["Properties"] for r in translated["Resources"].values() if r["Type"] == "AWS::ApiGateway::Stage")
+    assert stage["MethodSettings"][0]["ThrottlingBurstLimit"] == {"Ref": "ApiThrottleBurstLimit"}
+    plan = translated["Resources"]["IntegratorUsagePlan"]["Properties"]
+    assert plan["Quota"] == {"Limit": {"Ref": "UsagePlanQuotaPerDay"}, "Period": "DAY"}
+    assert plan["ApiStages"][0]["Stage"] == {"Ref": stage_id(translated)}
+    association = translated["Resources"]["ApiWebAclAssociation"]["Properties"]["ResourceArn"]
+    assert stage_id(translated) in json.dumps(association)
     assert SETTINGS_ENV <= set(translated["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"])
     assert [str(m) for m in lint_errors(translated)] == []
+
+
+def stage_id(translated: dict) -> str:
+    return next(lid for lid, r in translated["Resources"].items() if r["Type"] == "AWS::ApiGateway::Stage")
 
 
 # --------------------------------------------------------------------------- moto
@@ -210,6 +230,8 @@ def test_deploys_into_in_process_moto():
         assert set(stack.stream_arns) == {"TimelineTable"}
         ttl = ddb.describe_time_to_live(TableName=stack.physical_ids["IdempotencyTable"])
         assert ttl["TimeToLiveDescription"]["AttributeName"] == "expiration"
+        ttl = ddb.describe_time_to_live(TableName=stack.physical_ids["QuotasTable"])["TimeToLiveDescription"]
+        assert (ttl["AttributeName"], ttl["TimeToLiveStatus"]) == ("expires_at", "ENABLED")
 
         s3 = boto3.client("s3", region_name=REGION)
         for lid in BUCKETS:
