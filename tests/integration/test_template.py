@@ -328,3 +328,21 @@ def test_cdn_serves_the_web_app_for_tracking_links(sam, tmp_path):
     uris = ["/track/HN-4K7Q2M", "/", "/index.html", "/assets/main.js", "/media/x/large.jpg", "/trackers.js"]
     out = subprocess.run([node, str(script), json.dumps(uris)], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == ["/index.html", "/", "/index.html", "/assets/main.js", "/media/x/large.jpg", "/trackers.js"]
+
+
+def test_samconfig_sets_only_parameters_the_deployed_template_has():
+    """samconfig.toml's parameter_overrides name parameters of template.yaml or of the Chalice merge."""
+    import re
+    import tomllib
+
+    from civic_dev.local.cfn import REPO_ROOT, compose_merge_template
+
+    declared = set(compose_merge_template()["Parameters"])
+    config = tomllib.loads((REPO_ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    for env, commands in config.items():
+        if not isinstance(commands, dict) or "deploy" not in commands:
+            continue
+        overrides = commands["deploy"]["parameters"]["parameter_overrides"]
+        names = set(re.findall(r'(\w+)="', overrides))
+        assert names and names <= declared, (env, sorted(names - declared))
+        assert {"Stage", "QuotaReportsPerHour", "EnableWaf"} <= names, env
