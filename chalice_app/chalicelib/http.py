@@ -116,13 +116,14 @@ def count_anonymous_read(request, route: str) -> None:
         return
     quotas = services().quotas
     source = ((request.context or {}).get("identity") or {}).get("sourceIp")
-    if not source or not quotas.enabled("anonymous_read") or _signed_in(request):
+    if not source or not quotas.enabled("anonymous_read"):
         return
     try:
-        quotas.anonymous_read(source)
+        if not _signed_in(request):
+            quotas.anonymous_read(source)
     except TooMany:
         raise
-    except Exception as exc:  # the counters unreachable: public reads stay up (the stage throttle remains)
+    except Exception as exc:  # counters or JWKS unreachable: public reads stay up (the stage throttle remains)
         observability.count("QuotaErrors")
         observability.logger().warning("quota not counted", extra={"error": type(exc).__name__})
 
