@@ -18,14 +18,14 @@ from chalice import CognitoUserPoolAuthorizer, CORSConfig, Response
 from civic import observability
 from civic.adapters.dynamo.idempotency import IdempotencyConflict
 from civic.bootstrap import services
-from civic.domain.errors import Conflict, DomainError, Forbidden, Invalid, unauthenticated
+from civic.domain.errors import Conflict, DomainError, Forbidden, Invalid, TooMany, unauthenticated
 from civic.i18n import pick_language, text
 
 # Browsers may send the headers our API reads, and read the ones it answers with.
 CORS = CORSConfig(
     allow_origin="*",
     allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Accept-Language", "X-Request-Id", "If-Match"],
-    expose_headers=["X-Request-Id", "Location"],
+    expose_headers=["X-Request-Id", "Location", "Retry-After"],
     max_age=600,
 )
 # JSON is what we read; other declared types reach the handler, which answers invalid_json itself
@@ -40,7 +40,10 @@ authorizer = CognitoUserPoolAuthorizer(
 
 # The one place a domain error's kind becomes an HTTP status.
 STATUS = {"invalid": 400, "unauthenticated": 401, "forbidden": 403, "not_found": 404, "conflict": 409,
-          "too_large": 413, "not_ready": 503}
+          "too_large": 413, "too_many": 429, "not_ready": 503}
+# Reads never counted against the anonymous quota: they make no AWS call (health checks, documents the
+# web app loads once), so counting them would cost more than serving them; the stage throttle covers them.
+UNCOUNTED_READS = {"health", "public_config", "categories", "openapi_document"}
 
 
 def status_of(error: DomainError) -> int:
@@ -82,8 +85,47 @@ def json_response(body: Any, status: int = 200, headers: dict | None = None) -> 
     )
 
 
+def error_headers(error: DomainError) -> dict[str, str]:
+    """A used-up quota says when to come back (seconds until its window ends)."""
+    return {"Retry-After": str(error.retry_after)} if isinstance(error, TooMany) else {}
+
+
 def error_response(error: DomainError, lang: str, status: int | None = None) -> Response:
-    return json_response(error.body(lang), status or status_of(error))
+    return json_response(error.body(lang), status or status_of(error), error_headers(error))
+
+
+def _signed_in(request) -> bool:
+    """Claims from the Cognito authorizer, or a bearer token that verifies (a made-up header must not
+    be a way around the anonymous quota)."""
+    from civic.auth import InvalidToken, bearer_token
+
+    if (((request.context or {}).get("authorizer") or {}).get("claims") or {}).get("sub"):
+        return True
+    token = bearer_token(request.headers)
+    if not token:
+        return False
+    try:
+        return bool(services().verifier.verify(token).get("sub"))
+    except InvalidToken:
+        return False
+
+
+def count_anonymous_read(request, route: str) -> None:
+    """A GET without a sign-in counts against its source address's quota; TooMany past it."""
+    if request.method != "GET" or route in UNCOUNTED_READS:
+        return
+    quotas = services().quotas
+    source = ((request.context or {}).get("identity") or {}).get("sourceIp")
+    if not source or not quotas.enabled("anonymous_read"):
+        return
+    try:
+        if not _signed_in(request):
+            quotas.anonymous_read(source)
+    except TooMany:
+        raise
+    except Exception as exc:  # counters or JWKS unreachable: public reads stay up (the stage throttle remains)
+        observability.count("QuotaErrors")
+        observability.logger().warning("quota not counted", extra={"error": type(exc).__name__})
 
 
 def request_id(request) -> str:
@@ -107,6 +149,8 @@ def endpoint(view: Callable[..., Any]) -> Callable[..., Response]:
         log.set_correlation_id(rid)
         lang = language(request)
         try:
+            if not getattr(view, "counts_own_reads", False):  # Open311 answers its refusals in its format
+                count_anonymous_read(request, view.__name__)
             with observability.traced(view.__name__):
                 result = view(*args, **kwargs)
             response = result if isinstance(result, Response) else json_response(result)
@@ -117,7 +161,7 @@ def endpoint(view: Callable[..., Any]) -> Callable[..., Response]:
         except DomainError as exc:
             status = status_of(exc)
             if status < 500:
-                observability.count("RefusedInputs")
+                observability.count("QuotaRefusals" if isinstance(exc, TooMany) else "RefusedInputs")
             log.info("refused", extra={"route": view.__name__, "status": status, "code": exc.code})
             response = error_response(exc, lang, status)
         except Exception as exc:

@@ -19,7 +19,9 @@ from chalicelib.http import (
     BODY_TYPES,
     CORS,
     authorizer,
+    count_anonymous_read,
     endpoint,
+    error_headers,
     json_body,
     json_response,
     language,
@@ -47,8 +49,8 @@ RECENT_EVENTS = 3  # events read per listed request (without extensions) to find
 
 
 
-def _respond(status: int, body: str, content_type: str) -> Response:
-    return Response(body=body, status_code=status, headers={"Content-Type": content_type})
+def _respond(status: int, body: str, content_type: str, headers: dict | None = None) -> Response:
+    return Response(body=body, status_code=status, headers={"Content-Type": content_type, **(headers or {})})
 
 
 def open311_view(view):
@@ -62,15 +64,18 @@ def open311_view(view):
         try:
             segment = next(iter(kwargs.values()), "")
             fmt = segment.rpartition(".")[2] if segment.rpartition(".")[2] in open311.FORMATS else "xml"
+            count_anonymous_read(request, view.__name__)
             root, payload, status = view(*args, lang=lang, **kwargs)
             body, content_type = open311.render(root, payload, fmt)
             return _respond(status, body, content_type)
         except (open311.Open311Error, DomainError) as exc:
             count("RefusedInputs")
+            headers = {}
             if isinstance(exc, DomainError):
+                headers = error_headers(exc)  # Retry-After past a quota
                 exc = open311.from_domain_error(exc, status_of(exc))
             status, body, content_type = open311.render_error(exc, fmt, lang)
-            return _respond(status, body, content_type)
+            return _respond(status, body, content_type, headers)
         except IdempotencyConflict as exc:
             error = open311.Open311Error(409, text("Yêu cầu này đang được xử lý hoặc trùng khóa với yêu cầu khác",
                                                    "This request is in progress, or its key was used for another"))
@@ -78,6 +83,7 @@ def open311_view(view):
             status, body, content_type = open311.render_error(error, fmt, lang)
             return _respond(status, body, content_type)
 
+    wrapper.counts_own_reads = True  # type: ignore[attr-defined]  # so `endpoint` leaves the count to it
     return wrapper
 
 
@@ -174,16 +180,19 @@ def open311_post(resource, lang):
 
     checked = parse_submission(submission.body, services().settings).model_dump(mode="json")
     citizen_id = open311.citizen_id(client_id, submission.identity)
+    contact = None
     if submission.identity != "anonymous":
-        services().open311_store.save_contact(citizen_id, submission.contact, open311.display_name(submission.contact))
+        contact = {"details": submission.contact, "name": open311.display_name(submission.contact)}
     body = {"report": checked, "citizen_id": citizen_id, "event_data": submission.event_data}
     # An Idempotency-Key header if the client sends one; otherwise the request itself: a client
     # retrying after a timeout gets the same request back, never a second one.
     key = request.headers.get("idempotency-key") or hashlib.sha256(
         json.dumps(body, sort_keys=True, ensure_ascii=False).encode()
     ).hexdigest()
-    record = services().open311_create(request={"key": f"open311:{client_id}:{key[:128]}", "body": body},
-                              context=bp.lambda_context)
+    # The client's quota and the contact are taken inside, after the replay check: a retry counts nothing.
+    record = services().open311_create(
+        request={"key": f"open311:{client_id}:{key[:128]}", "body": body, "client_id": client_id, "contact": contact},
+        context=bp.lambda_context)
     count("ReportsSubmitted")
     count("Open311Submissions")
     return "service_requests", open311.created(record["id"], record["tracking_code"], lang), 201

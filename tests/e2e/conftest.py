@@ -16,6 +16,12 @@ import requests
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+# The suite submits many reports from the demo citizens and reads a lot from 127.0.0.1: its stacks get
+# quotas no test reaches (still counted, so the path runs). tests/e2e/test_quotas.py lowers them again
+# (a later --param wins).
+GENEROUS_QUOTAS = tuple(arg for name in ("QuotaReportsPerHour", "QuotaReportsPerDay", "QuotaOpen311PerHour",
+                                         "QuotaAnonymousReadsPerMinute", "QuotaFlagsPerDay")
+                        for arg in ("--param", f"{name}=1000000"))
 
 
 class Stack:
@@ -92,7 +98,7 @@ def _start(state_dir: Path, extra_args: tuple[str, ...], attempts: int = 3):
         cmd = [
             sys.executable, "-m", "civic_dev.cli", "local",
             "--api-port", str(ports["api"]), "--web-port", str(ports["web"]), "--aws-port", str(ports["aws"]),
-            "--state-dir", str(state_dir), "--root", str(ROOT), *extra_args,
+            "--state-dir", str(state_dir), "--root", str(ROOT), *GENEROUS_QUOTAS, *extra_args,
         ]
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT")}
         with open(log_path, "wb") as log:

@@ -21,6 +21,7 @@ TABLES = {
     models.FollowModel: "FollowsTable",
     models.StatModel: "StatsTable",
     models.NotificationModel: "NotificationsTable",
+    models.QuotaModel: "QuotasTable",
 }
 TYPE_CODES = {"UnicodeAttribute": "S", "NumberAttribute": "N", "BinaryAttribute": "B"}
 
@@ -76,6 +77,13 @@ def test_every_table_has_a_model_or_a_reason(template):
     idem = template["Resources"]["IdempotencyTable"]["Properties"]
     assert _keys(idem["KeySchema"]) == {"HASH": "id"}
     assert idem["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+
+
+def test_quota_counters_expire(template):
+    props = template["Resources"]["QuotasTable"]["Properties"]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": models.QuotaModel.expires_at.attr_name,
+                                                "Enabled": True}
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
 
 
 def test_timeline_streams_new_images(template):

@@ -35,6 +35,7 @@ TABLES = {
     "UsersTable": ([("user_id", "HASH")], {}, None),
     "StatsTable": ([("pk", "HASH"), ("sk", "RANGE")], {}, None),
     "IdempotencyTable": ([("id", "HASH")], {}, None),
+    "QuotasTable": ([("key", "HASH")], {}, None),
 }
 BUCKETS = ["UploadsBucket", "MediaBucket", "WebBucket", "ConfigBucket"]
 GROUPS = {"citizen", "officer", "leader", "coordinator", "moderator", "admin"}
@@ -43,6 +44,8 @@ SETTINGS_ENV = {
     "IDEMPOTENCY_TABLE", "UPLOADS_BUCKET", "MEDIA_BUCKET", "CONFIG_BUCKET", "NOTIFY_QUEUE_URL",
     "USER_POOL_ID", "USER_POOL_CLIENT_ID", "MEDIA_BASE_URL", "TRACKING_PREFIX",
     "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL",
+    "QUOTAS_TABLE", "QUOTA_REPORTS_PER_HOUR", "QUOTA_REPORTS_PER_DAY", "QUOTA_OPEN311_PER_HOUR",
+    "QUOTA_ANONYMOUS_READS_PER_MINUTE", "QUOTA_FLAGS_PER_DAY",
 }
 
 
@@ -188,9 +191,26 @@ def test_chalice_package_merges_into_a_valid_template(tmp_path):
     assert (out / resources["MediaFunction"]["Properties"]["CodeUri"]).resolve() == \
         (DEFAULT_TEMPLATE.parent / "../functions/media").resolve()
     assert "EndpointURL" in packaged["Outputs"] and "UserPoolId" in packaged["Outputs"]
+    # The edge's protection: stage throttling, the integrators' usage plan, and WAF only on request.
+    throttle = resources["RestAPI"]["Properties"]["MethodSettings"][0]
+    assert throttle["ThrottlingRateLimit"] == {"Ref": "ApiThrottleRateLimit"}
+    assert resources["IntegratorUsagePlan"]["Properties"]["ApiStages"] == [
+        {"ApiId": {"Ref": "RestAPI"}, "Stage": {"Ref": "RestAPI.Stage"}}]
+    assert resources["ApiWebAcl"]["Condition"] == resources["ApiWebAclAssociation"]["Condition"] == "CreateWaf"
     translated = translate(packaged, region=REGION)
+    stage = next(r["Properties"] for r in translated["Resources"].values() if r["Type"] == "AWS::ApiGateway::Stage")
+    assert stage["MethodSettings"][0]["ThrottlingBurstLimit"] == {"Ref": "ApiThrottleBurstLimit"}
+    plan = translated["Resources"]["IntegratorUsagePlan"]["Properties"]
+    assert plan["Quota"] == {"Limit": {"Ref": "UsagePlanQuotaPerDay"}, "Period": "DAY"}
+    assert plan["ApiStages"][0]["Stage"] == {"Ref": stage_id(translated)}
+    association = translated["Resources"]["ApiWebAclAssociation"]["Properties"]["ResourceArn"]
+    assert stage_id(translated) in json.dumps(association)
     assert SETTINGS_ENV <= set(translated["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"])
     assert [str(m) for m in lint_errors(translated)] == []
+
+
+def stage_id(translated: dict) -> str:
+    return next(lid for lid, r in translated["Resources"].items() if r["Type"] == "AWS::ApiGateway::Stage")
 
 
 # --------------------------------------------------------------------------- moto
@@ -211,6 +231,8 @@ def test_deploys_into_in_process_moto():
         assert set(stack.stream_arns) == {"TimelineTable"}
         ttl = ddb.describe_time_to_live(TableName=stack.physical_ids["IdempotencyTable"])
         assert ttl["TimeToLiveDescription"]["AttributeName"] == "expiration"
+        ttl = ddb.describe_time_to_live(TableName=stack.physical_ids["QuotasTable"])["TimeToLiveDescription"]
+        assert (ttl["AttributeName"], ttl["TimeToLiveStatus"]) == ("expires_at", "ENABLED")
 
         s3 = boto3.client("s3", region_name=REGION)
         for lid in BUCKETS:
@@ -307,3 +329,21 @@ def test_cdn_serves_the_web_app_for_tracking_links(sam, tmp_path):
     uris = ["/track/HN-4K7Q2M", "/", "/index.html", "/assets/main.js", "/media/x/large.jpg", "/trackers.js"]
     out = subprocess.run([node, str(script), json.dumps(uris)], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == ["/index.html", "/", "/index.html", "/assets/main.js", "/media/x/large.jpg", "/trackers.js"]
+
+
+def test_samconfig_sets_only_parameters_the_deployed_template_has():
+    """samconfig.toml's parameter_overrides name parameters of template.yaml or of the Chalice merge."""
+    import re
+    import tomllib
+
+    from civic_dev.local.cfn import REPO_ROOT, compose_merge_template
+
+    declared = set(compose_merge_template()["Parameters"])
+    config = tomllib.loads((REPO_ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    for env, commands in config.items():
+        if not isinstance(commands, dict) or "deploy" not in commands:
+            continue
+        overrides = commands["deploy"]["parameters"]["parameter_overrides"]
+        names = set(re.findall(r'(\w+)="', overrides))
+        assert names and names <= declared, (env, sorted(names - declared))
+        assert {"Stage", "QuotaReportsPerHour", "EnableWaf"} <= names, env

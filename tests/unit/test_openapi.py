@@ -142,8 +142,12 @@ def test_open311_errors_are_the_specification_shape(spec):
             continue
         for method in (m for m in item if m in METHODS):
             for status, answer in item[method]["responses"].items():
-                if status.startswith("4"):
+                if status == "429":  # the same errors, with a Retry-After header
+                    assert answer == {"$ref": "#/components/responses/Open311TooMany"}, f"{method.upper()} {path}"
+                elif status.startswith("4"):
                     assert answer == {"$ref": "#/components/responses/Open311Error"}, f"{method.upper()} {path} {status}"
+    responses = spec["components"]["responses"]
+    assert responses["Open311TooMany"]["content"] == responses["Open311Error"]["content"]
 
 
 def test_no_key_is_written_twice():
@@ -162,3 +166,18 @@ def test_no_key_is_written_twice():
     Strict.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
     yaml.load((ROOT / "openapi.yaml").read_text(encoding="utf-8"), Loader=Strict)
     assert duplicates == []
+
+
+def test_routes_that_count_a_quota_document_429_with_retry_after(spec, app):
+    """Reads without a sign-in (but the uncounted ones), report submissions and Open311 POSTs may answer 429."""
+    from chalicelib.http import UNCOUNTED_READS
+
+    counted = {(path, "get") for path, methods in app.routes.items() for method, entry in methods.items()
+               if method == "GET" and not isinstance(entry.authorizer, CognitoUserPoolAuthorizer)
+               and entry.view_name not in UNCOUNTED_READS}
+    counted |= {("/v1/reports", "post"), ("/open311/v2/{resource}", "post")}
+    missing = sorted(c for c in counted if "429" not in spec["paths"][c[0]][c[1]]["responses"])
+    assert not missing, f"routes that may answer 429 without documenting it: {missing}"
+    for path, method in counted:
+        answer = _deref(spec, spec["paths"][path][method]["responses"]["429"])
+        assert "Retry-After" in answer["headers"], (path, method)

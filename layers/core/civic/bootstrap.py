@@ -87,6 +87,16 @@ class Services:
 
         return Open311Store()
 
+    @cached_property
+    def quotas(self):
+        """Quotas against spam (civic.services.quotas): `.report(citizen)`, `.open311_post(client)`,
+        `.anonymous_read(ip)`, `.flag(user)`; each raises TooMany past its limit, counting nothing."""
+        from civic.adapters.dynamo.quotas import DynamoQuotaCounters
+        from civic.domain.quotas import limits_from
+        from civic.services.quotas import Quotas
+
+        return Quotas(DynamoQuotaCounters(), limits_from(self.settings))
+
     # ------------------------------------------------------------------ S3, SQS, channels
 
     @cached_property
@@ -179,6 +189,9 @@ class Services:
         @idempotent(s)
         def create_once(request: dict[str, Any]) -> dict:
             submission = ReportSubmission.model_validate(request["body"])
+            # Only a new submission counts: a replayed key never reaches here, and a refusal (TooMany)
+            # makes Powertools delete the in-progress record, so nothing is written and the key stays usable.
+            self.quotas.report(request["citizen_id"])
             report = create_report(submission, citizen_id=request["citizen_id"], store=self.store, settings=s)
             return created(report)
 
@@ -204,7 +217,10 @@ class Services:
     @cached_property
     def open311_create(self) -> Callable[..., dict]:
         """The same for Open311 POSTs, which carry the submitter and the channel's details; a retried
-        POST replays the first answer. Kept apart from `idempotent_create`, whose body is the citizen's."""
+        POST replays the first answer. Kept apart from `idempotent_create`, whose body is the citizen's.
+
+        `request["client_id"]` is counted against its quota before anything is written; the submitter's
+        contact (`request["contact"]`: never part of the idempotency record) is saved only then."""
         from civic.adapters.dynamo.idempotency import idempotent
         from civic.domain.submission import ReportSubmission
         from civic.services.intake import create_report, created
@@ -215,6 +231,10 @@ class Services:
         def create(request: dict[str, Any]) -> dict:
             body = request["body"]
             submission = ReportSubmission.model_validate(body["report"])
+            self.quotas.open311_post(request["client_id"])
+            contact = request.get("contact")
+            if contact:
+                self.open311_store.save_contact(body["citizen_id"], contact["details"], contact["name"])
             report = create_report(submission, citizen_id=body["citizen_id"], store=self.store, settings=s,
                                    event_data=body["event_data"])
             return created(report)

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     follows_table: str = "civic-follows"
     stats_table: str = "civic-stats"
     idempotency_table: str = "civic-idempotency"
+    quotas_table: str = "civic-quotas"
 
     uploads_bucket: str = "civic-uploads"
     media_bucket: str = "civic-media"
@@ -78,6 +79,13 @@ class Settings(BaseSettings):
     flag_threshold: int = Field(3, ge=1, le=100)
     # GET /v1/staff/inbox/export writes at most this many rows (and says so when it cut the list).
     staff_export_max_rows: int = Field(5000, ge=1, le=50000)
+
+    # Quotas against spam (civic.domain.quotas, where each one's window is): 0 switches one off.
+    quota_reports_per_hour: int = Field(10, ge=0)
+    quota_reports_per_day: int = Field(30, ge=0)
+    quota_open311_per_hour: int = Field(60, ge=0)
+    quota_anonymous_reads_per_minute: int = Field(300, ge=0)
+    quota_flags_per_day: int = Field(20, ge=0)
 
     @field_validator("service_bbox", "feed_default_bbox", mode="before")
     @classmethod

@@ -140,3 +140,19 @@ class InMemoryOpenDataStore:
     def write(self, key: str, data: bytes, content_type: str, sha256: str) -> None:
         self.objects[key] = (data, content_type, sha256)
         self.writes.append(key)
+
+
+class InMemoryQuotaCounters:
+    """The QuotaCounters port: all counters counted or none, under one lock (as DynamoDB's transaction)."""
+
+    def __init__(self) -> None:
+        self.uses: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def take(self, counters):
+        with self._lock:
+            full = [c for c in counters if self.uses.get(c.key, 0) >= c.limit]
+            if not full:
+                for c in counters:
+                    self.uses[c.key] = self.uses.get(c.key, 0) + 1
+            return full

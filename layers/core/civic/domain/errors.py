@@ -66,6 +66,21 @@ class TooLarge(DomainError):
     kind = "too_large"
 
 
+class TooMany(DomainError):
+    """A quota is used up (civic.domain.quotas); `retry_after` is how many seconds until its window ends."""
+
+    kind = "too_many"
+
+    def __init__(self, message: Text, retry_after: int) -> None:
+        super().__init__("too_many_requests", message)
+        self.retry_after = max(1, int(retry_after))
+
+    def body(self, lang: str) -> dict[str, Any]:
+        answer = super().body(lang)
+        answer["error"]["retry_after"] = self.retry_after
+        return answer
+
+
 class NotReady(DomainError):
     """Something this needs does not exist yet (e.g. no boundaries published); retrying later may work."""
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from civic.domain.quotas import Counter
 from civic.domain.reports import Report, TimelineEvent
 
 
@@ -77,3 +79,9 @@ class ReportStore(Protocol):
 class UploadSigner(Protocol):
     def presign_post(self, key: str, content_type: str, max_size: int, owner: str) -> dict[str, Any]:
         """{"url", "fields"} for a browser/mobile POST of exactly this key, type and owner, at most this size."""
+
+
+class QuotaCounters(Protocol):
+    def take(self, counters: Sequence[Counter]) -> list[Counter]:
+        """Count one use against every counter, all or none: [] when counted; otherwise nothing is
+        counted and the answer is the counters already at their limit."""

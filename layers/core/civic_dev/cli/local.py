@@ -63,6 +63,9 @@ def _local(args: argparse.Namespace) -> int:
     if not (root / "chalice_app" / "app.py").exists():
         print(f"civic local: {root} is not a CivicBridge checkout (no chalice_app/app.py); use --root", file=sys.stderr)
         return 2
+    parameters = _parameters(args.param or [])
+    if parameters is None:
+        return 2
     options = StackOptions(
         host="127.0.0.1",
         api_port=args.api_port,
@@ -74,8 +77,25 @@ def _local(args: argparse.Namespace) -> int:
         seed=not args.no_demo,
         demo_reports=args.demo_reports,
         verbose=args.verbose,
+        parameters=parameters,
     )
     return run_forever(options)
+
+
+def _parameters(pairs: list[str]) -> dict[str, str] | None:
+    """`--param Name=Value` → {Name: Value}, names checked against the template's Parameters."""
+    from civic_dev.local.cfn import load_sam_template
+
+    known = set(load_sam_template().get("Parameters", {}))
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or name not in known:
+            print(f"civic local: --param {pair!r}: expected Name=Value with a parameter of infra/template.yaml "
+                  f"({', '.join(sorted(known))})", file=sys.stderr)
+            return None
+        out[name] = value
+    return out
 
 
 def _token(args: argparse.Namespace) -> int:
@@ -139,6 +159,9 @@ def register(sub) -> None:
                                                               "terminal (default: <state dir>/local.log)")
     local.add_argument("--demo-reports", type=int, default=27, metavar="N",
                        help="how many demo reports to load (default 27; a few hundred give the statistics a history)")
+    local.add_argument("--param", action="append", metavar="NAME=VALUE",
+                       help="override a template parameter, as `sam deploy --parameter-overrides` does "
+                            "(repeatable), e.g. --param QuotaReportsPerHour=100")
     local.set_defaults(func=_local)
 
     token = sub.add_parser("token", help="print an ID token of a user of the running local stack")

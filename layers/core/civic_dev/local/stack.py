@@ -40,6 +40,8 @@ class StackOptions:
     seed: bool = True
     demo_reports: int = demo.DEFAULT_REPORTS  # `--demo-reports N`: more demo history (statistics)
     verbose: bool = False  # `--verbose`: the logs stay on the terminal instead of going to local.log
+    # `--param Name=Value`: template parameters (e.g. the quotas), as `sam deploy --parameter-overrides`.
+    parameters: dict[str, str] = field(default_factory=dict)
 
 
 class AlreadyRunning(RuntimeError):
@@ -127,7 +129,8 @@ class LocalStack:
         self._stoppers.append(moto.stop)
 
         started = time.monotonic()
-        deployed = deploy_stack(endpoint_url=endpoint, region=REGION, parameters={"TrackingPrefix": o.tracking_prefix})
+        deployed = deploy_stack(endpoint_url=endpoint, region=REGION,
+                                parameters={"TrackingPrefix": o.tracking_prefix, **o.parameters})
         deploy_seconds = time.monotonic() - started
         env = dict(deployed.env)
         env.update(

@@ -369,6 +369,18 @@ class Open311RegistryModel(Model):
     client_ids = UnicodeSetAttribute(null=True)
 
 
+class QuotaModel(Model):
+    """A fixed-window counter of civic.domain.quotas: `key` = <quota>#<subject>#<window start>; the item
+    expires (TTL) after its window, so the table holds only current windows."""
+
+    class Meta(_Meta):
+        pass
+
+    key = UnicodeAttribute(hash_key=True)
+    uses = NumberAttribute(null=True)
+    expires_at = NumberAttribute(null=True)  # TTL (epoch seconds)
+
+
 # Model → the settings field naming its table. Models sharing a table share a name.
 TABLE_OF = {
     ReportModel: "reports_table",
@@ -385,6 +397,7 @@ TABLE_OF = {
     FollowModel: "follows_table",
     StatModel: "stats_table",
     NotificationModel: "notifications_table",
+    QuotaModel: "quotas_table",
 }
 
 
