@@ -161,8 +161,10 @@ def rate_result(report_id):
 def flag_report(report_id):
     """A citizen flags abuse; flags from enough distinct accounts hide the report pending review."""
     request = app.current_request
-    flagged = intake.flag(services().store, report_id, claims(request)["sub"], json_body(request), now_iso(),
-                          services().settings.flag_threshold)
+    citizen_id = claims(request)["sub"]
+    body = json_body(request)
+    services().quotas.flag(citizen_id)  # flaggers are rate-limited too (QUOTA_FLAGS_PER_DAY)
+    flagged = intake.flag(services().store, report_id, citizen_id, body, now_iso(), services().settings.flag_threshold)
     return json_response(flagged, 201)
 
 

@@ -169,13 +169,13 @@ def test_no_key_is_written_twice():
 
 
 def test_routes_that_count_a_quota_document_429_with_retry_after(spec, app):
-    """Reads without a sign-in (but the uncounted ones), report submissions and Open311 POSTs may answer 429."""
+    """Reads without a sign-in (but the uncounted ones), report submissions, flags and Open311 POSTs may answer 429."""
     from chalicelib.http import UNCOUNTED_READS
 
     counted = {(path, "get") for path, methods in app.routes.items() for method, entry in methods.items()
                if method == "GET" and not isinstance(entry.authorizer, CognitoUserPoolAuthorizer)
                and entry.view_name not in UNCOUNTED_READS}
-    counted |= {("/v1/reports", "post"), ("/open311/v2/{resource}", "post")}
+    counted |= {("/v1/reports", "post"), ("/open311/v2/{resource}", "post"), ("/v1/reports/{report_id}/flags", "post")}
     missing = sorted(c for c in counted if "429" not in spec["paths"][c[0]][c[1]]["responses"])
     assert not missing, f"routes that may answer 429 without documenting it: {missing}"
     for path, method in counted:
