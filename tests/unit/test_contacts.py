@@ -204,6 +204,10 @@ def test_confirm_by_code_and_what_it_needs():
     with pytest.raises(DomainError) as malformed:
         contacts.confirm_code("u1", {"channel": "fax", "code": "12"}, store=store, notify_store=store, now=NOW)
     assert set(malformed.value.fields) == {"channel", "code"}
+    for body in (None, [], {"channel": {}, "code": "000000"}, {"channel": ["sms"], "code": 123456}):  # fuzz finding
+        with pytest.raises(DomainError) as odd:
+            contacts.confirm_code("u1", body, store=store, notify_store=store, now=NOW)
+        assert odd.value.kind == "invalid"
     # The address changed since the code was sent: that code no longer confirms the new one.
     store.users["u1"] = replace(store.users["u1"], zalo_user_id="z2")
     with pytest.raises(DomainError) as moved:

@@ -95,7 +95,7 @@ def parse_code(body: object) -> tuple[str, str]:
     errors = {}
     channel = body.get("channel") if isinstance(body, dict) else None
     code = body.get("code") if isinstance(body, dict) else None
-    if channel not in VERIFIABLE:
+    if not isinstance(channel, str) or channel not in VERIFIABLE:  # {} or [] would not even hash
         errors["channel"] = text("email, sms hoặc zalo", "email, sms or zalo")
     if not isinstance(code, str) or not _CODE.match(code):
         errors["code"] = text("Mã gồm 6 chữ số", "A 6-digit code")
