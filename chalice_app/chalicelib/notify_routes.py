@@ -34,11 +34,31 @@ def my_preferences():
     request = bp.current_request
     found = claims(request)
     user_id, email = found["sub"], found.get("email")
+    wired = services()
     if request.method == "GET":
-        return notify.preferences_view(services().notify_store.get_preferences(user_id), user_id, email)
-    tree = services().directory.tree
-    return notify.save_preferences(user_id, json_body(request), store=services().notify_store, now=_now(), claims_email=email,
-                                   unit_exists=lambda code: code in tree and not tree.get(code).is_agency)
+        return notify.my_preferences(user_id, found, store=wired.notify_store, verification=wired.verification,
+                                     now=_now())
+    tree = wired.directory.tree
+    return notify.save_preferences(user_id, json_body(request), store=wired.notify_store, now=_now(), claims_email=email,
+                                   unit_exists=lambda code: code in tree and not tree.get(code).is_agency,
+                                   claims=found, verification=wired.verification)
+
+
+@bp.route("/v1/contacts/verify", methods=["POST"], cors=CORS, content_types=BODY_TYPES)
+@endpoint
+def verify_contact_by_link():
+    # Public: the token from the link is the secret, so an Open311 submitter without an account can confirm.
+    from civic.services import contacts
+    return contacts.confirm_token(json_body(bp.current_request), store=services().verification.store, now=_now())
+
+
+@bp.route("/v1/me/contacts/verify", methods=["POST"], authorizer=authorizer, cors=CORS, content_types=BODY_TYPES)
+@endpoint
+def verify_my_contact():
+    from civic.services import contacts
+    request = bp.current_request
+    return contacts.confirm_code(claims(request)["sub"], json_body(request), store=services().verification.store,
+                                 notify_store=services().notify_store, now=_now())
 
 
 @bp.route("/v1/me/devices", methods=["POST"], authorizer=authorizer, cors=CORS, content_types=BODY_TYPES)

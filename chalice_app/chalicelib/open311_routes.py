@@ -30,10 +30,10 @@ from chalicelib.http import (
 )
 from civic.adapters.dynamo.idempotency import IdempotencyConflict
 from civic.bootstrap import services
-from civic.clock import iso_utc
+from civic.clock import iso_utc, utc_now
 from civic.domain.errors import DomainError, Invalid
 from civic.i18n import text
-from civic.observability import count
+from civic.observability import count, logger
 from civic.services import open311
 
 bp = Blueprint(__name__)
@@ -195,7 +195,23 @@ def open311_post(resource, lang):
         context=bp.lambda_context)
     count("ReportsSubmitted")
     count("Open311Submissions")
+    if submission.identity != "anonymous":
+        _ask_to_verify(citizen_id, client_id)
     return "service_requests", open311.created(record["id"], record["tracking_code"], lang), 201
+
+
+def _ask_to_verify(citizen_id: str, client_id: str) -> None:
+    """The submitter's email or phone gets one verification message (rate-limited per address and per
+    client) and nothing else until confirmed. The report is in whatever happens here."""
+    wired = services()
+    try:
+        prefs = wired.notify_store.get_preferences(citizen_id)
+        if prefs is not None:
+            asked = wired.verification.for_open311(prefs, client_id, iso_utc(utc_now()))
+            for outcome in asked.values():
+                count(f"ContactVerification_{outcome}")
+    except Exception as exc:  # never the address: the error's type only
+        logger().warning("contact verification not requested", extra={"error": type(exc).__name__})
 
 
 @bp.route(PREFIX + "/services/{service}", methods=["GET"], cors=CORS)

@@ -4,6 +4,7 @@ Idempotency table); alert fan-out jobs → recipients' messages. Failures are re
 redrive policy moves a message to NotifyDeadLetterQueue after maxReceiveCount receives."""
 
 import json
+from collections import Counter
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
@@ -62,9 +63,13 @@ def _send(record) -> None:
     body = json.loads(record.body)
     now = now_iso()
     if body.get("job") == "alert_fanout":
-        count = fan_out(body, store=_ports["store"], queue=_ports["queue"], now=now)
-        logger.info("alert fan-out step", extra={"alert_id": body.get("alert_id"), "messages": count})
+        withheld: Counter[str] = Counter()
+        count = fan_out(body, store=_ports["store"], queue=_ports["queue"], now=now, withheld=withheld)
+        logger.info("alert fan-out step", extra={"alert_id": body.get("alert_id"), "messages": count,
+                                                 "unverified_dropped": sum(withheld.values())})
         observability.count("Notify_alert_messages", count)
+        for channel, dropped in withheld.items():
+            observability.count(f"Notify_unverified_{channel}", dropped)
         return
     message = Message.from_json(body)
     try:

@@ -438,3 +438,36 @@ def test_citizens_flag_in_the_page_and_a_moderator_hides_from_the_queue(browser,
     assert moderator.errors == []
     moderator.close()
     assert requests.get(f"{stack.api}/v1/track/{code}", timeout=5).status_code == 200
+
+
+def test_a_new_contact_waits_for_confirmation_and_its_link_confirms_it(browser, stack):
+    import re
+    import uuid
+
+    import requests
+
+    email, phone = f"web-contact-{uuid.uuid4().hex[:8]}@example.com", f"+8497{int(time.time()) % 10 ** 7:07d}"
+    pool = stack.info["user_pool_id"]
+    stack.cognito.admin_create_user(UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
+                                    UserAttributes=[{"Name": "email", "Value": email}])
+    stack.cognito.admin_set_user_password(UserPoolId=pool, Username=email, Password=PASSWORD, Permanent=True)
+    person = Person(browser, stack)
+    person.sign_in(email)
+    page = person.open("/contacts")
+    page.get_by_label("Số điện thoại (+84…)").fill(phone)
+    page.locator("form:has(input[name=phone]) button[type=submit]").click()
+    assert "chờ xác nhận" in page.wait_for_selector(".badge.contact-pending").inner_text()
+    assert page.get_by_label("Mã xác nhận (6 chữ số)").count() >= 1
+
+    def sms():
+        items = requests.get(stack.web + "/_local/outbox", timeout=30).json()["items"]
+        return [i["text"] for i in items if i["recipient"] == phone]
+
+    text = stack.wait_for(sms, lambda found: len(found) == 1)[0]
+    token = re.search(r"#/verify/([A-Za-z0-9_-]+)", text).group(1)
+    page = person.open(f"/verify/{token}")
+    assert page.wait_for_selector(".alert.ok").inner_text().startswith("Đã xác nhận")
+    page = person.open("/contacts")
+    assert page.wait_for_selector(".badge.contact-verified").inner_text() == "đã xác nhận"
+    assert person.errors == []
+    person.close()

@@ -136,3 +136,34 @@ def test_store_preferences_area_index_and_alerts(channels):
                   "2026-11-23T00:00:00.000Z", "2026-11-24T00:00:00.000Z", ("W01",), created_at="2026-11-23T00:00:00.000Z")
     store.put_alert(alert)
     assert store.get_alert("a9") == alert and [a.id for a in store.alerts()] == ["a9"]
+
+
+def test_contact_store_limits_are_all_or_nothing_on_dynamodb(channels):
+    """The verification store's transaction on moto: one message per address a day, the account's
+    cap, a token that confirms once, wrong codes counted up to the limit."""
+    from dataclasses import replace
+
+    from civic.adapters.dynamo.contacts import DynamoContactStore
+    from civic.domain.contacts import Pending, contact_key
+
+    store, people = DynamoContactStore(), channels.context.store
+    for uid in ("c1", "c2", "c3"):
+        people.save_preferences(uid, {"email": f"{uid}@example.vn"})
+    first = Pending("c1", "email", contact_key("email", "c1@example.vn"), "t" * 64, "h" * 64, expires=2_000_000_000)
+    assert store.start(first, day="2026-11-23", account="user#c1", cap=2, now_epoch=1_900_000_000)
+    # The same address for another account the same day: refused, and nothing of it was written.
+    twin = replace(first, user_id="c2", token_hash="u" * 64)
+    assert not store.start(twin, day="2026-11-23", account="user#c2", cap=2, now_epoch=1_900_000_000)
+    assert store.pending("c2", "email") is None and store.pending_by_token("u" * 64) is None
+    assert store.start(twin, day="2026-11-24", account="user#c2", cap=2, now_epoch=1_900_000_000)  # the next day
+    # The account's cap: c1 may cause two messages that day.
+    second = replace(first, contact_key=contact_key("email", "x@example.vn"), token_hash="v" * 64)
+    third = replace(first, contact_key=contact_key("email", "y@example.vn"), token_hash="w" * 64)
+    assert store.start(second, day="2026-11-23", account="user#c1", cap=2, now_epoch=1_900_000_000)
+    assert not store.start(third, day="2026-11-23", account="user#c1", cap=2, now_epoch=1_900_000_000)
+    # The newer pending verification replaced the first: its token no longer confirms anything.
+    assert store.pending_by_token("t" * 64) is None and store.pending_by_token("v" * 64) == second
+    assert [store.wrong_attempt(second, 2) for _ in range(3)] == [1, 2, 2]
+    store.confirm(store.pending("c1", "email"))
+    assert contact_key("email", "x@example.vn") in people.get_preferences("c1").verified
+    assert store.pending("c1", "email") is None and store.pending_by_token("v" * 64) is None

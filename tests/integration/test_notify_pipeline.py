@@ -65,12 +65,17 @@ def seed_people():
     from civic.adapters.dynamo.notify import DynamoNotifyStore
 
     store = DynamoNotifyStore()
-    UserModel(user_id=AUTHOR, role="citizen", email="author@example.vn", phone="+84900000001",
-              channels=["inbox", "email", "sms"], quiet_start="", quiet_end="").save()
-    UserModel(user_id=FOLLOWER, role="citizen", email="follower@example.vn", channels=["inbox", "email"]).save()
-    UserModel(user_id=OFFICER, role="officer", units=["W01"], email="officer@example.vn", channels=["inbox"]).save()
-    UserModel(user_id=LEADER, role="leader", units=["W01"], email="leader@example.vn", channels=["inbox", "email"]).save()
-    UserModel(user_id=OTHER, role="citizen", email="other@example.vn", channels=["inbox", "email"]).save()
+    from civic_dev.local.demo import verified_contacts
+
+    # Their contacts were confirmed (verification has its own tests): this test is about delivery.
+    people = [dict(user_id=AUTHOR, role="citizen", email="author@example.vn", phone="+84900000001",
+                   channels=["inbox", "email", "sms"], quiet_start="", quiet_end=""),
+              dict(user_id=FOLLOWER, role="citizen", email="follower@example.vn", channels=["inbox", "email"]),
+              dict(user_id=OFFICER, role="officer", units=["W01"], email="officer@example.vn", channels=["inbox"]),
+              dict(user_id=LEADER, role="leader", units=["W01"], email="leader@example.vn", channels=["inbox", "email"]),
+              dict(user_id=OTHER, role="citizen", email="other@example.vn", channels=["inbox", "email"])]
+    for person in people:
+        UserModel(**person, verified=verified_contacts(person["email"], person)).save()
     store.index_staff(OFFICER, "officer", ["W01"])
     store.index_staff(LEADER, "leader", ["W01"])
 

@@ -9,6 +9,7 @@ import { homePage, signInPage, signUpPage, submitPage, trackPage, myReportsPage 
 import { reportsMapPage, statsPage } from "./pages/public.js";
 import { inboxPage, staffReportPage } from "./pages/staff.js";
 import { dashboardPage } from "./pages/dashboard.js";
+import { contactsPage, verifyPage } from "./pages/contacts.js";
 
 const ROUTES = [
   [/^\/?$/, homePage],
@@ -22,6 +23,8 @@ const ROUTES = [
   [/^\/staff$/, inboxPage],
   [/^\/staff\/report\/([0-9a-f]{32})$/, staffReportPage],
   [/^\/dashboard$/, dashboardPage],
+  [/^\/contacts$/, contactsPage],
+  [/^\/verify\/([A-Za-z0-9_-]+)$/, verifyPage],
 ];
 
 // Links in messages point at /track/<code>: the same page as #/track/<code>.
@@ -86,6 +89,7 @@ function renderHeader() {
         h("li", {}, link("/reports", "nav_map")),
         h("li", {}, link("/stats", "nav_stats")),
         u && !u.isStaff ? h("li", {}, link("/mine", "nav_mine")) : null,
+        u ? h("li", {}, link("/contacts", "nav_contacts")) : null,
         u && u.isStaff ? h("li", {}, link("/staff", "nav_inbox")) : null,
         u && (u.isLeader || u.isStaff) ? h("li", {}, link("/dashboard", "nav_dashboard")) : null,
       ),

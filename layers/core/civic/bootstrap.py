@@ -97,6 +97,16 @@ class Services:
 
         return Quotas(DynamoQuotaCounters(), limits_from(self.settings))
 
+    @cached_property
+    def verification(self):
+        """Contact verification: its store, the notify queue, the links' base and the daily caps."""
+        from civic.adapters.dynamo.contacts import DynamoContactStore
+        from civic.services.contacts import Verification
+
+        s = self.settings
+        return Verification(store=DynamoContactStore(), queue=self.notify_queue, web_base=s.web_base_url,
+                            account_cap=s.verify_account_day_cap, open311_cap=s.verify_open311_client_day_cap)
+
     # ------------------------------------------------------------------ S3, SQS, channels
 
     @cached_property

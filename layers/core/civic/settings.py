@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     email_sender: str = "no-reply@civicbridge.vn"
     # The citizen web app: messages link to <web_base_url>/track/<code>.
     web_base_url: str = ""
+    # Contact verification messages a signed-in account, or an Open311 client (which reports for many
+    # people), may cause per local day; an address gets at most one a day whoever asks.
+    verify_account_day_cap: int = Field(5, ge=1, le=100)
+    verify_open311_client_day_cap: int = Field(100, ge=1, le=100000)
     zalo_api_url: str = "https://openapi.zalo.me/v3.0/oa/message/cs"
     zalo_access_token: str = Field("", repr=False)  # a secret: never logged, never in repr
     # Mobile push: SNS platform applications named <push_app_prefix>-<platform>, created at first use

@@ -16,6 +16,7 @@ import hashlib
 import json
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ from importlib import resources
 from typing import Any
 
 from civic.clock import LOCAL_TZ, iso_utc
+from civic.domain.contacts import VERIFIABLE, contact_key
 
 CHANNELS = ("inbox", "email", "sms", "push", "zalo")
 # Channels that can wake someone up: held back during the recipient's quiet hours. The in-app inbox
@@ -67,6 +69,15 @@ class Preferences:
     zalo_user_id: str | None = None
     home_unit: str | None = None
     devices: tuple[Device, ...] = ()
+    verified: frozenset[str] = frozenset()  # contact keys (civic.domain.contacts) their owner confirmed
+
+    def is_verified(self, channel: str) -> bool:
+        """Whether this channel's address may be sent to: confirmed by its owner, or a channel that
+        needs no proof (inbox, push)."""
+        if channel not in VERIFIABLE:
+            return True
+        address = self.address(channel)
+        return bool(address) and contact_key(channel, address) in self.verified
 
     def address(self, channel: str) -> Any:
         """Where this channel reaches the person, or None when it cannot."""
@@ -331,7 +342,11 @@ def delay_seconds(now_iso: str, not_before: str | None) -> int:
 
 
 def _for_person(prefs: Preferences, source_id: str, now: str, urgent: bool,
-                build: Callable[[str, str], tuple[str, str]]) -> list[tuple[str, Any, str, str, str | None]]:
+                build: Callable[[str, str], tuple[str, str]],
+                withheld: Counter[str] | None = None) -> list[tuple[str, Any, str, str, str | None]]:
+    """Where a person's channels are resolved for delivery, for report events and alerts alike: the one
+    place an unconfirmed email, phone or Zalo id is left out (counted in `withheld`, never held back
+    for later). The verification message itself is built elsewhere (civic.services.contacts)."""
     out = []
     quiet = None if urgent else quiet_until(now, prefs.quiet_start, prefs.quiet_end)
     for channel in prefs.channels:
@@ -339,6 +354,10 @@ def _for_person(prefs: Preferences, source_id: str, now: str, urgent: bool,
             continue
         address = prefs.address(channel)
         if address is None:
+            continue
+        if not prefs.is_verified(channel):
+            if withheld is not None:
+                withheld[channel] += 1
             continue
         title, body = build(channel, prefs.language)
         out.append((channel, address, title, body, quiet if channel in DEFERRABLE else None))
@@ -349,7 +368,7 @@ def _for_person(prefs: Preferences, source_id: str, now: str, urgent: bool,
 
 
 def compose(event: Event, report: ReportFacts, targets: list[Target], people: dict[str, Preferences],
-            web_base: str, now: str) -> list[Message]:
+            web_base: str, now: str, withheld: Counter[str] | None = None) -> list[Message]:
     """One message per target and channel, in each person's language, deferred in quiet hours."""
     messages = []
     for target in targets:
@@ -359,7 +378,8 @@ def compose(event: Event, report: ReportFacts, targets: list[Target], people: di
         def build(channel: str, language: str, kind: str = target.kind) -> tuple[str, str]:
             return render(kind, language, channel, _values(event, report, language, web_base))
 
-        for channel, address, title, body, not_before in _for_person(prefs, event.event_id, now, False, build):
+        for channel, address, title, body, not_before in _for_person(prefs, event.event_id, now, False, build,
+                                                                     withheld):
             messages.append(Message(
                 id=message_id(event.event_id, target.user_id, channel), user_id=target.user_id, channel=channel,
                 kind=target.kind, event_type=event.type, title=title, text=body, language=lang, at=event.at,
@@ -394,7 +414,8 @@ class Alert:
         return self.starts_at <= now < self.expires_at
 
 
-def alert_messages(alert: Alert, people: Iterable[Preferences], now: str) -> list[Message]:
+def alert_messages(alert: Alert, people: Iterable[Preferences], now: str,
+                   withheld: Counter[str] | None = None) -> list[Message]:
     """One message per recipient and channel; SMS short and without diacritics."""
     urgent = alert.severity in URGENT_SEVERITIES
     messages = []
@@ -407,7 +428,7 @@ def alert_messages(alert: Alert, people: Iterable[Preferences], now: str) -> lis
                 return plain(title), _clip(plain(f"[{label}] {title}: {body}"), SMS_LIMIT, "...")
             return title, body
 
-        for channel, address, title, body, not_before in _for_person(prefs, alert.id, now, urgent, build):
+        for channel, address, title, body, not_before in _for_person(prefs, alert.id, now, urgent, build, withheld):
             messages.append(Message(
                 id=message_id(f"alert:{alert.id}", prefs.user_id, channel), user_id=prefs.user_id,
                 channel=channel, kind="alert", event_type=f"alert_{alert.kind}", title=title, text=body,

@@ -8,6 +8,7 @@ passed in, so the handlers and routes stay thin.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
@@ -19,6 +20,7 @@ from civic.i18n import text
 
 if TYPE_CHECKING:
     from civic.domain.ports import ReportStore
+    from civic.services.contacts import Verification
     from civic.settings import Settings
 
 FANOUT_PAGE = 1000  # recipients read per fan-out step (one Query, ten BatchGetItem)
@@ -36,10 +38,12 @@ def event_from_image(image: Mapping[str, Any]) -> Event:
                  data=e.data)
 
 
-def on_timeline_event(event: Event, *, reports: ReportStore, store, queue, settings: Settings, now: str) -> int:
+def on_timeline_event(event: Event, *, reports: ReportStore, store, queue, settings: Settings, now: str,
+                      withheld: Counter[str] | None = None) -> int:
     """Decide who hears about one event and enqueue their messages; returns how many.
 
     Replaying an event enqueues the same message ids again: the sender delivers each id once.
+    Messages for unconfirmed contacts are dropped, counted by channel in `withheld`.
     """
     report = reports.get(event.report_id)
     if report is None:
@@ -62,7 +66,7 @@ def on_timeline_event(event: Event, *, reports: ReportStore, store, queue, setti
     if not targets:
         return 0
     people = store.preferences(t.user_id for t in targets)
-    messages = core.compose(event, facts, targets, people, settings.web_base_url, now)
+    messages = core.compose(event, facts, targets, people, settings.web_base_url, now, withheld)
     if messages:
         queue.send_messages(messages, now)
     return len(messages)
@@ -84,7 +88,7 @@ def deliver(message: Message, *, send_once: Callable[[Message], dict], queue, no
     return "sent"
 
 
-def fan_out(job: Mapping[str, Any], *, store, queue, now: str) -> int:
+def fan_out(job: Mapping[str, Any], *, store, queue, now: str, withheld: Counter[str] | None = None) -> int:
     """One step of an alert's fan-out: a page of the area's people → their messages (batched by 10),
     and the next step as a new job. Steps are idempotent (message ids are alert + person + channel)."""
     alert = store.get_alert(str(job["alert_id"]))
@@ -95,7 +99,8 @@ def fan_out(job: Mapping[str, Any], *, store, queue, now: str) -> int:
     people = store.preferences(members)
     # Someone indexed by a report's ward who never saved preferences gets the defaults (the in-app
     # inbox at least), as report notifications do.
-    messages = core.alert_messages(alert, (people.get(m) or core.Preferences(user_id=m) for m in members), now)
+    messages = core.alert_messages(alert, (people.get(m) or core.Preferences(user_id=m) for m in members), now,
+                                   withheld)
     if messages:
         queue.send_messages(messages, now)
     if after:
@@ -110,14 +115,34 @@ PHONE = r"^\+[1-9][0-9]{7,14}$"
 EMAIL = r"^[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,}$"
 
 
-def preferences_view(prefs: core.Preferences | None, user_id: str, claims_email: str | None = None) -> dict:
+def preferences_view(prefs: core.Preferences | None, user_id: str, claims_email: str | None = None,
+                     verification: dict[str, str] | None = None) -> dict:
     p = prefs or core.Preferences(user_id=user_id)
     return {
         "channels": list(p.channels), "language": p.language,
         "quiet_hours": {"start": p.quiet_start, "end": p.quiet_end} if p.quiet_start and p.quiet_end else None,
         "email": p.email or claims_email, "phone": p.phone, "zalo_user_id": p.zalo_user_id,
-        "home_unit": p.home_unit, "devices": len(p.devices),
+        "home_unit": p.home_unit, "devices": len(p.devices), "verification": dict(verification or {}),
     }
+
+
+def _view(prefs: core.Preferences | None, user_id: str, claims: Mapping[str, Any], verification: Verification,
+          now: str) -> dict:
+    from civic.domain.contacts import cognito_verified
+    from civic.services import contacts
+
+    status = contacts.statuses(prefs, store=verification.store, now=now)
+    if not (prefs and prefs.email) and claims.get("email"):  # the view shows the sign-in address
+        status["email"] = "verified" if "email" in cognito_verified(dict(claims)) else "unverified"
+    return preferences_view(prefs, user_id, claims.get("email"), status)
+
+
+def my_preferences(user_id: str, claims: Mapping[str, Any], *, store, verification: Verification, now: str) -> dict:
+    """GET /v1/me/preferences, with each contact's verification status."""
+    from civic.services import contacts
+
+    prefs = contacts.with_cognito(store.get_preferences(user_id), dict(claims), store=verification.store)
+    return _view(prefs, user_id, claims, verification, now)
 
 
 def parse_preferences(body: Any, unit_exists: Callable[[str], bool]) -> dict[str, Any]:
@@ -177,7 +202,10 @@ def parse_preferences(body: Any, unit_exists: Callable[[str], bool]) -> dict[str
 
 
 def save_preferences(user_id: str, body: Any, *, store, unit_exists: Callable[[str], bool], now: str,
-                     claims_email: str | None = None) -> dict:
+                     claims_email: str | None = None, claims: Mapping[str, Any] | None = None,
+                     verification: Verification | None = None) -> dict:
+    """PUT /v1/me/preferences. A new email, phone or Zalo id is saved, gets one verification message
+    (civic.services.contacts) and nothing else until confirmed."""
     changes = parse_preferences(body, unit_exists)
     before = store.get_preferences(user_id)
     if before is None and claims_email and "email" not in changes:
@@ -189,7 +217,17 @@ def save_preferences(user_id: str, body: Any, *, store, unit_exists: Callable[[s
             store.unindex_area(old_home, user_id)
         if new_home:
             store.index_area(new_home, user_id, "home", now)
-    return preferences_view(after, user_id, claims_email)
+    if verification is None:
+        return preferences_view(after, user_id, claims_email)
+    from civic.domain.contacts import VERIFIABLE
+    from civic.services import contacts
+
+    claims = dict(claims or {})
+    after = contacts.with_cognito(after, claims, store=verification.store)
+    given = [channel for channel, name in VERIFIABLE.items() if changes.get(name)]
+    if after is not None and given:
+        verification.for_user(after, given, now)
+    return _view(after, user_id, claims, verification, now)
 
 
 def add_device(user_id: str, body: Any, *, store) -> dict:

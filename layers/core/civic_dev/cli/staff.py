@@ -54,7 +54,11 @@ def set_membership(cognito, pool_id: str, email: str, role: str, units: list[str
         before = list(UserModel.get(sub).units or [])
     except UserModel.DoesNotExist:
         before = []
-    actions = [UserModel.role.set(role), UserModel.units.set(list(units)), UserModel.email.set(email)]
+    from civic.domain.contacts import contact_key
+
+    # The pool holds the address as verified (email_verified above): notifications may use it at once.
+    actions = [UserModel.role.set(role), UserModel.units.set(list(units)), UserModel.email.set(email),
+               UserModel.verified.add({contact_key("email", email)})]
     if name:
         actions.append(UserModel.display_name.set(name))
     UserModel(sub).update(actions=actions)

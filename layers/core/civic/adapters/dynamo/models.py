@@ -294,13 +294,15 @@ class UserModel(Model):
     zalo_user_id = UnicodeAttribute(null=True)
     home_unit = UnicodeAttribute(null=True)
     devices = ListAttribute(of=MapAttribute, null=True)  # [{"platform", "token"}]
+    verified = UnicodeSetAttribute(null=True)  # contact keys confirmed by their owner (civic.domain.contacts)
 
 
 class NotificationModel(Model):
     """The Notifications table: pk/sk items of several kinds (civic.adapters.dynamo.notify):
     inbox#<user> / <at>.<message id> (an in-app notification), area#<unit> / <user> (who lives or
     reported there: alert recipients), staff#<unit> / <user> (officers and leaders), alerts / <id>,
-    device#<hash of a push token> / owner (the one person a device's notifications go to)."""
+    device#<hash of a push token> / owner (the one person a device's notifications go to), and contact
+    verification items (civic.adapters.dynamo.contacts)."""
 
     class Meta(_Meta):
         pass
@@ -322,6 +324,7 @@ class NotificationModel(Model):
     data = MapAttribute(null=True)
     expires = NumberAttribute(null=True)  # TTL (epoch seconds)
     sent_at = UnicodeAttribute(null=True)  # when an inbox item was delivered
+    tally = NumberAttribute(null=True)  # verification counters: messages a day, wrong codes
 
 
 class StatModel(Model):

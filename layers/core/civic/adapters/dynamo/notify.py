@@ -37,7 +37,8 @@ def _prefs(model: UserModel) -> Preferences:
     )
     kwargs: dict[str, Any] = {"user_id": model.user_id, "role": model.role, "email": model.email,
                               "phone": model.phone, "zalo_user_id": model.zalo_user_id,
-                              "home_unit": model.home_unit, "devices": devices}
+                              "home_unit": model.home_unit, "devices": devices,
+                              "verified": frozenset(model.verified or ())}
     if model.channels is not None:
         kwargs["channels"] = tuple(model.channels)
     if model.language:
