@@ -281,3 +281,78 @@ def test_cli_import_and_status(stack, handler, monkeypatch, tmp_path, capsys):
     out = capsys.readouterr().out
     pointer = get_json(s3, settings.config_bucket, POINTER_KEY)
     assert f"active version {pointer['version']}" in out and "-cli-bad.geojson" in out and "REFUSED" in out
+
+
+def test_an_upload_merges_by_unit_code_and_any_version_can_be_exported_and_rolled_back(stack, handler, monkeypatch,
+                                                                                       tmp_path, capsys):
+    """An operator's file with one ward no longer drops the others; --replace-all does; export gives the
+    set back; history lists the publications and rollback makes an earlier one active again."""
+    from civic_dev.cli import main
+    from civic_dev.cli import target as targets
+
+    deployed, settings, s3 = stack
+    monkeypatch.setattr(
+        targets, "resolve",
+        lambda args: targets.Target(env=deployed.env, region="ap-southeast-1", endpoint_url=None, description="moto"),
+    )
+
+    def upload(name, collection, *flags):
+        path = tmp_path / name
+        path.write_text(json.dumps(collection))
+        before = {item["Key"] for item in s3.list_objects_v2(Bucket=settings.config_bucket,
+                                                              Prefix="boundaries/incoming/").get("Contents", [])}
+        worker = threading.Thread(target=lambda: _deliver_new(s3, settings.config_bucket, before, handler), daemon=True)
+        worker.start()
+        code = main(["boundaries", "import", str(path), "--lang", "en", "--timeout", "20", "--poll", "0.05", *flags])
+        worker.join()
+        return code, capsys.readouterr().out
+
+    def exported(*flags):
+        assert main(["boundaries", "export", *flags]) == 0
+        return {f["properties"]["unit_code"]: f["geometry"]["coordinates"][0][0]
+                for f in json.loads(capsys.readouterr().out)["features"]}
+
+    code, out = upload("all-merge.geojson", GOOD, "--replace-all")
+    assert code == 0 and "replaced the whole set" in out
+    first = get_json(s3, settings.config_bucket, POINTER_KEY)["version"]
+    assert exported() == {"W1": [W, S], "W2": [W + D, S], "AG": [W, S]}
+
+    # One ward moved: merged by unit code, the other ward and the agency area stay.
+    code, out = upload("w1-only.geojson", fc(("W1", square(W, S + D))))
+    assert code == 0 and "1 replaced, 2 kept" in out
+    second = get_json(s3, settings.config_bucket, POINTER_KEY)["version"]
+    assert second != first and exported() == {"W1": [W, S + D], "W2": [W + D, S], "AG": [W, S]}
+    assert exported("--version", first[:12])["W1"] == [W, S]
+
+    # A merged set is validated whole: a new ward overlapping a kept one is refused, nothing changes.
+    code, out = upload("overlap.geojson", fc(("W3", square(W + D, S))))
+    assert code == 1 and "REFUSED" in out
+    assert get_json(s3, settings.config_bucket, POINTER_KEY)["version"] == second
+
+    assert main(["boundaries", "history"]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert listing[0].startswith(f"* {second[:12]}") and listing[1].startswith(f"  {first[:12]}")
+    assert main(["boundaries", "rollback", first[:12]]) == 0
+    assert "is active again" in capsys.readouterr().out
+    pointer = get_json(s3, settings.config_bucket, POINTER_KEY)
+    assert pointer["version"] == first and pointer["rollback_of"] == second
+    assert exported()["W1"] == [W, S]
+    assert main(["boundaries", "rollback", "deadbeefdeadbeef"]) == 2
+    capsys.readouterr()
+    # The functions' cache follows the pointer: the rolled-back artifact is what they load.
+    cache = IndexCache(s3, settings.config_bucket, check_interval=0)
+    assert cache.get().version == first
+
+
+def _deliver_new(s3, bucket, before, handler, timeout=20.0):
+    """Stands in for the S3 notification: hands the next new upload to the boundaries handler."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix="boundaries/incoming/").get("Contents", [])
+        new = [item["Key"] for item in listed if item["Key"] not in before]
+        if new:
+            handler(new[0])
+            return
+        time.sleep(0.05)

@@ -251,15 +251,19 @@ def test_build_refuses_an_invalid_collection():
 
 class MemoryStore:
     def __init__(self):
-        self.pointer, self.artifacts, self.statuses = None, {}, []
+        self.pointer, self.artifacts, self.statuses, self.collections = None, {}, [], {}
 
     def current(self):
         return self.pointer
 
-    def publish(self, artifact, pointer):
+    def publish(self, artifact, pointer, collection):
         self.artifacts[pointer["version"]] = artifact
+        self.collections[pointer["version"]] = collection
         self.pointer = {**pointer, "key": pointer["version"]}
         return self.pointer
+
+    def collection(self, pointer):
+        return self.collections.get(pointer["version"])
 
     def save_status(self, source_key, status):
         self.statuses.append(status)
@@ -306,3 +310,27 @@ def test_artifact_from_a_memoryview_and_aligned_sections():
     start = 12 + length
     assert start % 8 == 0
     assert all((start + offset) % 8 == 0 for offset, _ in artifact.header["sections"].values())
+
+
+def test_merge_keeps_the_codes_an_upload_does_not_name_and_numbers_problems_as_uploaded():
+    from civic.services.boundaries import merge_collections
+
+    published = fc(feature("W1", [square(0, 0)]), feature("W2", [square(D, 0)]), feature("AG", [square(0, 0, 2 * D)]))
+    upload = fc(feature("W2", [square(D, D)]), feature("W3", [square(2 * D, 0)]))
+    merged, summary = merge_collections(published, upload)
+    assert [f["properties"]["unit_code"] for f in merged["features"]] == ["W2", "W3", "W1", "AG"]
+    assert summary == {"added": 1, "replaced": 1, "kept": 2}
+    assert merge_collections(None, upload) == (upload, {})
+
+
+def test_process_merges_by_default_and_replaces_when_asked():
+    store = MemoryStore()
+    units = tree(Unit("W3", "W3", "W3", "ward", "CITY"))
+    process_bytes(json.dumps(fc(feature("W1", [square(0, 0)]), feature("W2", [square(D, 0)]))).encode(),
+                  source_key="a", store=store, tree=units)
+    merged = process_bytes(json.dumps(fc(feature("W3", [square(2 * D, 0)]))).encode(), source_key="b",
+                           store=store, tree=units)
+    assert merged["merged"] == {"added": 1, "replaced": 0, "kept": 2} and merged["report"]["counts"]["admin"] == 3
+    replaced = process_bytes(json.dumps(fc(feature("W3", [square(2 * D, 0)]))).encode(), source_key="c",
+                             store=store, tree=units, mode="replace")
+    assert replaced["outcome"] == "published" and replaced["report"]["counts"]["admin"] == 1 and "merged" not in replaced

@@ -8,6 +8,11 @@ for the agencies' service areas (which may overlap anything) — and published; 
 replaces the index in use. `process_upload` is that whole job for one uploaded object; the S3 side
 lives behind `BoundaryStore` (`civic.adapters.s3.routing_index.S3BoundaryStore`).
 
+An upload is merged by default: its features replace the published set's features of the same unit
+codes and the others stay, so a file with one district's wards never drops the rest of the province.
+An upload marked `replace` is the whole new set. Every publication keeps its full FeatureCollection
+beside its artifact, so any version can be exported again or made active again (rollback).
+
 Artifact layout (no pickle): b"CBRIDX1\\n", a 4-byte big-endian header length, the JSON header
 (`format`, `version`, `built_at`, `source_sha256`, `counts`, `sections`), then the payload: the
 admin GeoIndex bytes followed by the agency GeoIndex bytes. `version` is the sha256 of the payload,
@@ -35,6 +40,9 @@ OVERLAP_TOLERANCE = 0.001
 LEAF_KINDS = ("ward", "commune")
 # At most this many errors / warnings are listed; `counts` always has the totals.
 MAX_LISTED = 1000
+
+# How an upload combines with the published set (the upload's `mode` metadata; merge when absent).
+MODES = ("merge", "replace")
 
 MAGIC = b"CBRIDX1\n"
 FORMAT = 1
@@ -516,8 +524,12 @@ class BoundaryStore(Protocol):
     def current(self) -> dict | None:
         """The published pointer (`routing/current.json`), or None before the first publication."""
 
-    def publish(self, artifact: bytes, pointer: dict) -> dict:
-        """Writes the artifact, then the pointer (the commit point); returns the pointer written."""
+    def publish(self, artifact: bytes, pointer: dict, collection: bytes) -> dict:
+        """Writes the artifact and its whole FeatureCollection, then the pointer (the commit point) and a
+        history entry; returns the pointer written."""
+
+    def collection(self, pointer: dict) -> bytes | None:
+        """The FeatureCollection a publication was built from (None for publications older than that)."""
 
     def save_status(self, source_key: str, status: dict) -> dict:
         """Writes the per-upload report and the latest status; returns the status written."""
@@ -538,6 +550,25 @@ def _decode(raw: bytes) -> tuple[Any, BoundaryReport | None]:
         return None, BoundaryReport.refused("not_json", detail="nested too deeply")
 
 
+def _code_of(feature: Any) -> str | None:
+    props = feature.get("properties") if isinstance(feature, dict) else None
+    code = props.get("unit_code") if isinstance(props, dict) else None
+    return code if isinstance(code, str) else None
+
+
+def merge_collections(published: Any, upload: dict) -> tuple[dict, dict[str, int]]:
+    """The upload's features, then the published features whose unit codes the upload does not name
+    (so problems keep the upload's feature numbers). Returns the set and what the merge did."""
+    features = upload.get("features")
+    if not isinstance(features, list) or not isinstance(published, dict) or not isinstance(published.get("features"), list):
+        return upload, {}
+    named = {code for code in map(_code_of, features) if code}
+    previous = {code for code in map(_code_of, published["features"]) if code}
+    kept = [f for f in published["features"] if _code_of(f) not in named]
+    summary = {"added": len(named - previous), "replaced": len(named & previous), "kept": len(kept)}
+    return {**upload, "features": features + kept}, summary
+
+
 def process_bytes(
     raw: bytes,
     *,
@@ -547,20 +578,27 @@ def process_bytes(
     now: str | None = None,
     source_modified: str | None = None,
     overlap_tolerance: float = OVERLAP_TOLERANCE,
+    mode: str = "merge",
 ) -> dict:
-    """Validate `raw`; only if it is clean build and publish the artifact. Always saves the status."""
+    """Validate `raw` (merged into the published set unless `mode` is replace); only if the result is
+    clean build and publish the artifact. Always saves the status."""
     now = now or _now()
     collection, refused = _decode(raw)
     if refused is not None:
         return _finish(store, source_key, now, refused, None)
+    current = store.current()
+    merged: dict[str, int] = {}
+    if mode != "replace" and current and isinstance(collection, dict):
+        published = store.collection(current)
+        if published is not None:
+            collection, merged = merge_collections(json.loads(published), collection)
     report, parsed = _validate(collection, tree, overlap_tolerance=overlap_tolerance)
     if not report.ok:
-        return _finish(store, source_key, now, report, None)
+        return _finish(store, source_key, now, report, None, mode=mode, merged=merged)
     source_sha256 = hashlib.sha256(raw).hexdigest()
-    current = store.current()
     if current and source_modified and (current.get("source_modified") or "") > source_modified:
         # A late (retried) event of an older upload must not undo a newer one.
-        return _finish(store, source_key, now, report, None, outcome="superseded")
+        return _finish(store, source_key, now, report, None, outcome="superseded", mode=mode, merged=merged)
     artifact = _build(parsed, built_at=now, source_sha256=source_sha256, counts=_artifact_counts(report))
     version = artifact_version(artifact)
     pointer = store.publish(
@@ -573,12 +611,14 @@ def process_bytes(
             "source_modified": source_modified,
             "counts": _artifact_counts(report),
             "size": len(artifact),
+            "mode": mode,
         },
+        json.dumps(collection, ensure_ascii=False, separators=(",", ":")).encode(),
     )
-    return _finish(store, source_key, now, report, pointer, outcome="published")
+    return _finish(store, source_key, now, report, pointer, outcome="published", mode=mode, merged=merged)
 
 
-def _finish(store, source_key, now, report, pointer, outcome=None) -> dict:
+def _finish(store, source_key, now, report, pointer, outcome=None, mode="merge", merged=None) -> dict:
     if pointer is None:
         current = store.current()
         active = current.get("version") if current else None
@@ -590,8 +630,11 @@ def _finish(store, source_key, now, report, pointer, outcome=None) -> dict:
         "ok": report.ok,
         "outcome": outcome or ("published" if report.ok else "refused"),
         "active_version": active,
+        "mode": mode,
         "report": report.as_dict(),
     }
+    if merged:  # how many unit codes the upload added or replaced, and how many it kept from before
+        status["merged"] = merged
     return store.save_status(source_key, status)
 
 
@@ -617,7 +660,7 @@ def process_upload(
         return _finish(store, key, now, BoundaryReport.refused("too_large", size=len(raw), limit=max_bytes), None)
     return process_bytes(
         raw, source_key=key, store=store, tree=tree, now=now, source_modified=stat.get("modified"),
-        overlap_tolerance=overlap_tolerance,
+        overlap_tolerance=overlap_tolerance, mode="replace" if stat.get("mode") == "replace" else "merge",
     )
 
 
@@ -648,6 +691,7 @@ __all__ = [
     "RoutingArtifact",
     "artifact_version",
     "build_artifact",
+    "merge_collections",
     "process_bytes",
     "process_upload",
     "status_lines",

@@ -1,8 +1,11 @@
-"""`civic boundaries import FILE` and `civic boundaries status`: load administrative boundaries.
+"""`civic boundaries import|status|export|history|rollback`: load and keep administrative boundaries.
 
 `import` uploads a GeoJSON FeatureCollection to the config bucket (boundaries/incoming/…), where the
 boundaries function validates it and, only if it is clean, switches the routing index to it; the
-command waits for that function's verdict and prints it (exit code 1 when the file was refused).
+command waits for that function's verdict and prints it (exit code 1 when the file was refused). The
+upload is merged into the published set by unit code (`--replace-all`: it is the whole new set).
+`export` writes a published set back as GeoJSON, `history` lists the publications, and `rollback`
+makes an earlier one active again.
 """
 
 from __future__ import annotations
@@ -61,11 +64,14 @@ def _get_json(s3, bucket: str, key: str) -> dict | None:
         raise
 
 
-def _print_status(status: dict, lang: str, out=sys.stdout) -> None:
+def _print_status(status: dict, lang: str, out=None) -> None:
     from civic.services.boundaries import status_lines
+
+    out = out or sys.stdout  # read now: a default bound at import would keep a replaced stream
 
     counts = status.get("report", {}).get("counts", {})
     outcome = status.get("outcome")
+    merged = status.get("merged")
     if outcome == "published":
         print(
             f"OK: {status['source_key']} published as version {status['active_version']} "
@@ -73,6 +79,11 @@ def _print_status(status: dict, lang: str, out=sys.stdout) -> None:
             f"{counts.get('warnings', 0)} warnings)",
             file=out,
         )
+        if merged:
+            print(f"  merged by unit code: {merged['added']} added, {merged['replaced']} replaced, "
+                  f"{merged['kept']} kept from the previous set (--replace-all replaces the whole set)", file=out)
+        elif status.get("mode") == "replace":
+            print("  replaced the whole set (--replace-all)", file=out)
     elif outcome == "superseded":
         print(f"OK but not switched: a newer upload is active (version {status['active_version']})", file=out)
     else:
@@ -110,8 +121,10 @@ def _import(args: argparse.Namespace) -> int:
     print(f"uploading {path} ({size} bytes) to s3://{bucket}/{key} ({target.description})", file=sys.stderr)
     from tqdm import tqdm
 
+    mode = "replace" if args.replace_all else "merge"  # read by the boundaries function
     with tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1024, disable=None, file=sys.stderr) as bar:
-        s3.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": "application/geo+json"}, Callback=bar.update)
+        s3.upload_file(str(path), bucket, key, Callback=bar.update,
+                       ExtraArgs={"ContentType": "application/geo+json", "Metadata": {"mode": mode}})
 
     print(f"waiting for the boundaries function (up to {args.timeout:g} s)…", file=sys.stderr)
     deadline = time.monotonic() + args.timeout
@@ -155,6 +168,68 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _store(args: argparse.Namespace):
+    from civic.adapters.s3.routing_index import S3BoundaryStore
+
+    target, bucket = _config_bucket(args)
+    return S3BoundaryStore(target.client("s3"), bucket)
+
+
+def _export(args: argparse.Namespace) -> int:
+    store = _store(args)
+    pointer = store.current()
+    if args.version:
+        pointer = next((e for e in store.history() if e["version"].startswith(args.version)), None)
+    if pointer is None:
+        return targets.fail(f"no such version: {args.version}" if args.version else
+                            "no boundaries published yet: load them with `civic boundaries import FILE`")
+    data = store.collection(pointer)
+    if data is None:
+        return targets.fail(f"version {pointer['version'][:12]} was published before sets were kept; "
+                            "import the boundaries again to keep them")
+    if args.output in (None, "-"):
+        sys.stdout.write(data.decode("utf-8") + "\n")
+    else:
+        Path(args.output).write_bytes(data)
+        print(f"wrote {args.output}: version {pointer['version'][:12]} ({len(json.loads(data)['features'])} features)",
+              file=sys.stderr)
+    return 0
+
+
+def _history(args: argparse.Namespace) -> int:
+    store = _store(args)
+    entries, current = store.history(), store.current() or {}
+    if args.json:
+        print(json.dumps({"current": current.get("version"), "items": entries}, ensure_ascii=False, indent=2))
+        return 0
+    if not entries:
+        print("no publications yet")
+    for entry in entries:
+        counts = entry.get("counts", {})
+        active = "*" if entry["version"] == current.get("version") and entry.get("activated_at") == current.get(
+            "activated_at") else " "
+        what = f"rollback from {entry['rollback_of'][:12]}" if entry.get("rollback_of") else (
+            f"{entry.get('mode', 'replace')} of {entry.get('source_key')}")
+        print(f"{active} {entry['version'][:12]}  {entry.get('activated_at') or entry['built_at']}  "
+              f"{counts.get('admin', 0)} admin, {counts.get('agency', 0)} agency  {what}")
+    return 0
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from civic.clock import now_iso
+
+    if len(args.version) < 8:
+        return targets.fail("give at least 8 characters of the version (see `civic boundaries history`)")
+    store = _store(args)
+    try:
+        pointer = store.activate(args.version, now_iso())
+    except LookupError:
+        return targets.fail(f"no publication {args.version} (see `civic boundaries history`)")
+    print(f"OK: version {pointer['version'][:12]} (built {pointer['built_at']}) is active again; functions switch "
+          "to it within the index check interval")
+    return 0
+
+
 def register(sub) -> None:
     group = sub.add_parser("boundaries", help="load administrative boundaries (GeoJSON) into the routing index")
     commands = group.add_subparsers(dest="boundaries_command", required=True)
@@ -165,8 +240,26 @@ def register(sub) -> None:
     imp.add_argument("--poll", type=float, default=1.0, help=argparse.SUPPRESS)
     imp.add_argument("--lang", choices=("vi", "en"), default="vi", help="language of the problems (default vi)")
     imp.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    imp.add_argument("--replace-all", action="store_true",
+                     help="the file is the whole new set (default: merge into the published set by unit code)")
     targets.add_arguments(imp)
     imp.set_defaults(func=_import)
+
+    exp = commands.add_parser("export", help="write the published boundaries (or an earlier version) as GeoJSON")
+    exp.add_argument("-o", "--output", help="file to write (default: standard output)")
+    exp.add_argument("--version", help="a version from `history` (default: the active one)")
+    targets.add_arguments(exp)
+    exp.set_defaults(func=_export)
+
+    hist = commands.add_parser("history", help="every publication and rollback, newest first (* active)")
+    hist.add_argument("--json", action="store_true", help="print as JSON")
+    targets.add_arguments(hist)
+    hist.set_defaults(func=_history)
+
+    back = commands.add_parser("rollback", help="make an earlier publication active again")
+    back.add_argument("version", help="the version (at least 8 characters) from `civic boundaries history`")
+    targets.add_arguments(back)
+    back.set_defaults(func=_rollback)
 
     st = commands.add_parser("status", help="the active routing index and the last upload's result")
     st.add_argument("--lang", choices=("vi", "en"), default="vi", help="language of the problems (default vi)")

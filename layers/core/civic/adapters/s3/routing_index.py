@@ -33,6 +33,8 @@ REPORTS_PREFIX = "boundaries/reports/"
 STATUS_KEY = "boundaries/status.json"
 INDEX_PREFIX = "routing/index/"
 POINTER_KEY = "routing/current.json"
+COLLECTIONS_PREFIX = "routing/collections/"  # each publication's whole FeatureCollection (export, merge)
+HISTORY_PREFIX = "routing/history/"  # one pointer per publication, by time: history and rollback
 DEFAULT_CHECK_SECONDS = 30.0
 
 
@@ -82,7 +84,8 @@ class S3BoundaryStore:
                 raise FileNotFoundError(f"s3://{self.bucket}/{key} does not exist") from exc
             raise
         modified = head.get("LastModified")
-        return {"size": int(head["ContentLength"]), "modified": modified.isoformat() if modified else None}
+        return {"size": int(head["ContentLength"]), "modified": modified.isoformat() if modified else None,
+                "mode": (head.get("Metadata") or {}).get("mode")}  # civic boundaries import --replace-all
 
     def read_upload(self, key: str, max_bytes: int) -> bytes:
         from botocore.exceptions import ClientError
@@ -114,17 +117,62 @@ class S3BoundaryStore:
     def status(self) -> dict | None:
         return self._get_json(STATUS_KEY)
 
-    def publish(self, artifact: bytes, pointer: dict) -> dict:
-        key = f"{INDEX_PREFIX}{pointer['version']}.bin"
+    def publish(self, artifact: bytes, pointer: dict, collection: bytes) -> dict:
+        version = pointer["version"]
+        key = f"{INDEX_PREFIX}{version}.bin"
         self.client.put_object(
             Bucket=self.bucket, Key=key, Body=artifact, ContentType="application/octet-stream",
             CacheControl="public, max-age=31536000, immutable",
         )
-        pointer = {**pointer, "key": key}
+        collection_key = f"{COLLECTIONS_PREFIX}{version}.geojson"
+        self.client.put_object(Bucket=self.bucket, Key=collection_key, Body=collection,
+                               ContentType="application/geo+json")
+        pointer = {**pointer, "key": key, "collection_key": collection_key}
+        self._write_history(pointer)
+        self._write_pointer(pointer)
+        return pointer
+
+    def _write_pointer(self, pointer: dict) -> None:  # the commit point: functions switch on it
         self.client.put_object(
             Bucket=self.bucket, Key=POINTER_KEY, Body=_json_bytes(pointer), ContentType="application/json",
             CacheControl="no-cache",
         )
+
+    def _write_history(self, pointer: dict) -> None:
+        stamp = (pointer.get("activated_at") or pointer["built_at"]).replace(":", "")
+        self.client.put_object(Bucket=self.bucket, Key=f"{HISTORY_PREFIX}{stamp}-{pointer['version'][:16]}.json",
+                               Body=_json_bytes(pointer), ContentType="application/json")
+
+    def collection(self, pointer: dict) -> bytes | None:
+        from botocore.exceptions import ClientError
+
+        key = pointer.get("collection_key")
+        if not key:
+            return None
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if _missing(exc):
+                return None
+            raise
+
+    def history(self) -> list[dict]:
+        """Every publication and rollback, newest first."""
+        keys = []
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=HISTORY_PREFIX):
+            keys += [item["Key"] for item in page.get("Contents", [])]
+        return [entry for entry in (self._get_json(k) for k in sorted(keys, reverse=True)) if entry]
+
+    def activate(self, version: str, now: str) -> dict:
+        """Make an earlier publication active again (its artifact is immutable and still there)."""
+        found = next((e for e in self.history() if e["version"] == version or e["version"].startswith(version)), None)
+        if found is None:
+            raise LookupError(version)
+        pointer = {k: v for k, v in found.items() if k not in ("activated_at", "rollback_of")}
+        current = self.current()
+        pointer.update(activated_at=now, rollback_of=current.get("version") if current else None)
+        self._write_history(pointer)
+        self._write_pointer(pointer)
         return pointer
 
     def save_status(self, source_key: str, status: dict) -> dict:
