@@ -471,3 +471,37 @@ def test_a_new_contact_waits_for_confirmation_and_its_link_confirms_it(browser, 
     assert page.wait_for_selector(".badge.contact-verified").inner_text() == "đã xác nhận"
     assert person.errors == []
     person.close()
+
+
+def test_an_invited_officer_signs_in_with_the_temporary_password_and_chooses_their_own(browser, stack, tmp_path):
+    """`civic staff import` on the local stack prints each new person's temporary password; at the first
+    sign-in the page asks for a new one, and the officer lands in their unit's inbox."""
+    import subprocess
+    import sys
+
+    sheet = tmp_path / "staff.csv"
+    sheet.write_text("email,role,units,name\ninvited.officer@demo.civicbridge.vn,officer,DEMO-W06,Cán bộ Được mời\n"
+                     "bad row,officer,NOPE,\n", encoding="utf-8")
+    run = [sys.executable, "-m", "civic_dev.cli", "staff", "import", str(sheet), "--state-dir", str(stack.state_dir)]
+    refused = subprocess.run(run, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert refused.returncode == 2 and "line 3" in refused.stdout and "NOPE" in refused.stdout
+    sheet.write_text("email,role,units,name\ninvited.officer@demo.civicbridge.vn,officer,DEMO-W06,Cán bộ Được mời\n",
+                     encoding="utf-8")
+    done = subprocess.run(run, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    temporary = done.stdout.split("temporary password: ")[1].split()[0]
+
+    person = Person(browser, stack)
+    page = person.open("/signin")
+    page.get_by_label("Email", exact=True).fill("invited.officer@demo.civicbridge.vn")
+    page.locator("input[name=password]").fill(temporary)
+    page.locator("form button[type=submit]").first.click()
+    page.wait_for_selector("#new-password-form")
+    page.locator("input[name=new_password]").fill("MyOwnPassw0rd")
+    page.locator("#new-password-form button[type=submit]").click()
+    page.wait_for_function("() => location.hash.startsWith('#/staff')")
+    page.wait_for_selector("#inbox")
+    assert person.errors == []
+    person.close()
+    # The new password is theirs now; the temporary one no longer works.
+    assert stack.login("invited.officer@demo.civicbridge.vn", "MyOwnPassw0rd")

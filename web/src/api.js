@@ -94,10 +94,33 @@ export async function signIn(username, password) {
     AuthFlow: "USER_PASSWORD_AUTH",
     AuthParameters: { USERNAME: username.trim(), PASSWORD: password },
   });
+  return finishSignIn(out, username);
+}
+
+/** A staff member invited with a temporary password sets their own at first sign-in. */
+export class NewPasswordRequired extends Error {
+  constructor(session, username) {
+    super("NEW_PASSWORD_REQUIRED");
+    this.code = "NEW_PASSWORD_REQUIRED";
+    this.session = session;
+    this.username = username;
+  }
+}
+
+function finishSignIn(out, username) {
+  if (out.ChallengeName === "NEW_PASSWORD_REQUIRED") throw new NewPasswordRequired(out.Session, username.trim());
   const token = out.AuthenticationResult && out.AuthenticationResult.IdToken;
   if (!token) throw new Error(out.ChallengeName || "sign-in incomplete");
   sessionStorage.setItem(TOKEN_KEY, token);
   return user();
+}
+
+export async function setNewPassword(challenge, password) {
+  const out = await cognito("RespondToAuthChallenge", {
+    ChallengeName: "NEW_PASSWORD_REQUIRED", Session: challenge.session,
+    ChallengeResponses: { USERNAME: challenge.username, NEW_PASSWORD: password },
+  });
+  return finishSignIn(out, challenge.username);
 }
 
 export const signUp = (email, password) =>

@@ -1,5 +1,5 @@
 // Citizen pages: home, sign in / sign up, submit a report, track it (timeline, result, rating), my reports.
-import { api, ApiError, config, confirmSignUp, newKey, qs, signIn, signUp, upload, user } from "../api.js";
+import { api, ApiError, config, confirmSignUp, newKey, qs, setNewPassword, signIn, signUp, upload, user } from "../api.js";
 import { EVENTS, label, lang, pick, REFUSAL, STATUS, t } from "../i18n.js";
 import { FLAG_REASONS } from "../kinds.js";
 import { newMap, pin, bboxBounds, L } from "../map.js";
@@ -44,12 +44,15 @@ export function signInPage(main, { go, query }) {
         onsubmit: async (e) => {
           e.preventDefault();
           mount(out, loading());
-          try {
-            const u = await signIn(email.value, password.value);
+          const done = (u) => {
             window.dispatchEvent(new Event("civic:auth"));
             go(next || (u.isStaff ? "/staff" : "/submit"));
+          };
+          try {
+            done(await signIn(email.value, password.value));
           } catch (err) {
-            mount(out, errorBox(err));
+            if (err.code !== "NEW_PASSWORD_REQUIRED") return mount(out, errorBox(err));
+            mount(out, newPasswordForm(err, done)); // invited with a temporary password
           }
         },
       },
@@ -60,6 +63,24 @@ export function signInPage(main, { go, query }) {
     ),
     h("p", {}, t("no_account"), " ", h("a", { href: "#/signup" + (next ? "?next=" + encodeURIComponent(next) : "") }, t("sign_up"))),
   );
+}
+
+/** First sign-in with a temporary password: choose your own. */
+function newPasswordForm(challenge, done) {
+  const fresh = h("input", { type: "password", name: "new_password", autocomplete: "new-password", required: true, minlength: 8 });
+  const out = h("div", { "aria-live": "polite" });
+  return h("form", {
+    class: "card", id: "new-password-form",
+    onsubmit: async (e) => {
+      e.preventDefault();
+      try {
+        done(await setNewPassword(challenge, fresh.value));
+      } catch (err) {
+        mount(out, errorBox(err));
+      }
+    },
+  }, h("p", { class: "alert", role: "status" }, t("new_password_needed")), field(t("new_password"), fresh, t("password_hint")),
+  h("button", { type: "submit" }, t("save_password")), out);
 }
 
 export function signUpPage(main, { go, query }) {
