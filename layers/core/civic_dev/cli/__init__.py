@@ -9,11 +9,11 @@ import argparse
 import os
 import sys
 
-from civic_dev.cli import boundaries, dlq, exports, local, staff, units
+from civic_dev.cli import boundaries, dlq, doctor, exports, local, staff, units
 from civic_dev.cli import stats as stats_cli
 from civic_dev.cli.target import TargetError, fail
 
-GROUPS = [local, units, boundaries, staff, dlq, exports]
+GROUPS = [local, units, boundaries, staff, dlq, exports, doctor]
 GROUPS.append(stats_cli)
 
 

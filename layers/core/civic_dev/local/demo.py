@@ -113,6 +113,10 @@ def users() -> list[DemoUser]:
         n = w["code"][-2:]
         out.append(DemoUser(f"officer{n}", f"officer{n}@demo.civicbridge.vn", "officer", w["code"], f"Cán bộ phường {n}"))
         out.append(DemoUser(f"leader{n}", f"leader{n}@demo.civicbridge.vn", "leader", w["code"], f"Lãnh đạo phường {n}"))
+    # The agencies the demo rules route to have staff too, or their reports would reach nobody (civic doctor).
+    for code, slug, name in (("DEMO-EVN", "evn", "Điện lực"), ("DEMO-SVHDL", "svhdl", "Sở Văn hóa")):
+        out.append(DemoUser(f"officer-{slug}", f"officer.{slug}@demo.civicbridge.vn", "officer", code, f"Cán bộ {name}"))
+        out.append(DemoUser(f"leader-{slug}", f"leader.{slug}@demo.civicbridge.vn", "leader", code, f"Lãnh đạo {name}"))
     return out
 
 
