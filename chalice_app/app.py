@@ -305,7 +305,7 @@ from chalicelib.stats_routes import bp as stats_bp  # noqa: E402
 
 app.register_blueprint(stats_bp)
 
-from chalicelib.open311_routes import bp as open311_bp  # noqa: E402
+from chalicelib.open311.routes import bp as open311_bp  # noqa: E402
 
 app.register_blueprint(open311_bp)
 

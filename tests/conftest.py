@@ -11,6 +11,12 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "ap-southeast-1")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.pop("AWS_PROFILE", None)
 
+# `import chalicelib` (the edge's own code, e.g. the Open311 wire format) resolves to chalice_app/chalicelib,
+# as in Lambda where the project root is the code root; registered by path, like the local stack does.
+from civic_dev.local.loader import _ensure_chalicelib  # noqa: E402
+
+_ensure_chalicelib(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "chalice_app"))
+
 
 def free_port() -> int:
     with socket.socket() as sock:

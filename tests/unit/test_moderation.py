@@ -5,12 +5,13 @@ from dataclasses import replace
 
 import pytest
 
+from chalicelib import open311
 from civic.domain import moderation
 from civic.domain.categories import all_categories
 from civic.domain.errors import DomainError
 from civic.domain.notify import Event, ReportFacts, audience
 from civic.domain.reports import MediaItem, owner_view, public_view
-from civic.services import intake, open311, staff
+from civic.services import intake, staff
 from civic.services.units import nearby
 from civic_dev.fakes import InMemoryReportStore
 from tests.unit.test_intake import GOOD, SETTINGS, submit

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from chalicelib import open311
 from civic.domain.categories import all_categories
 from civic.domain.privacy import HIDDEN, mask_contacts
 from civic.domain.reports import MediaItem, Report, TimelineEvent
-from civic.services import open311
+from civic.i18n import text
 
 NOW = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
 
@@ -92,9 +93,9 @@ def test_json_is_the_payload_and_errors_have_code_and_description():
     body, content_type = open311.render("services", open311.services("en"), "json")
     assert content_type == "application/json; charset=utf-8"
     assert json.loads(body)[0]["service_code"] == "urban_order"
-    status, body, _ = open311.render_error(open311.Open311Error(403, open311.text("Khóa sai", "Bad key")), "json", "en")
+    status, body, _ = open311.render_error(open311.Open311Error(403, text("Khóa sai", "Bad key")), "json", "en")
     assert status == 403 and json.loads(body) == [{"code": 403, "description": "Bad key"}]
-    status, body, _ = open311.render_error(open311.Open311Error(404, open311.text("Không có", "None")), "xml", "vi")
+    status, body, _ = open311.render_error(open311.Open311Error(404, text("Không có", "None")), "xml", "vi")
     root = ET.fromstring(body)
     assert status == 404 and root.tag == "errors" and root.find("error/code").text == "404"
     assert root.find("error/description").text == "Không có"

@@ -106,7 +106,7 @@ class Open311Store:
 
     def save_contact(self, user_id: str, contact: dict, display_name: str | None) -> None:
         """Create a submitter's profile, or fill only what it lacks: the identity's own detail (see
-        civic.services.open311.parse_submission), a name, and the channels of a new profile."""
+        chalicelib.open311.submissions.parse_submission), a name, and the channels of a new profile."""
         actions = [UserModel.role.set(UserModel.role | "citizen")]
         # `|` is if_not_exists: a later request never changes where an existing profile's messages go.
         if contact.get("email"):

@@ -1,8 +1,8 @@
 """Open311 GeoReport v2 under /open311/v2, and the admin routes that issue its API keys.
 
 API Gateway path parameters are whole segments, so `services.json` arrives as one `{resource}` and the
-format is split off here (civic.services.open311.split_format). Answers and errors are in the specification's
-XML or JSON; the mapping itself is civic.services.open311 (pure, unit-tested).
+format is split off here (`open311.split_format`). Answers and errors are in the specification's
+XML or JSON; the mapping itself is the rest of this package (pure, unit-tested).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from chalice import Blueprint, Response
 
+from chalicelib import open311
 from chalicelib.http import (
     BODY_TYPES,
     CORS,
@@ -34,7 +35,6 @@ from civic.clock import iso_utc, utc_now
 from civic.domain.errors import DomainError, Invalid
 from civic.i18n import text
 from civic.observability import count, logger
-from civic.services import open311
 
 bp = Blueprint(__name__)
 
@@ -229,7 +229,7 @@ def open311_request(request_id, lang):
     request = bp.current_request
     raw, _ = open311.split_format(request_id)
     params = _params(request)
-    extensions = open311._flag((params.get("extensions") or [None])[-1])
+    extensions = open311.parse_flag((params.get("extensions") or [None])[-1])
     report = services().store.get(raw) if open311.valid_request_id(raw) else None
     if report is None:
         from civic.domain.reports import normalise_tracking_code
