@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib.schemas.common import ActionName, AlertKind, AlertSeverity, CategoryCode, Code, Priority, Text, UnitKind
 from civic.domain import submission
@@ -166,5 +166,15 @@ class AlertInput(BaseModel):
 
 
 class Open311ClientInput(Closed):
+    """POST /v1/admin/open311/clients, validated at the edge (civic.domain.submission's messages)."""
+
     name: str = Field(min_length=1, max_length=100)
-    contact: str = Field(None, max_length=MAX_NAME)
+    contact: str | None = Field(None, max_length=MAX_NAME)
+
+    @field_validator("name")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be empty")
+        return value
