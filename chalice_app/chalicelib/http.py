@@ -217,6 +217,19 @@ def json_body(request) -> Any:
         ) from None
 
 
+def parsed_body(request, model):
+    """The JSON body validated by an edge model (chalicelib.schemas); its errors are the domain's bilingual
+    `invalid_request` with one message per field (civic.domain.submission.validation_error)."""
+    from pydantic import ValidationError
+
+    from civic.domain.submission import validation_error
+
+    try:
+        return model.model_validate(json_body(request))
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+
+
 def query(request) -> dict[str, str]:
     return dict(request.query_params or {})
 

@@ -23,16 +23,16 @@ from chalicelib.http import (
     count_anonymous_read,
     endpoint,
     error_headers,
-    json_body,
     json_response,
     language,
+    parsed_body,
     require_group,
     status_of,
 )
 from civic.adapters.dynamo.idempotency import IdempotencyConflict
 from civic.bootstrap import services
 from civic.clock import iso_utc, utc_now
-from civic.domain.errors import DomainError, Invalid
+from civic.domain.errors import DomainError
 from civic.i18n import text
 from civic.observability import count, logger
 
@@ -318,21 +318,12 @@ def open311_clients():
     require_group(request, "admin")
     if request.method == "GET":
         return {"items": services().open311_store.clients()}
-    body = json_body(request)
-    name = body.get("name") if isinstance(body, dict) else None
-    contact = body.get("contact") if isinstance(body, dict) else None
-    fields = {}
-    if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
-        fields["name"] = text("Tên ứng dụng, 1–100 ký tự", "The client's name, 1–100 characters")
-    if contact is not None and (not isinstance(contact, str) or len(contact) > 200):
-        fields["contact"] = text("Tối đa 200 ký tự", "At most 200 characters")
-    if isinstance(body, dict) and set(body) - {"name", "contact"}:
-        fields.update({k: text("Không hỗ trợ", "Not supported") for k in sorted(set(body) - {"name", "contact"})})
-    if fields:
-        raise Invalid("invalid_request", text("Dữ liệu không hợp lệ", "Invalid request"), fields)
+    from chalicelib.schemas.bodies import Open311ClientInput
+
+    client = parsed_body(request, Open311ClientInput)
     from civic.clock import now_iso
 
-    created = services().open311_store.create_client(name.strip(), contact, now_iso())
+    created = services().open311_store.create_client(client.name, client.contact, now_iso())
     return json_response(created, 201)
 
 

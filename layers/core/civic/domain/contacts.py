@@ -24,8 +24,8 @@ TOKEN_TTL_SECONDS = 24 * 3600  # a link or code is good for a day; then a new on
 MAX_ATTEMPTS = 5  # wrong codes per pending verification: 6 digits give 1 chance in 200,000
 PER_ACCOUNT_DAY = 5  # verification messages an account may cause per local day
 CODE_DIGITS = 6
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
-_CODE = re.compile(r"^[0-9]{6}$")
+TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
+CODE_PATTERN = re.compile(r"^[0-9]{6}$")
 
 
 def normalize(channel: str, address: str) -> str:
@@ -85,7 +85,7 @@ def status(channel: str, address: str | None, verified: frozenset[str], pending:
 
 def parse_token(body: object) -> str:
     token = body.get("token") if isinstance(body, dict) else None
-    if not isinstance(token, str) or not _TOKEN.match(token):
+    if not isinstance(token, str) or not TOKEN_PATTERN.match(token):
         raise Invalid("invalid_request", text("Cần mã xác nhận trong liên kết", "The token from the link is required"),
                       {"token": text("Mã trong liên kết xác nhận", "The token in the confirmation link")})
     return token
@@ -97,7 +97,7 @@ def parse_code(body: object) -> tuple[str, str]:
     code = body.get("code") if isinstance(body, dict) else None
     if not isinstance(channel, str) or channel not in VERIFIABLE:  # {} or [] would not even hash
         errors["channel"] = text("email, sms hoặc zalo", "email, sms or zalo")
-    if not isinstance(code, str) or not _CODE.match(code):
+    if not isinstance(code, str) or not CODE_PATTERN.match(code):
         errors["code"] = text("Mã gồm 6 chữ số", "A 6-digit code")
     if errors:
         raise Invalid("invalid_request", text("Yêu cầu xác nhận không hợp lệ", "Invalid confirmation request"), errors)
