@@ -171,12 +171,12 @@ def test_chalice_package_merges_into_a_valid_template(tmp_path):
     (app / ".chalice").mkdir(parents=True)
     (app / "app.py").write_text(CHALICE_APP)
     (app / ".chalice" / "config.json").write_text(json.dumps(
-        {"version": "2.0", "app_name": "civicbridge", "stages": {"dev": {"api_gateway_stage": "v1"}}}))
+        {"version": "2.0", "app_name": "civicbridge", "stages": {"prod": {"api_gateway_stage": "prod"}}}))
     out = tmp_path / "package"
     merge = tmp_path / "merge-template.yaml"
     merge.write_text(yaml.safe_dump(compose_merge_template(out_dir=out)))
     chalice = Path(sys.executable).parent / "chalice"
-    subprocess.run([str(chalice), "package", "--template-format", "yaml", "--merge-template", str(merge),
+    subprocess.run([str(chalice), "package", "--stage", "prod", "--template-format", "yaml", "--merge-template", str(merge),
                     str(out)], cwd=app, check=True, capture_output=True,
                    env={**os.environ, "AWS_DEFAULT_REGION": REGION})
     packaged = load_sam_template(out / "sam.yaml")
@@ -198,7 +198,14 @@ def test_chalice_package_merges_into_a_valid_template(tmp_path):
         {"ApiId": {"Ref": "RestAPI"}, "Stage": {"Ref": "RestAPI.Stage"}}]
     assert resources["ApiWebAcl"]["Condition"] == resources["ApiWebAclAssociation"]["Condition"] == "CreateWaf"
     translated = translate(packaged, region=REGION)
-    stage = next(r["Properties"] for r in translated["Resources"].values() if r["Type"] == "AWS::ApiGateway::Stage")
+    # One API Gateway stage, named after the environment (never /v1/v1/...; no SAM "Stage" stage either).
+    stages = [r["Properties"] for r in translated["Resources"].values() if r["Type"] == "AWS::ApiGateway::Stage"]
+    assert len(stages) == 1 and stages[0]["StageName"] == {"Ref": "Stage"}
+    stage = stages[0]
+    assert all("StageName" not in r["Properties"] for r in translated["Resources"].values()
+               if r["Type"] == "AWS::ApiGateway::Deployment")
+    assert packaged["Outputs"]["EndpointURL"]["Value"] == {
+        "Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${Stage}/"}
     assert stage["MethodSettings"][0]["ThrottlingBurstLimit"] == {"Ref": "ApiThrottleBurstLimit"}
     plan = translated["Resources"]["IntegratorUsagePlan"]["Properties"]
     assert plan["Quota"] == {"Limit": {"Ref": "UsagePlanQuotaPerDay"}, "Period": "DAY"}
@@ -207,6 +214,21 @@ def test_chalice_package_merges_into_a_valid_template(tmp_path):
     assert stage_id(translated) in json.dumps(association)
     assert SETTINGS_ENV <= set(translated["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"])
     assert [str(m) for m in lint_errors(translated)] == []
+
+
+def test_chalice_stages_are_the_deployment_environments():
+    """`make package STAGE=<env>` packages the Chalice stage of that name, whose API Gateway stage is the same."""
+    import json
+    import tomllib
+
+    from civic_dev.local.cfn import REPO_ROOT
+
+    config = json.loads((REPO_ROOT / "chalice_app" / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    environments = {env for env, cmds in tomllib.loads((REPO_ROOT / "samconfig.toml").read_text()).items()
+                    if isinstance(cmds, dict) and env != "default"}
+    assert set(config["stages"]) == environments == {"dev", "staging", "prod"}
+    assert {name: stage["api_gateway_stage"] for name, stage in config["stages"].items()} == \
+        {name: name for name in environments}
 
 
 def stage_id(translated: dict) -> str:
