@@ -80,6 +80,40 @@ def test_translated_template_lints_clean(translated):
     assert [str(m) for m in lint_errors(translated)] == []
 
 
+# cfn-lint's list of stateful resource types (from CloudFormation's documentation) that we keep on
+# purpose with the default Delete, and why.
+NOT_RETAINED = {
+    # failed events and dead letters are a 14-day working buffer, redriven or read by operators; the
+    # queues have generated names, so a retained copy would be an orphan nobody reads
+    "AWS::SQS::Queue",
+    # function and API logs expire after LogRetentionDays anyway
+    "AWS::Logs::LogGroup",
+}
+
+
+def _stateful_types() -> set[str]:
+    import json
+    from importlib import resources
+
+    spec = json.loads(resources.files("cfnlint.data.AdditionalSpecs").joinpath("StatefulResources.json").read_text())
+    return set(spec["ResourceTypes"]) - NOT_RETAINED
+
+
+@pytest.mark.parametrize("which", ["template", "merge"])
+def test_every_stateful_resource_is_retained(which):
+    """Deleting the stack, or a change that replaces a resource, never deletes reports, photos or accounts."""
+    from civic_dev.local.cfn import DEFAULT_MERGE_TEMPLATE
+
+    template = load_sam_template(DEFAULT_TEMPLATE if which == "template" else DEFAULT_MERGE_TEMPLATE)
+    stateful = {lid: r for lid, r in template["Resources"].items() if r["Type"] in _stateful_types()}
+    if which == "template":
+        assert {"AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::Cognito::UserPool"} <= \
+            {r["Type"] for r in stateful.values()}
+    for lid, res in stateful.items():
+        assert res.get("DeletionPolicy") in ("Retain", "Snapshot"), lid
+        assert res.get("UpdateReplacePolicy") in ("Retain", "Snapshot"), lid
+
+
 def test_code_uris_resolve_relative_to_the_template(sam):
     # SAM resolves CodeUri/ContentUri relative to the template file's folder (infra/).
     paths = code_paths(sam)
