@@ -114,6 +114,24 @@ def test_every_stateful_resource_is_retained(which):
         assert res.get("UpdateReplacePolicy") in ("Retain", "Snapshot"), lid
 
 
+#: SAM event types through which AWS invokes a function asynchronously (Lambda's internal queue).
+ASYNC_EVENTS = {"S3", "SNS", "Schedule", "ScheduleV2", "CloudWatchEvent", "EventBridgeRule", "CloudWatchLogs", "IoTRule"}
+
+
+def test_every_asynchronously_invoked_function_keeps_its_failures(sam):
+    """An S3 notification or a schedule that keeps failing lands in the failed-events queue, never nowhere."""
+    functions = {lid: r["Properties"] for lid, r in sam["Resources"].items() if r["Type"] == "AWS::Serverless::Function"}
+    async_functions = {lid for lid, p in functions.items()
+                       if any(e["Type"] in ASYNC_EVENTS for e in p.get("Events", {}).values())}
+    assert {"MediaFunction", "BoundariesFunction", "ExportFunction", "SlaFunction"} <= async_functions
+    for lid in async_functions:
+        on_failure = functions[lid].get("EventInvokeConfig", {}).get("DestinationConfig", {}).get("OnFailure", {})
+        assert on_failure.get("Destination") == {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}, lid
+        allowed = [p for p in functions[lid]["Policies"] if isinstance(p, dict) and "SQSSendMessagePolicy" in p]
+        assert {"QueueName": {"Fn::GetAtt": ["FailedEventsQueue", "QueueName"]}} in \
+            [p["SQSSendMessagePolicy"] for p in allowed], lid
+
+
 def test_code_uris_resolve_relative_to_the_template(sam):
     # SAM resolves CodeUri/ContentUri relative to the template file's folder (infra/).
     paths = code_paths(sam)
