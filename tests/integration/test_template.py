@@ -132,6 +132,57 @@ def test_every_asynchronously_invoked_function_keeps_its_failures(sam):
             [p["SQSSendMessagePolicy"] for p in allowed], lid
 
 
+def _alarms(template: dict) -> list[dict]:
+    return [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+
+
+def _dead_letter_queues(template: dict) -> set[str]:
+    """Queues that receive what something gave up on: redrive targets and on-failure destinations."""
+    import json
+
+    text = json.dumps(template["Resources"])
+    return {lid for lid, r in template["Resources"].items() if r["Type"] == "AWS::SQS::Queue"
+            and (f'"deadLetterTargetArn": {{"Fn::GetAtt": ["{lid}", "Arn"]}}' in text
+                 or f'"Destination": {{"Fn::GetAtt": ["{lid}", "Arn"]}}' in text)}
+
+
+def test_every_dead_letter_queue_and_function_has_its_alarms():
+    """The deployed template (template.yaml + the Chalice merge): operators hear of lost events and failing code."""
+    from civic_dev.local.cfn import compose_merge_template
+
+    template = compose_merge_template()
+    alarms = _alarms(template)
+    for alarm in alarms:
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}], alarm["AlarmName"]
+
+    def alarmed(namespace: str, metric: str, dimension: str, value: dict) -> list[dict]:
+        return [a for a in alarms if a.get("Namespace") == namespace and a.get("MetricName") == metric
+                and {"Name": dimension, "Value": value} in a.get("Dimensions", [])]
+
+    queues = _dead_letter_queues(template)
+    assert queues == {"FailedEventsQueue", "NotifyDeadLetterQueue"}
+    for queue in queues:
+        found = alarmed("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName",
+                        {"Fn::GetAtt": [queue, "QueueName"]})
+        assert [(a["Threshold"], a["ComparisonOperator"]) for a in found] == [(0, "GreaterThanThreshold")], queue
+    functions = [lid for lid, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::Function"]
+    assert "APIHandler" in functions and len(functions) >= 9
+    for fn in functions:
+        for metric in ("Errors", "Throttles"):
+            assert len(alarmed("AWS/Lambda", metric, "FunctionName", {"Ref": fn})) == 1, (fn, metric)
+    # The SLA schedule: EventBridge failing to invoke it, and the function not running at all.
+    assert alarmed("AWS/Events", "FailedInvocations", "RuleName", {"Fn::Sub": "${AWS::StackName}-sla"})
+    not_running = alarmed("AWS/Lambda", "Invocations", "FunctionName", {"Ref": "SlaFunction"})
+    assert not_running and not_running[0]["TreatMissingData"] == "breaching"
+    rule = template["Resources"]["SlaFunction"]["Properties"]["Events"]["Every5Minutes"]["Properties"]
+    assert rule["Name"] == {"Fn::Sub": "${AWS::StackName}-sla"}
+    # The API's 5xx rate, by the name the merge gives the API.
+    rate = template["Resources"]["Api5xxRateAlarm"]["Properties"]
+    assert template["Resources"]["RestAPI"]["Properties"]["Name"] == {"Fn::Sub": "${AWS::StackName}-api"}
+    assert {m["Id"] for m in rate["Metrics"]} == {"errors", "requests", "rate"}
+    assert template["Resources"]["Dashboard"]["Type"] == "AWS::CloudWatch::Dashboard"
+
+
 def test_code_uris_resolve_relative_to_the_template(sam):
     # SAM resolves CodeUri/ContentUri relative to the template file's folder (infra/).
     paths = code_paths(sam)
@@ -330,6 +381,17 @@ def test_deploys_into_in_process_moto():
         idp = boto3.client("cognito-idp", region_name=REGION)
         groups = {g["GroupName"] for g in idp.list_groups(UserPoolId=stack.user_pool_id)["Groups"]}
         assert groups == GROUPS
+
+        # moto's CloudFormation has no alarm model: the deployer creates them through CloudWatch's API.
+        cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+        alarms = cloudwatch.describe_alarms()["MetricAlarms"]
+        assert len(alarms) == len(_alarms(stack.sam)) >= 20
+        topic = stack.outputs["AlarmTopicArn"]
+        assert all(a["AlarmActions"] == [topic] for a in alarms)
+        by_name = {a["AlarmName"]: a for a in alarms}
+        assert by_name["civictest-failed-events"]["Dimensions"] == [
+            {"Name": "QueueName", "Value": stack.physical_ids["FailedEventsQueue"].rsplit("/", 1)[-1]}]
+        assert cloudwatch.get_dashboard(DashboardName="civictest")["DashboardName"] == "civictest"
         # Streams are handed to the local dispatcher rather than moto's Lambda integration.
         assert list(stack.event_source_mappings.values())[0]["EventSourceArn"] == stack.stream_arns["TimelineTable"]
 
