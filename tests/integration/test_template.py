@@ -183,6 +183,27 @@ def test_every_dead_letter_queue_and_function_has_its_alarms():
     assert template["Resources"]["Dashboard"]["Type"] == "AWS::CloudWatch::Dashboard"
 
 
+def test_every_function_logs_to_a_log_group_that_expires():
+    from civic_dev.local.cfn import compose_merge_template
+
+    template = compose_merge_template()
+    resources = template["Resources"]
+    groups = {json_of(r["Properties"]["LogGroupName"]): r["Properties"] for r in resources.values()
+              if r["Type"] == "AWS::Logs::LogGroup"}
+    for fn in (lid for lid, r in resources.items() if r["Type"] == "AWS::Serverless::Function"):
+        name = resources[fn]["Properties"].get("FunctionName")
+        expected = ({"Fn::Sub": "/aws/lambda/" + name["Fn::Sub"]} if name else {"Fn::Sub": f"/aws/lambda/${{{fn}}}"})
+        assert json_of(expected) in groups, fn
+        assert groups[json_of(expected)]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert template["Parameters"]["LogRetentionDays"]["Default"] == 30
+
+
+def json_of(value) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True)
+
+
 def test_code_uris_resolve_relative_to_the_template(sam):
     # SAM resolves CodeUri/ContentUri relative to the template file's folder (infra/).
     paths = code_paths(sam)
@@ -316,7 +337,23 @@ def test_chalice_package_merges_into_a_valid_template(tmp_path):
     association = translated["Resources"]["ApiWebAclAssociation"]["Properties"]["ResourceArn"]
     assert stage_id(translated) in json.dumps(association)
     assert SETTINGS_ENV <= set(translated["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"])
+    # API Gateway's own 401/403/4xx/5xx carry CORS headers (a browser can read them) and the API's error shape.
+    responses = next(r["Properties"]["Body"] for r in translated["Resources"].values()
+                     if r["Type"] == "AWS::ApiGateway::RestApi")["x-amazon-apigateway-gateway-responses"]
+    assert set(responses) == {"UNAUTHORIZED", "ACCESS_DENIED", "DEFAULT_4XX", "DEFAULT_5XX"}
+    for response in responses.values():
+        assert response["responseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"] == "'*'"
+        assert '"request_id":"$context.requestId"' in response["responseTemplates"]["application/json"]
+    # Access log and X-Ray on the stage, each behind its parameter; API Gateway's account logging role.
+    assert stage["TracingEnabled"] == {"Fn::If": ["ApiTracingOn", True, False]}
+    access_log = stage["AccessLogSetting"]["Fn::If"]
+    assert access_log[0] == "ApiAccessLogsOn"
+    assert access_log[1]["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    json.loads(access_log[1]["Format"].replace("$context.", "x"))  # one JSON object per request
+    assert translated["Resources"]["ApiGatewayAccount"]["Properties"]["CloudWatchRoleArn"] == \
+        {"Fn::GetAtt": ["ApiGatewayLogsRole", "Arn"]}
     assert [str(m) for m in lint_errors(translated)] == []
+    assert [str(m) for m in lint(translated)] == []
 
 
 def test_chalice_stages_are_the_deployment_environments():
@@ -392,6 +429,10 @@ def test_deploys_into_in_process_moto():
         assert by_name["civictest-failed-events"]["Dimensions"] == [
             {"Name": "QueueName", "Value": stack.physical_ids["FailedEventsQueue"].rsplit("/", 1)[-1]}]
         assert cloudwatch.get_dashboard(DashboardName="civictest")["DashboardName"] == "civictest"
+        groups = boto3.client("logs", region_name=REGION).describe_log_groups(logGroupNamePrefix="/aws/lambda/")
+        retention = {g["logGroupName"]: g.get("retentionInDays") for g in groups["logGroups"]}
+        assert retention[f"/aws/lambda/{stack.physical_ids['SlaFunction']}"] == 30
+        assert len(retention) == 8 and set(retention.values()) == {30}
         # Streams are handed to the local dispatcher rather than moto's Lambda integration.
         assert list(stack.event_source_mappings.values())[0]["EventSourceArn"] == stack.stream_arns["TimelineTable"]
 
