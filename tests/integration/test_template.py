@@ -248,6 +248,41 @@ def test_policies_never_grant_all_resources_on_data(translated):
                     assert "*" not in resources, (lid, st)
 
 
+#: Actions granted on "*" although they have a resource type, and why.
+STAR_ALLOWED = {
+    "sns:publish": "SMS are published to phone numbers, which have no ARN",
+}
+
+
+def test_no_action_is_granted_on_all_resources_where_a_narrower_resource_exists(translated):
+    """"*" only for actions without resource-level permissions (per cfn-lint's copy of IAM's reference)."""
+    import json
+    from importlib import resources
+
+    from civic_dev.local.cfn import DEFAULT_MERGE_TEMPLATE
+
+    reference = json.loads(resources.files("cfnlint.data.AdditionalSpecs").joinpath("Policies.json").read_text())
+    roles = {lid: r for lid, r in translated["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
+    roles.update({lid: r for lid, r in load_sam_template(DEFAULT_MERGE_TEMPLATE)["Resources"].items()
+                  if r["Type"] == "AWS::IAM::Role"})
+    checked = 0
+    for lid, role in roles.items():
+        for policy in role["Properties"].get("Policies", []):
+            for st in policy["PolicyDocument"]["Statement"]:
+                resources_ = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+                if "*" not in resources_:
+                    continue
+                for action in st["Action"] if isinstance(st["Action"], list) else [st["Action"]]:
+                    service, name = action.lower().split(":")
+                    checked += 1
+                    if action.lower() in STAR_ALLOWED:
+                        continue
+                    assert not reference[service]["Actions"][name].get("Resources"), (lid, action)
+    assert checked >= 5
+    send = json.dumps(translated["Resources"]["SendFunctionRole"])
+    assert "sns:CreatePlatformApplication" not in send
+
+
 @pytest.mark.parametrize("mutation,rule", [("bad_getatt", "E1010"), ("bad_ref", "E1020"),
                                            ("bad_runtime", "E3030")])
 def test_translate_and_lint_catch_broken_templates(sam, mutation, rule):
