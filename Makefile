@@ -70,9 +70,11 @@ openapi: install
 fuzz: install
 	CIVIC_FUZZ=long $(BIN)/python -m pytest -s tests/e2e/test_openapi_fuzz.py $(PYTEST_ARGS)
 
-# The deployable template (Chalice API merged with infra/template.yaml) and the layer, in build/.
+# The deployable template (Chalice API merged with infra/template.yaml) and the layer, in build/,
+# for one environment of samconfig.toml: `make package STAGE=prod` then `sam deploy --config-env prod`.
+STAGE ?= dev
 package: install
-	UV=$(UV) bash infra/package.sh
+	UV=$(UV) STAGE=$(STAGE) bash infra/package.sh
 
 # Benchmarks print ratios against a reference run side by side (pyvips is a reference only: bench extra).
 bench: install

@@ -7,12 +7,21 @@
 #   build/package/sam.yaml       Chalice's SAM output merged with the above; deployment.zip beside it
 #
 # Offline with respect to AWS (uv uses the package index). Then: sam build && sam deploy --config-env <env>
+#
+# STAGE (dev, staging or prod; `make package STAGE=prod`) is the environment being packaged: Chalice
+# packages that stage of .chalice/config.json, whose API Gateway stage has the same name, so the API
+# answers at https://<api>.execute-api.<region>.amazonaws.com/<stage>/v1/... (infra/chalice-merge.yaml
+# also names the stage after the template's Stage parameter, so the two cannot disagree).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
 [ -x "$PYTHON" ] || PYTHON="$(command -v python3)"
-CHALICE_STAGE="${CHALICE_STAGE:-dev}"
+CHALICE_STAGE="${STAGE:-${CHALICE_STAGE:-dev}}"
+case "$CHALICE_STAGE" in
+  dev|staging|prod) ;;
+  *) echo "STAGE must be dev, staging or prod (the samconfig.toml environment), not '$CHALICE_STAGE'" >&2; exit 2 ;;
+esac
 CHALICE_APP_DIR="${CHALICE_APP_DIR:-$ROOT/chalice_app}"
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-ap-southeast-1}"
 
@@ -74,4 +83,4 @@ for e in errors:
     print(e)
 sys.exit(1 if errors else 0)
 PY
-echo "==> done: sam build && sam deploy --config-env <dev|staging|prod>"
+echo "==> done: sam build && sam deploy --config-env $CHALICE_STAGE"

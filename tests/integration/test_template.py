@@ -80,6 +80,130 @@ def test_translated_template_lints_clean(translated):
     assert [str(m) for m in lint_errors(translated)] == []
 
 
+# cfn-lint's list of stateful resource types (from CloudFormation's documentation) that we keep on
+# purpose with the default Delete, and why.
+NOT_RETAINED = {
+    # failed events and dead letters are a 14-day working buffer, redriven or read by operators; the
+    # queues have generated names, so a retained copy would be an orphan nobody reads
+    "AWS::SQS::Queue",
+    # function and API logs expire after LogRetentionDays anyway
+    "AWS::Logs::LogGroup",
+}
+
+
+def _stateful_types() -> set[str]:
+    import json
+    from importlib import resources
+
+    spec = json.loads(resources.files("cfnlint.data.AdditionalSpecs").joinpath("StatefulResources.json").read_text())
+    return set(spec["ResourceTypes"]) - NOT_RETAINED
+
+
+@pytest.mark.parametrize("which", ["template", "merge"])
+def test_every_stateful_resource_is_retained(which):
+    """Deleting the stack, or a change that replaces a resource, never deletes reports, photos or accounts."""
+    from civic_dev.local.cfn import DEFAULT_MERGE_TEMPLATE
+
+    template = load_sam_template(DEFAULT_TEMPLATE if which == "template" else DEFAULT_MERGE_TEMPLATE)
+    stateful = {lid: r for lid, r in template["Resources"].items() if r["Type"] in _stateful_types()}
+    if which == "template":
+        assert {"AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::Cognito::UserPool"} <= \
+            {r["Type"] for r in stateful.values()}
+    for lid, res in stateful.items():
+        assert res.get("DeletionPolicy") in ("Retain", "Snapshot"), lid
+        assert res.get("UpdateReplacePolicy") in ("Retain", "Snapshot"), lid
+
+
+#: SAM event types through which AWS invokes a function asynchronously (Lambda's internal queue).
+ASYNC_EVENTS = {"S3", "SNS", "Schedule", "ScheduleV2", "CloudWatchEvent", "EventBridgeRule", "CloudWatchLogs", "IoTRule"}
+
+
+def test_every_asynchronously_invoked_function_keeps_its_failures(sam):
+    """An S3 notification or a schedule that keeps failing lands in the failed-events queue, never nowhere."""
+    functions = {lid: r["Properties"] for lid, r in sam["Resources"].items() if r["Type"] == "AWS::Serverless::Function"}
+    async_functions = {lid for lid, p in functions.items()
+                       if any(e["Type"] in ASYNC_EVENTS for e in p.get("Events", {}).values())}
+    assert {"MediaFunction", "BoundariesFunction", "ExportFunction", "SlaFunction"} <= async_functions
+    for lid in async_functions:
+        on_failure = functions[lid].get("EventInvokeConfig", {}).get("DestinationConfig", {}).get("OnFailure", {})
+        assert on_failure.get("Destination") == {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}, lid
+        allowed = [p for p in functions[lid]["Policies"] if isinstance(p, dict) and "SQSSendMessagePolicy" in p]
+        assert {"QueueName": {"Fn::GetAtt": ["FailedEventsQueue", "QueueName"]}} in \
+            [p["SQSSendMessagePolicy"] for p in allowed], lid
+
+
+def _alarms(template: dict) -> list[dict]:
+    return [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+
+
+def _dead_letter_queues(template: dict) -> set[str]:
+    """Queues that receive what something gave up on: redrive targets and on-failure destinations."""
+    import json
+
+    text = json.dumps(template["Resources"])
+    return {lid for lid, r in template["Resources"].items() if r["Type"] == "AWS::SQS::Queue"
+            and (f'"deadLetterTargetArn": {{"Fn::GetAtt": ["{lid}", "Arn"]}}' in text
+                 or f'"Destination": {{"Fn::GetAtt": ["{lid}", "Arn"]}}' in text)}
+
+
+def test_every_dead_letter_queue_and_function_has_its_alarms():
+    """The deployed template (template.yaml + the Chalice merge): operators hear of lost events and failing code."""
+    from civic_dev.local.cfn import compose_merge_template
+
+    template = compose_merge_template()
+    alarms = _alarms(template)
+    for alarm in alarms:
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}], alarm["AlarmName"]
+
+    def alarmed(namespace: str, metric: str, dimension: str, value: dict) -> list[dict]:
+        return [a for a in alarms if a.get("Namespace") == namespace and a.get("MetricName") == metric
+                and {"Name": dimension, "Value": value} in a.get("Dimensions", [])]
+
+    queues = _dead_letter_queues(template)
+    assert queues == {"FailedEventsQueue", "NotifyDeadLetterQueue"}
+    for queue in queues:
+        found = alarmed("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName",
+                        {"Fn::GetAtt": [queue, "QueueName"]})
+        assert [(a["Threshold"], a["ComparisonOperator"]) for a in found] == [(0, "GreaterThanThreshold")], queue
+    functions = [lid for lid, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::Function"]
+    assert "APIHandler" in functions and len(functions) >= 9
+    for fn in functions:
+        for metric in ("Errors", "Throttles"):
+            assert len(alarmed("AWS/Lambda", metric, "FunctionName", {"Ref": fn})) == 1, (fn, metric)
+    # The SLA schedule: EventBridge failing to invoke it, and the function not running at all.
+    assert alarmed("AWS/Events", "FailedInvocations", "RuleName", {"Fn::Sub": "${AWS::StackName}-sla"})
+    not_running = alarmed("AWS/Lambda", "Invocations", "FunctionName", {"Ref": "SlaFunction"})
+    assert not_running and not_running[0]["TreatMissingData"] == "breaching"
+    rule = template["Resources"]["SlaFunction"]["Properties"]["Events"]["Every5Minutes"]["Properties"]
+    assert rule["Name"] == {"Fn::Sub": "${AWS::StackName}-sla"}
+    # The API's 5xx rate, by the name the merge gives the API.
+    rate = template["Resources"]["Api5xxRateAlarm"]["Properties"]
+    assert template["Resources"]["RestAPI"]["Properties"]["Name"] == {"Fn::Sub": "${AWS::StackName}-api"}
+    assert {m["Id"] for m in rate["Metrics"]} == {"errors", "requests", "rate"}
+    assert template["Resources"]["Dashboard"]["Type"] == "AWS::CloudWatch::Dashboard"
+
+
+def test_every_function_logs_to_a_log_group_that_expires():
+    from civic_dev.local.cfn import compose_merge_template
+
+    template = compose_merge_template()
+    resources = template["Resources"]
+    groups = {json_of(r["Properties"]["LogGroupName"]): r["Properties"] for r in resources.values()
+              if r["Type"] == "AWS::Logs::LogGroup"}
+    for fn in (lid for lid, r in resources.items() if r["Type"] == "AWS::Serverless::Function"):
+        name = resources[fn]["Properties"].get("FunctionName")
+        expected = ({"Fn::Sub": "/aws/lambda/" + name["Fn::Sub"]} if name else {"Fn::Sub": f"/aws/lambda/${{{fn}}}"})
+        assert json_of(expected) in groups, fn
+        assert groups[json_of(expected)]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert template["Parameters"]["LogRetentionDays"]["Default"] == 30
+
+
+def json_of(value) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True)
+
+
 def test_code_uris_resolve_relative_to_the_template(sam):
     # SAM resolves CodeUri/ContentUri relative to the template file's folder (infra/).
     paths = code_paths(sam)
@@ -122,6 +246,41 @@ def test_policies_never_grant_all_resources_on_data(translated):
                 if any(a.startswith(("s3:", "dynamodb:")) for a in actions):
                     resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
                     assert "*" not in resources, (lid, st)
+
+
+#: Actions granted on "*" although they have a resource type, and why.
+STAR_ALLOWED = {
+    "sns:publish": "SMS are published to phone numbers, which have no ARN",
+}
+
+
+def test_no_action_is_granted_on_all_resources_where_a_narrower_resource_exists(translated):
+    """"*" only for actions without resource-level permissions (per cfn-lint's copy of IAM's reference)."""
+    import json
+    from importlib import resources
+
+    from civic_dev.local.cfn import DEFAULT_MERGE_TEMPLATE
+
+    reference = json.loads(resources.files("cfnlint.data.AdditionalSpecs").joinpath("Policies.json").read_text())
+    roles = {lid: r for lid, r in translated["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
+    roles.update({lid: r for lid, r in load_sam_template(DEFAULT_MERGE_TEMPLATE)["Resources"].items()
+                  if r["Type"] == "AWS::IAM::Role"})
+    checked = 0
+    for lid, role in roles.items():
+        for policy in role["Properties"].get("Policies", []):
+            for st in policy["PolicyDocument"]["Statement"]:
+                resources_ = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+                if "*" not in resources_:
+                    continue
+                for action in st["Action"] if isinstance(st["Action"], list) else [st["Action"]]:
+                    service, name = action.lower().split(":")
+                    checked += 1
+                    if action.lower() in STAR_ALLOWED:
+                        continue
+                    assert not reference[service]["Actions"][name].get("Resources"), (lid, action)
+    assert checked >= 5
+    send = json.dumps(translated["Resources"]["SendFunctionRole"])
+    assert "sns:CreatePlatformApplication" not in send
 
 
 @pytest.mark.parametrize("mutation,rule", [("bad_getatt", "E1010"), ("bad_ref", "E1020"),
@@ -171,12 +330,12 @@ def test_chalice_package_merges_into_a_valid_template(tmp_path):
     (app / ".chalice").mkdir(parents=True)
     (app / "app.py").write_text(CHALICE_APP)
     (app / ".chalice" / "config.json").write_text(json.dumps(
-        {"version": "2.0", "app_name": "civicbridge", "stages": {"dev": {"api_gateway_stage": "v1"}}}))
+        {"version": "2.0", "app_name": "civicbridge", "stages": {"prod": {"api_gateway_stage": "prod"}}}))
     out = tmp_path / "package"
     merge = tmp_path / "merge-template.yaml"
     merge.write_text(yaml.safe_dump(compose_merge_template(out_dir=out)))
     chalice = Path(sys.executable).parent / "chalice"
-    subprocess.run([str(chalice), "package", "--template-format", "yaml", "--merge-template", str(merge),
+    subprocess.run([str(chalice), "package", "--stage", "prod", "--template-format", "yaml", "--merge-template", str(merge),
                     str(out)], cwd=app, check=True, capture_output=True,
                    env={**os.environ, "AWS_DEFAULT_REGION": REGION})
     packaged = load_sam_template(out / "sam.yaml")
@@ -198,7 +357,14 @@ def test_chalice_package_merges_into_a_valid_template(tmp_path):
         {"ApiId": {"Ref": "RestAPI"}, "Stage": {"Ref": "RestAPI.Stage"}}]
     assert resources["ApiWebAcl"]["Condition"] == resources["ApiWebAclAssociation"]["Condition"] == "CreateWaf"
     translated = translate(packaged, region=REGION)
-    stage = next(r["Properties"] for r in translated["Resources"].values() if r["Type"] == "AWS::ApiGateway::Stage")
+    # One API Gateway stage, named after the environment (never /v1/v1/...; no SAM "Stage" stage either).
+    stages = [r["Properties"] for r in translated["Resources"].values() if r["Type"] == "AWS::ApiGateway::Stage"]
+    assert len(stages) == 1 and stages[0]["StageName"] == {"Ref": "Stage"}
+    stage = stages[0]
+    assert all("StageName" not in r["Properties"] for r in translated["Resources"].values()
+               if r["Type"] == "AWS::ApiGateway::Deployment")
+    assert packaged["Outputs"]["EndpointURL"]["Value"] == {
+        "Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${Stage}/"}
     assert stage["MethodSettings"][0]["ThrottlingBurstLimit"] == {"Ref": "ApiThrottleBurstLimit"}
     plan = translated["Resources"]["IntegratorUsagePlan"]["Properties"]
     assert plan["Quota"] == {"Limit": {"Ref": "UsagePlanQuotaPerDay"}, "Period": "DAY"}
@@ -206,7 +372,38 @@ def test_chalice_package_merges_into_a_valid_template(tmp_path):
     association = translated["Resources"]["ApiWebAclAssociation"]["Properties"]["ResourceArn"]
     assert stage_id(translated) in json.dumps(association)
     assert SETTINGS_ENV <= set(translated["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"])
+    # API Gateway's own 401/403/4xx/5xx carry CORS headers (a browser can read them) and the API's error shape.
+    responses = next(r["Properties"]["Body"] for r in translated["Resources"].values()
+                     if r["Type"] == "AWS::ApiGateway::RestApi")["x-amazon-apigateway-gateway-responses"]
+    assert set(responses) == {"UNAUTHORIZED", "ACCESS_DENIED", "DEFAULT_4XX", "DEFAULT_5XX"}
+    for response in responses.values():
+        assert response["responseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"] == "'*'"
+        assert '"request_id":"$context.requestId"' in response["responseTemplates"]["application/json"]
+    # Access log and X-Ray on the stage, each behind its parameter; API Gateway's account logging role.
+    assert stage["TracingEnabled"] == {"Fn::If": ["ApiTracingOn", True, False]}
+    access_log = stage["AccessLogSetting"]["Fn::If"]
+    assert access_log[0] == "ApiAccessLogsOn"
+    assert access_log[1]["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    json.loads(access_log[1]["Format"].replace("$context.", "x"))  # one JSON object per request
+    assert translated["Resources"]["ApiGatewayAccount"]["Properties"]["CloudWatchRoleArn"] == \
+        {"Fn::GetAtt": ["ApiGatewayLogsRole", "Arn"]}
     assert [str(m) for m in lint_errors(translated)] == []
+    assert [str(m) for m in lint(translated)] == []
+
+
+def test_chalice_stages_are_the_deployment_environments():
+    """`make package STAGE=<env>` packages the Chalice stage of that name, whose API Gateway stage is the same."""
+    import json
+    import tomllib
+
+    from civic_dev.local.cfn import REPO_ROOT
+
+    config = json.loads((REPO_ROOT / "chalice_app" / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    environments = {env for env, cmds in tomllib.loads((REPO_ROOT / "samconfig.toml").read_text()).items()
+                    if isinstance(cmds, dict) and env != "default"}
+    assert set(config["stages"]) == environments == {"dev", "staging", "prod"}
+    assert {name: stage["api_gateway_stage"] for name, stage in config["stages"].items()} == \
+        {name: name for name in environments}
 
 
 def stage_id(translated: dict) -> str:
@@ -256,6 +453,21 @@ def test_deploys_into_in_process_moto():
         idp = boto3.client("cognito-idp", region_name=REGION)
         groups = {g["GroupName"] for g in idp.list_groups(UserPoolId=stack.user_pool_id)["Groups"]}
         assert groups == GROUPS
+
+        # moto's CloudFormation has no alarm model: the deployer creates them through CloudWatch's API.
+        cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+        alarms = cloudwatch.describe_alarms()["MetricAlarms"]
+        assert len(alarms) == len(_alarms(stack.sam)) >= 20
+        topic = stack.outputs["AlarmTopicArn"]
+        assert all(a["AlarmActions"] == [topic] for a in alarms)
+        by_name = {a["AlarmName"]: a for a in alarms}
+        assert by_name["civictest-failed-events"]["Dimensions"] == [
+            {"Name": "QueueName", "Value": stack.physical_ids["FailedEventsQueue"].rsplit("/", 1)[-1]}]
+        assert cloudwatch.get_dashboard(DashboardName="civictest")["DashboardName"] == "civictest"
+        groups = boto3.client("logs", region_name=REGION).describe_log_groups(logGroupNamePrefix="/aws/lambda/")
+        retention = {g["logGroupName"]: g.get("retentionInDays") for g in groups["logGroups"]}
+        assert retention[f"/aws/lambda/{stack.physical_ids['SlaFunction']}"] == 30
+        assert len(retention) == 8 and set(retention.values()) == {30}
         # Streams are handed to the local dispatcher rather than moto's Lambda integration.
         assert list(stack.event_source_mappings.values())[0]["EventSourceArn"] == stack.stream_arns["TimelineTable"]
 

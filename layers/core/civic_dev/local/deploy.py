@@ -22,6 +22,10 @@ properties through ordinary boto3 calls:
   on every table write (Docker) and drop the stream records it delivered, so the local dispatcher could
   not read the stream. Their resolved properties are returned in `DeployedStack.event_source_mappings`
   for the local dispatcher, which polls the stream itself and honours the same filters and batch sizes.
+* AWS::CloudWatch::Alarm - no moto CloudFormation model. put_metric_alarm *after* the stack (alarms name
+  queues, functions and the alarm topic); nothing in the stack may refer to an alarm (the dashboard
+  builds alarm ARNs from their names).
+* AWS::SNS::Subscription - no model (only with AlarmEmail set). subscribe *after* the stack.
 * AWS::CloudFront::* - behind the CreateCdn condition, false for Stage=local (the default here);
   requesting them locally raises `UnsupportedLocally`.
 
@@ -76,8 +80,9 @@ SETTINGS_ENV = (
 
 #: Types created through boto3 before the stack (they reference parameters and each other only).
 _PRE_TYPES = {"AWS::Lambda::LayerVersion", "AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup"}
-#: Types created through boto3 after the stack (they reference stack resources).
-_POST_TYPES = {"AWS::S3::BucketPolicy"}
+#: Types created through boto3 after the stack (they reference stack resources). moto's CloudFormation
+#: has no model for these, but its APIs hold them, so the local AWS still has what the template declares.
+_POST_TYPES = {"AWS::S3::BucketPolicy", "AWS::CloudWatch::Alarm", "AWS::SNS::Subscription"}
 #: Types kept out of moto and handed to the local dispatcher.
 # The dispatcher applies these itself (stream/queue polling; async retries and failure destinations).
 _DISPATCHER_TYPES = {"AWS::Lambda::EventSourceMapping", "AWS::Lambda::EventInvokeConfig"}
@@ -177,6 +182,32 @@ def _put_bucket_policy(clients, props: dict) -> tuple[str, dict]:
     return props["Bucket"], {}
 
 
+#: CloudFormation's AWS::CloudWatch::Alarm properties that put_metric_alarm takes under the same name.
+_ALARM_KEYS = (
+    "AlarmName", "AlarmDescription", "ActionsEnabled", "OKActions", "AlarmActions", "InsufficientDataActions",
+    "MetricName", "Namespace", "Statistic", "ExtendedStatistic", "Dimensions", "Period", "Unit",
+    "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData",
+    "EvaluateLowSampleCountPercentile", "Metrics", "ThresholdMetricId",
+)
+
+
+def _put_metric_alarm(clients, props: dict) -> tuple[str, dict]:
+    params = {k: props[k] for k in _ALARM_KEYS if k in props}
+    if "Threshold" in params:
+        params["Threshold"] = float(params["Threshold"])
+    for key in ("Period", "EvaluationPeriods", "DatapointsToAlarm"):
+        if key in params:
+            params[key] = int(params[key])
+    clients("cloudwatch").put_metric_alarm(**params)
+    return params["AlarmName"], {}
+
+
+def _subscribe(clients, props: dict) -> tuple[str, dict]:
+    arn = clients("sns").subscribe(TopicArn=props["TopicArn"], Protocol=props["Protocol"],
+                                   Endpoint=props["Endpoint"])["SubscriptionArn"]
+    return arn, {}
+
+
 def _publish_layer_version(clients, props: dict) -> tuple[str, dict]:
     # moto's LayerVersion model returns an object repr for Ref, so the layer is published directly.
     params = {k: v for k, v in props.items() if k != "RetentionPolicy"}
@@ -190,6 +221,8 @@ _MATERIALIZERS: dict[str, Callable] = {
     "AWS::Cognito::UserPoolClient": _create_user_pool_client,
     "AWS::Cognito::UserPoolGroup": _create_user_pool_group,
     "AWS::S3::BucketPolicy": _put_bucket_policy,
+    "AWS::CloudWatch::Alarm": _put_metric_alarm,
+    "AWS::SNS::Subscription": _subscribe,
 }
 
 
