@@ -31,6 +31,7 @@ from civic.services import units as directory
 
 # configure_logs=False: Powertools owns the "civicbridge" logger (same name as the app).
 app = Chalice(app_name="civicbridge", configure_logs=False)
+app.api.binary_types.append("multipart/form-data")  # Open311 clients may POST the photo itself
 bind_app(app)
 
 

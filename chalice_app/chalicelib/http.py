@@ -196,9 +196,35 @@ _app = None
 
 
 def bind_app(app) -> None:
-    """The Chalice app whose `current_request` the endpoint wrapper reads."""
+    """The Chalice app whose `current_request` the endpoint wrapper reads; Chalice's own refusals (a
+    content type no route takes) answered in the API's shapes."""
     global _app
     _app = app
+    app.register_middleware(_own_shapes, "http")
+
+
+UNSUPPORTED_TYPE = text("Kiểu nội dung không được hỗ trợ", "Unsupported content type")
+
+
+def _own_shapes(event, get_response):
+    """Chalice answers a body type no route declares with its own `{"Code", "Message"}` 415, before any
+    view runs. Clients get the API's error shape instead, or Open311's `errors` under /open311."""
+    response = get_response(event)
+    if response.status_code != 415:
+        return response
+    lang = language(event)
+    path = event.path or ""
+    if path.startswith("/open311/"):
+        from chalicelib import open311
+
+        segment = next(iter((event.uri_params or {}).values()), "")  # `path` is the route's pattern
+        fmt = "json" if segment.endswith(".json") else "xml"
+        status, body, content_type = open311.render_error(open311.Open311Error(415, UNSUPPORTED_TYPE), fmt, lang)
+        return Response(body=body, status_code=status, headers={**response.headers, "Content-Type": content_type})
+    error = Invalid("unsupported_media_type", UNSUPPORTED_TYPE,
+                    {"Content-Type": text("Gửi application/json", "Send application/json")})
+    return Response(body=json.dumps(error.body(lang), ensure_ascii=False), status_code=415,
+                    headers={**response.headers, "Content-Type": JSON_TYPE})
 
 
 def _current_request():

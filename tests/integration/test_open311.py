@@ -99,15 +99,20 @@ def test_post_then_token_then_request_over_the_routes(gateway, store, monkeypatc
     form = {"api_key": key, "service_code": "traffic", "lat": "21.03", "long": "105.85",
             "description": "Ổ gà sâu", "email": CANARY_EMAIL, "phone": CANARY_PHONE, "first_name": "Canary",
             "media_url": "https://photos.example/p.jpg", "attribute[danger]": "high"}
-    status, head, body = call(gateway, "POST", "/open311/v2/requests.json", urlencode(form).encode(), FORM)
+    keyed = {**FORM, "Idempotency-Key": "client-retry-0001"}
+    status, head, body = call(gateway, "POST", "/open311/v2/requests.json", urlencode(form).encode(), keyed)
     assert status == 201, body
     assert head["Content-Type"] == "application/json; charset=utf-8"
     (answer,) = json.loads(body)
     rid, token = answer["service_request_id"], answer["token"]
 
-    # A retry (the client timed out) gets the same request back; nothing is created twice.
-    again = json.loads(call(gateway, "POST", "/open311/v2/requests.json", urlencode(form).encode(), FORM)[2])
+    # A retry with the client's own key (it timed out) gets the same request back; nothing is created twice.
+    again = json.loads(call(gateway, "POST", "/open311/v2/requests.json", urlencode(form).encode(), keyed)[2])
     assert again[0]["service_request_id"] == rid
+    # Without a key, the same words sent again are another citizen's report (an aggregator's two users),
+    # never merged into the first.
+    other = json.loads(call(gateway, "POST", "/open311/v2/requests.json", urlencode(form).encode(), FORM)[2])
+    assert other[0]["service_request_id"] != rid
 
     from civic.adapters.dynamo.reports import DynamoReportStore
 
@@ -146,9 +151,12 @@ def test_post_then_token_then_request_over_the_routes(gateway, store, monkeypatc
         assert personal not in everything
     updates = json.loads(call(gateway, "GET", "/open311/v2/servicerequestupdates.json")[2])
     # The submission is its first public change (mySociety's updates: the status after each change).
-    assert [(u["service_request_id"], u["status"], u["external_status_code"]) for u in updates] == [(rid, "OPEN", "submitted")]
+    mine = [(u["service_request_id"], u["status"], u["external_status_code"]) for u in updates
+            if u["service_request_id"] == rid]
+    assert mine == [(rid, "OPEN", "submitted")] and len(updates) == 2  # and the second citizen's report
     root = ET.fromstring(call(gateway, "GET", "/open311/v2/servicerequestupdates.xml")[2])
-    assert root.tag == "service_request_updates" and root.findtext("request_update/service_request_id") == rid
+    assert root.tag == "service_requests_updates"
+    assert rid in [u.findtext("service_request_id") for u in root.findall("request_update")]
 
 
 @pytest.mark.parametrize("target, form, status, needle", [
@@ -229,3 +237,53 @@ def test_listing_finds_each_latest_public_note_with_batched_reads(gateway, monke
     assert notes[made[1].id] == "Duplicate"
     assert len(queries) == 1  # only the first report's whole timeline was read
     assert "0912" not in json.dumps(listed)
+
+
+def _multipart(fields: dict, photo: bytes | None, content_type: str = "image/jpeg") -> tuple[bytes, str]:
+    boundary = "civicbridge-test-boundary"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode() for k, v in fields.items()]
+    if photo is not None:
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="media"; filename="p.jpg"\r\n'
+                     f"Content-Type: {content_type}\r\n\r\n".encode() + photo + b"\r\n")
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def test_a_photo_posted_as_multipart_media_goes_to_the_media_pipeline(gateway, store, env):
+    """Clients that send the photo itself (FixMyStreet-style apps) get it processed like any upload."""
+    import io
+
+    import boto3
+    from PIL import Image
+
+    _, settings = env
+    key = store.create_client("Ứng dụng ảnh", None, "2026-11-23T01:00:00.000Z")["api_key"]
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 40, 40)).save(buffer, "JPEG")
+    fields = {"api_key": key, "service_code": "traffic", "lat": "21.03", "long": "105.85", "description": "Cột đèn đổ"}
+    body, content_type = _multipart(fields, buffer.getvalue())
+    status, _, answer = call(gateway, "POST", "/open311/v2/requests.json", body, {"Content-Type": content_type})
+    assert status == 201, answer
+    rid = json.loads(answer)[0]["service_request_id"]
+    from civic.adapters.dynamo.reports import DynamoReportStore
+
+    report = DynamoReportStore().get(rid)
+    (item,) = report.media
+    assert (item.kind, item.status, item.declared_size) == ("photo", "pending", len(buffer.getvalue()))
+    head = boto3.client("s3", region_name="ap-southeast-1").head_object(
+        Bucket=settings.uploads_bucket, Key=f"uploads/{rid}/{item.media_id}")
+    assert head["Metadata"]["owner"] == report.citizen_id and head["ContentLength"] == len(buffer.getvalue())
+
+    # Not a photo, or two files: a 400 in the specification's errors, and nothing written.
+    body, content_type = _multipart(fields, b"%PDF-1.4", "application/pdf")
+    status, _, answer = call(gateway, "POST", "/open311/v2/requests.json", body, {"Content-Type": content_type})
+    assert status == 400 and json.loads(answer)[0]["code"] == 400
+
+
+def test_a_body_type_no_route_takes_is_415_in_the_apis_shapes(gateway):
+    status, head, body = call(gateway, "POST", "/open311/v2/requests.json", b"a,b", {"Content-Type": "text/csv"})
+    assert status == 415 and head["Content-Type"].startswith("application/json")
+    assert json.loads(body)[0]["code"] == 415
+    status, head, body = call(gateway, "POST", "/open311/v2/requests.xml", b"a,b", {"Content-Type": "text/csv"})
+    assert status == 415 and ET.fromstring(body).findtext("error/code") == "415"
+    status, _, body = call(gateway, "POST", "/v1/contacts/verify", b"<x/>", {"Content-Type": "application/xml"})
+    assert status == 415 and json.loads(body)["error"]["code"] == "unsupported_media_type"

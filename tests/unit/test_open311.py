@@ -127,8 +127,13 @@ def test_dates_are_w3c_with_the_local_offset():
     assert open311.parse_w3c("2026-11-20", "end_date", end_of_day=True).isoformat().startswith("2026-11-20T16:59:59")
 
 
-@pytest.mark.parametrize("raw", ["2026-11-20T01:00:00", "yesterday", "2026-13-01", "2026-02-30T00:00:00Z", "1e9"])
-def test_dates_without_zone_or_invalid_are_400(raw):
+def test_a_time_without_a_zone_is_vietnam_time():
+    assert open311.parse_w3c("2026-11-20T08:00:00", "start_date") == datetime(2026, 11, 20, 1, tzinfo=UTC)
+    assert open311.parse_w3c("2026-11-20T08:00", "start_date") == datetime(2026, 11, 20, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("raw", ["yesterday", "2026-13-01", "2026-02-30T00:00:00Z", "1e9", "2026-11-20T25:00:00"])
+def test_invalid_dates_are_400(raw):
     with pytest.raises(open311.Open311Error) as err:
         open311.parse_w3c(raw, "start_date")
     assert err.value.status == 400 and "start_date" in err.value.description.en
@@ -142,8 +147,10 @@ def test_query_defaults_to_90_days_and_1000_rows_and_refuses_wider_windows():
                                      "page_size": ["10"], "jurisdiction_id": ["demo"]}, NOW)
     assert q.service_codes == ["traffic", "electricity"] and q.statuses == ["open", "closed"] and q.ids == ["a", "b"]
     assert q.extensions and q.page == 2 and q.page_size == 10
+    # Parameters other servers take (bbox, lat/long, agency_responsible…) are ignored, not refused.
+    assert open311.parse_request_query({"bbox": ["1,2,3,4"], "agency_responsible": ["x"]}, NOW).page == 1
     bad = [{"start_date": ["2026-01-01T00:00:00Z"], "end_date": ["2026-11-01T00:00:00Z"]}, {"status": ["fixed"]},
-           {"page_size": ["1001"]}, {"page": ["0"]}, {"service_code": ["nope"]}, {"bbox": ["1,2,3,4"]},
+           {"page_size": ["1001"]}, {"page": ["0"]}, {"service_code": ["nope"]},
            {"start_date": ["2026-11-20T00:00:00Z"], "end_date": ["2026-11-01T00:00:00Z"]}]
     for params in bad:
         with pytest.raises(open311.Open311Error) as err:
@@ -324,9 +331,9 @@ def test_refusal_note_and_updates_since_a_date():
                                       datetime(2026, 11, 23, tzinfo=UTC), "en", unit_name)
     assert [(u["update_id"], u["status"]) for u in updates] == [("a" * 32 + ":2", "OPEN"), ("a" * 32 + ":4", "DUPLICATE")]
     assert updates[1]["updated_datetime"] == "2026-11-22T09:00:00+07:00"
-    body, _ = open311.render("service_request_updates", updates, "xml")
+    body, _ = open311.render("service_requests_updates", updates, "xml")
     root = ET.fromstring(body)
-    assert root.tag == "service_request_updates"  # mySociety's element names
+    assert root.tag == "service_requests_updates"  # mySociety's element names, as FixMyStreet reads them
     assert [c.tag for c in root] == ["request_update", "request_update"]
     assert [c.tag for c in root[0]] == ["update_id", "service_request_id", "status", "updated_datetime", "description",
                                         "media_url", "external_status_code"]

@@ -25,7 +25,16 @@ from chalicelib.open311.requests import (
     service_request,
     valid_request_id,
 )
-from chalicelib.open311.submissions import citizen_id, created, display_name, parse_form, parse_submission, token_answer
+from chalicelib.open311.submissions import (
+    Upload,
+    citizen_id,
+    created,
+    display_name,
+    parse_form,
+    parse_multipart,
+    parse_submission,
+    token_answer,
+)
 from chalicelib.open311.wire import (
     FORMATS,
     Open311Error,
@@ -42,6 +51,6 @@ __all__ = [
     "DETAILED_STATUSES", "FORMATS", "MAX_ROWS", "MAX_WINDOW_DAYS", "REFUSAL_STATUS", "Open311Error", "bad",
     "citizen_id", "created", "detailed_status", "discovery", "display_name", "from_domain_error", "local_days",
     "matches", "media_url", "notice", "now_utc", "open_or_closed", "parse_flag", "parse_form", "parse_request_query",
-    "parse_submission", "parse_w3c", "public_notes", "published", "render", "render_error", "request_updates",
+    "parse_multipart", "parse_submission", "parse_w3c", "Upload", "public_notes", "published", "render", "render_error", "request_updates",
     "service_definition", "service_request", "services", "split_format", "token_answer", "valid_request_id", "w3c",
 ]

@@ -182,11 +182,6 @@ class RequestQuery:
     extensions: bool
 
 
-_ALLOWED = {
-    "service_request_id", "service_code", "start_date", "end_date", "status", "page", "page_size",
-    "extensions", "jurisdiction_id", "api_key", "format",
-}
-
 
 def _list(values: Iterable[str]) -> list[str]:
     out: list[str] = []
@@ -210,10 +205,7 @@ def parse_flag(raw: str | None) -> bool:
 def parse_request_query(params: Mapping[str, list[str]], now: datetime) -> RequestQuery:
     """GET requests' parameters: lists comma-delimited or repeated; a window of at most 90 days
     (default: the 90 days up to now); page/page_size with at most 1000 rows a page."""
-    unknown = sorted(set(params) - _ALLOWED)
-    if unknown:
-        raise bad(f"Tham số không được hỗ trợ: {', '.join(unknown)[:100]}", f"Unknown parameters: {', '.join(unknown)[:100]}")
-
+    # Parameters this server does not know are ignored, as clients written for other servers expect.
     def last(name: str) -> str | None:
         values = params.get(name) or []
         return values[-1] if values else None

@@ -56,6 +56,54 @@ def parse_form(raw: bytes | str | None) -> dict[str, list[str]]:
     return out
 
 
+@dataclass
+class Upload:
+    """A photo sent inside the POST (multipart `media`), handed to the media pipeline after the report."""
+
+    content_type: str
+    data: bytes
+
+
+MAX_PARTS = 200
+
+
+def parse_multipart(raw: bytes | str | None, content_type: str) -> tuple[dict[str, list[str]], Upload | None]:
+    """A multipart/form-data body (clients that send the photo itself as `media`): the fields, and the
+    photo. Read with the standard library's MIME parser; anything malformed is a 400."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    from civic.domain.reports import PHOTO_TYPES
+
+    data = raw.encode() if isinstance(raw, str) else (raw or b"")
+    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode("latin-1", "replace")
+                                                  + b"\r\n\r\n" + data)
+    if not message.is_multipart():
+        raise bad("Nội dung multipart không hợp lệ", "Malformed multipart/form-data body")
+    form: dict[str, list[str]] = {}
+    upload = None
+    for index, part in enumerate(message.iter_parts()):
+        if index >= MAX_PARTS:
+            raise bad("Quá nhiều trường", "Too many fields")
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        payload = part.get_payload(decode=True) or b""
+        if part.get_filename() is not None or name == "media":
+            if name != "media" or upload is not None:
+                raise bad("Chỉ nhận một tệp ảnh, tên trường media", "Only one file, in the field media")
+            kind = part.get_content_type()
+            if kind not in PHOTO_TYPES:
+                raise bad(f"media phải là ảnh ({', '.join(PHOTO_TYPES)})", f"media must be a photo ({', '.join(PHOTO_TYPES)})")
+            upload = Upload(kind, payload)
+            continue
+        try:
+            form.setdefault(name, []).append(payload.decode(part.get_content_charset() or "utf-8"))
+        except (UnicodeDecodeError, LookupError):
+            raise bad("Nội dung phải là UTF-8", "The body must be UTF-8") from None
+    return form, upload
+
+
 def _one(form: Mapping[str, list[str]], name: str, limit: int = MAX_FIELD) -> str | None:
     values = form.get(name) or []
     value = values[-1].strip() if values else ""

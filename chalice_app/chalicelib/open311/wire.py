@@ -20,7 +20,7 @@ FORMATS = {"xml": "text/xml; charset=utf-8", "json": "application/json; charset=
 _ITEM_TAGS = {
     "services": "service", "service_requests": "request", "errors": "error", "attributes": "attribute",
     "values": "value", "endpoints": "endpoint", "formats": "format", "notes": "note",
-    "service_request_updates": "request_update",
+    "service_requests_updates": "request_update",  # mySociety's root, as FixMyStreet reads it
 }
 
 
@@ -127,12 +127,12 @@ def w3c(iso: str | None) -> str | None:
 
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_W3C = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$")
+_W3C = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?$")
 
 
 def parse_w3c(raw: str, name: str, *, end_of_day: bool = False) -> datetime:
-    """A W3C date-time with a zone (`2026-05-04T00:00:00Z`, `…+07:00`), or a date (a whole day in
-    Asia/Ho_Chi_Minh). A time without a zone is ambiguous and refused."""
+    """A W3C date-time (`2026-05-04T00:00:00Z`, `…+07:00`), or a date (a whole day in Asia/Ho_Chi_Minh).
+    A time without a zone, which many clients send, is read as Vietnam's time (the jurisdiction's)."""
     raw = (raw or "").strip()
     if _DATE_ONLY.match(raw):
         try:
@@ -142,10 +142,11 @@ def parse_w3c(raw: str, name: str, *, end_of_day: bool = False) -> datetime:
         moment = datetime.combine(day, time.max if end_of_day else time.min, LOCAL_TZ)
         return moment.astimezone(UTC)
     if not _W3C.match(raw):
-        raise bad(f"{name}: cần thời điểm W3C có múi giờ, ví dụ 2026-05-04T00:00:00Z",
-                  f"{name}: a W3C date-time with a time zone is required, e.g. 2026-05-04T00:00:00Z")
+        raise bad(f"{name}: cần thời điểm W3C, ví dụ 2026-05-04T00:00:00Z",
+                  f"{name}: a W3C date-time is required, e.g. 2026-05-04T00:00:00Z")
     try:
-        return datetime.fromisoformat(raw.replace("Z", "+00:00")).astimezone(UTC)
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        return (moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)).astimezone(UTC)
     except ValueError:
         raise bad(f"{name}: thời điểm không hợp lệ", f"{name}: not a valid date-time") from None
 

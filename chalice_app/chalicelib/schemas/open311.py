@@ -28,6 +28,12 @@ class Open311RequestForm(BaseModel):
     media_url: str = None
 
 
+class Open311RequestMultipart(Open311RequestForm):
+    """POST requests.xml|json as multipart/form-data, with the photo itself."""
+
+    media: bytes = Field(None, description="One photo (JPEG, PNG, WebP or HEIC)", json_schema_extra={"format": "binary"})
+
+
 class Open311ErrorItem(BaseModel):
     code: int
     description: str

@@ -43,6 +43,7 @@ class Op:
     query: type[BaseModel] | None = None
     body: type[BaseModel] | None = None
     body_type: str = "application/json"
+    other_bodies: tuple[tuple[str, type[BaseModel]], ...] = ()  # (content type, model): the same body otherwise sent
 
 
 def path_param(name: str, schema: dict[str, Any], description: str | None = None) -> dict[str, Any]:
@@ -273,9 +274,14 @@ OPERATIONS: tuple[Op, ...] = (
        query=q.Open311ListQuery),
     Op("/open311/v2/{resource}", "post", "open311PostRequest", ("open311",),
        "GeoReport v2: create a service request (POST requests.xml|json)", "Open311Answer",
-       (400, 403, 404, 409, 413, 429), status=201,
+       (400, 403, 404, 409, 413, 415, 429), status=201,
        parameters=(path_param("resource", {"type": "string", "pattern": "^requests\\.(xml|json)$"}),),
-       body=o.Open311RequestForm, body_type="application/x-www-form-urlencoded"),
+       description=("The form as `application/x-www-form-urlencoded`, or as `multipart/form-data` with the photo\n"
+                    "itself in `media` (a JPEG, PNG, WebP or HEIC photo: it goes through the media pipeline).\n"
+                    "Without an `Idempotency-Key` header every POST is a new request; with one, a retry answers\n"
+                    "the first. A body of another type is a 415 in the errors format.\n"),
+       body=o.Open311RequestForm, body_type="application/x-www-form-urlencoded",
+       other_bodies=(("multipart/form-data", o.Open311RequestMultipart),)),
     Op("/open311/v2/services/{service}", "get", "open311ServiceDefinition", ("open311",),
        "GeoReport v2: a service definition (the category's questions as attributes)", "Open311Answer", (404, 429),
        parameters=(path_param("service", {"type": "string", "pattern": "^[A-Za-z0-9_.\\-]+\\.(xml|json)$"},

@@ -184,7 +184,8 @@ def build() -> dict[str, Any]:
 
     models: dict[str, Any] = {}
     for op in OPERATIONS:
-        for model in (op.query, op.body, op.answer.model if isinstance(op.answer, Answer) else None):
+        for model in (op.query, op.body, op.answer.model if isinstance(op.answer, Answer) else None,
+                      *(alt for _, alt in op.other_bodies)):
             if model is not None:
                 models[model.__name__] = model
     for model in (common.Error, answers.FollowState, common.Deleted, open311.Open311Errors, open311.Open311Json):
@@ -207,8 +208,9 @@ def build() -> dict[str, Any]:
         if params:
             operation["parameters"] = params
         if op.body is not None:
-            operation["requestBody"] = {"required": True,
-                                        "content": {op.body_type: {"schema": _ref(op.body.__name__)}}}
+            content = {op.body_type: {"schema": _ref(op.body.__name__)}}
+            content.update({kind: {"schema": _ref(alt.__name__)} for kind, alt in op.other_bodies})
+            operation["requestBody"] = {"required": True, "content": content}
         responses: dict[str, Any] = {}
         if isinstance(op.answer, str):
             responses[str(op.status)] = _ref(op.answer, "responses")

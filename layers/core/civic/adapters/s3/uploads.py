@@ -66,5 +66,11 @@ class S3BlobStore:
             Bucket=bucket, Key=key, Body=data, ContentType=content_type, CacheControl="public, max-age=31536000, immutable"
         )
 
+    def put_upload(self, key: str, data: bytes, content_type: str, owner: str) -> None:
+        """A file the API received itself (an Open311 POST's photo) into the uploads bucket, as a
+        presigned POST would have put it: the media function takes it from there."""
+        self._client.put_object(Bucket=self._settings.uploads_bucket, Key=key, Body=data, ContentType=content_type,
+                                Metadata={"owner": owner})
+
     def delete(self, bucket: str, key: str) -> None:
         self._client.delete_object(Bucket=bucket, Key=key)
