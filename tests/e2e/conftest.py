@@ -102,6 +102,7 @@ def _start(state_dir: Path, extra_args: tuple[str, ...], attempts: int = 3):
             "--state-dir", str(state_dir), "--root", str(ROOT), *GENEROUS_QUOTAS, *extra_args,
         ]
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT")}
+        (state_dir / "stack.json").unlink(missing_ok=True)  # left behind by a stack that was killed
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
         state = state_dir / "stack.json"

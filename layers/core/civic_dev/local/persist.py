@@ -186,6 +186,8 @@ class KeptState:
         return application
 
     def _kind(self, app: Any, environ: dict[str, Any], body: bytes) -> str | None:
+        if str(environ.get("PATH_INFO", "")).startswith("/moto-api"):
+            return None
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target:
             prefix, _, action = target.partition(".")
@@ -201,10 +203,11 @@ class KeptState:
                 return None if action.startswith(_SQS_READS) else "sqs"
             return None
         try:
-            host = app.infer_service_region_host(environ, environ.get("PATH_INFO", "")) or ""
+            host = app.infer_service_region_host(environ, environ.get("PATH_INFO", ""))
         except Exception:  # noqa: BLE001 - not a request of a service we keep
             return None
-        service = host.split(".", 1)[0]
+        # moto sends what it cannot place (an unsigned presigned-POST upload, say) to S3
+        service = host.split(".", 1)[0] if host else "s3"
         if service == "s3":
             return "write"
         if service == "sqs":
