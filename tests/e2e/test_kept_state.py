@@ -100,6 +100,7 @@ def test_a_killed_stack_comes_back_with_its_data(tmp_path):
         assert retried.status_code in (200, 201) and retried.json()["id"] == report["id"]
         mine = requests.get(second.api + "/v1/me/reports", headers=headers, timeout=30).json()["items"]
         assert [r["id"] for r in mine].count(report["id"]) == 1
+        assert len(mine) > 1  # and the demo reports seeded for this citizen before the kill
         # the queued notification is delivered, once; nothing delivered before is delivered again
         after = second.wait_for(lambda: _inbox(second, headers), lambda items: len(items) > len(inbox))
         second.settle()

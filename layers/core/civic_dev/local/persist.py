@@ -98,6 +98,7 @@ def stable_ids() -> None:
             self.id = str(uuid.uuid5(_USER_NS, f"{user_pool_id}/{str(name).lower()}"))
             if self.username == random_id:
                 self.username = self.id
+            self.update_attributes([{"Name": "sub", "Value": self.id}])
 
     stable_init._civic_stable = True  # type: ignore[attr-defined]
     CognitoIdpUser.__init__ = stable_init  # type: ignore[method-assign]
