@@ -75,10 +75,11 @@ def stack(tmp_path_factory):
 
 
 @contextlib.contextmanager
-def running_stack(state_dir: Path, *extra_args: str):
+def running_stack(state_dir: Path, *extra_args: str, fresh: bool = True):
     """A local stack of its own in `state_dir` (tests that change shared data start one, e.g. the fuzzer);
-    `extra_args` go to `civic local` (e.g. "--demo-reports", "300")."""
-    proc, info, log_path, ports = _start(state_dir, extra_args)
+    `extra_args` go to `civic local` (e.g. "--demo-reports", "300"). It starts empty (`--fresh`) unless
+    `fresh=False`: then it restores what a stack before it kept in `state_dir`."""
+    proc, info, log_path, ports = _start(state_dir, ("--fresh", *extra_args) if fresh else extra_args)
     try:
         yield Stack(info, log_path, state_dir, ports)
     finally:
@@ -101,6 +102,7 @@ def _start(state_dir: Path, extra_args: tuple[str, ...], attempts: int = 3):
             "--state-dir", str(state_dir), "--root", str(ROOT), *GENEROUS_QUOTAS, *extra_args,
         ]
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT")}
+        (state_dir / "stack.json").unlink(missing_ok=True)  # left behind by a stack that was killed
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
         state = state_dir / "stack.json"

@@ -78,6 +78,7 @@ def _local(args: argparse.Namespace) -> int:
         demo_reports=args.demo_reports,
         verbose=args.verbose,
         parameters=parameters,
+        fresh=args.fresh,
     )
     return run_forever(options)
 
@@ -155,6 +156,9 @@ def register(sub) -> None:
     local.add_argument("--root", default=".", help="the repository root (default: current directory)")
     local.add_argument("--tracking-prefix", default="HN", help="prefix of tracking codes (default HN)")
     local.add_argument("--no-demo", action="store_true", help="start without demo data")
+    local.add_argument("--fresh", action="store_true",
+                       help="start empty: forget the tables, objects, users and queues an earlier run kept in "
+                            "the state dir (aws/); this run's are kept from then on")
     local.add_argument("--verbose", action="store_true", help="keep the functions' and the API's logs on this "
                                                               "terminal (default: <state dir>/local.log)")
     local.add_argument("--demo-reports", type=int, default=27, metavar="N",

@@ -82,6 +82,7 @@ class Dispatcher:
         run_schedules: bool = True,
         deliver_existing_objects: bool = False,
         functions: Iterable[str] | None = None,
+        kept: Any = None,
     ):
         self.sam = sam
         self.template_dir = Path(template_dir)
@@ -97,6 +98,9 @@ class Dispatcher:
         self.run_schedules = run_schedules
         self.deliver_existing_objects = deliver_existing_objects
         self._only = set(functions) if functions is not None else None
+        #: civic_dev.local.persist.KeptState, or None: where each stream mapping and S3 poller had got
+        #: to is kept there, and a restarted dispatcher goes on from it (nothing twice, nothing lost).
+        self.kept = kept
 
         #: The most recent invocations (newest last; the oldest are dropped after 10,000).
         self.invocations: deque[InvocationRecord] = deque(maxlen=10_000)

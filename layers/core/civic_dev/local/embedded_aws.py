@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from civic_dev.local import ports
 
 
 class EmbeddedAWS:
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, wrap: Callable[[Any], Any] | None = None) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
         from werkzeug.serving import make_server
 
         host, port = sock.getsockname()[:2]
-        app = DomainDispatcherApplication(create_backend_app)
+        self.app = DomainDispatcherApplication(create_backend_app)
+        # `wrap`: a WSGI middleware around moto (civic_dev.local.persist journals the changes)
+        app = wrap(self.app) if wrap else self.app
         # werkzeug duplicates the descriptor; ours is closed once it has its own.
         self._server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler,
                                    fd=sock.fileno())

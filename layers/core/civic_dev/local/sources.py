@@ -140,8 +140,20 @@ class S3Source(Source):
 
     def setup(self) -> None:
         self.d.s3.head_bucket(Bucket=self.bucket)
-        if not self.d.deliver_existing_objects:
+        kept = self.d.kept.dispatch_get(self.label, "seen") if self.d.kept is not None else None
+        if kept is not None:
+            # A restart: what the poller had seen before is not new; an object written since (or not
+            # yet seen when the stack stopped) is. A replay gives objects a new last-modified time.
+            current = self._list()
+            self.seen = {k: v for k, v in current.items() if kept.get(k) == [v[0], v[1]]}
+            self.seen.update({k: (e, n, None) for k, (e, n) in kept.items() if k not in current})
+        elif not self.d.deliver_existing_objects:
             self.seen = self._list()
+        self._keep()
+
+    def _keep(self) -> None:
+        if self.d.kept is not None:
+            self.d.kept.dispatch_set(self.label, "seen", {k: [v[0], v[1]] for k, v in self.seen.items()})
 
     def cycle(self) -> bool:
         current = self._list()
@@ -151,6 +163,7 @@ class S3Source(Source):
         self.seen = current
         if not created and not removed:
             return True
+        self._keep()
         for key in created:
             etag, size, _ = current[key]
             name = "ObjectCreated:CompleteMultipartUpload" if re.search(r"-\d+$", etag) else "ObjectCreated:Put"

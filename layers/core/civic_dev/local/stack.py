@@ -42,6 +42,10 @@ class StackOptions:
     verbose: bool = False  # `--verbose`: the logs stay on the terminal instead of going to local.log
     # `--param Name=Value`: template parameters (e.g. the quotas), as `sam deploy --parameter-overrides`.
     parameters: dict[str, str] = field(default_factory=dict)
+    # Tables, objects, users, queues are kept in `state_dir/aws/` across restarts (civic_dev.local.persist);
+    # `--fresh` erases what an earlier run kept and starts empty. `keep=False` keeps nothing.
+    keep: bool = True
+    fresh: bool = False
 
 
 class AlreadyRunning(RuntimeError):
@@ -125,8 +129,20 @@ class LocalStack:
         from civic_dev.local import outbox
 
         outbox.install()  # notes what moto's SES and SNS accept, for `civic local outbox`
-        moto = EmbeddedAWS(sockets["AWS"]).start()
+        from civic_dev.local.persist import KeptState, stable_ids
+
+        kept = KeptState(o.state_dir, REGION) if o.keep else None
+        restoring = False
+        if kept is not None:
+            restoring = kept.exists() and not o.fresh
+            if not restoring:
+                kept.erase()  # --fresh, or an earlier first start that never finished seeding
+            kept.prepare()
+            stable_ids()
+        moto = EmbeddedAWS(sockets["AWS"], wrap=kept.wrap if kept else None).start()
         self._stoppers.append(moto.stop)
+        if kept is not None:
+            self._stoppers.append(kept.close)
 
         started = time.monotonic()
         deployed = deploy_stack(endpoint_url=endpoint, region=REGION,
@@ -159,8 +175,28 @@ class LocalStack:
 
         boto3.client("ses", endpoint_url=endpoint, region_name=REGION).verify_email_identity(
             EmailAddress=env["EMAIL_SENDER"])
-        logins = demo.seed(env, endpoint, REGION, o.tracking_prefix, reports=o.demo_reports) if o.seed else []
-        open311_api_key = demo.open311_client() if o.seed else None  # the demo Open311 client's key
+        replayed = 0
+        if kept is not None:
+            queues = [lid for lid, res in deployed.translated.get("Resources", {}).items()
+                      if res.get("Type") == "AWS::SQS::Queue"]
+            if restoring:
+                # the template is deployed into an empty moto as on a first start; then what was kept
+                started = time.monotonic()
+                replayed, failed = kept.replay(moto.app)
+                messages = kept.watch_queues(deployed.physical_ids, queues, restore=True)
+                print(f"Restored {replayed} changes ({failed} refused) and {messages} queued messages from "
+                      f"{kept.dir} in {time.monotonic() - started:.1f} s (--fresh starts empty)", flush=True)
+            else:
+                kept.watch_queues(deployed.physical_ids, queues, restore=False)
+            kept.open_journal()
+        if restoring and kept is not None:
+            seeded = kept.load_seed()
+            logins, open311_api_key = seeded["demo_users"], seeded["open311_api_key"]
+        else:
+            logins = demo.seed(env, endpoint, REGION, o.tracking_prefix, reports=o.demo_reports) if o.seed else []
+            open311_api_key = demo.open311_client() if o.seed else None  # the demo Open311 client's key
+            if kept is not None:
+                kept.save_seed(logins, open311_api_key)  # from now on a restart restores instead of seeding
 
         from civic.auth import TokenVerifier
         from civic_dev.local.dispatcher import Dispatcher
@@ -187,6 +223,7 @@ class LocalStack:
             stream_arns=deployed.stream_arns,
             endpoint_url=endpoint,
             region=REGION,
+            kept=kept,
         )
         logcontext.install(SERVICE)  # each log line names the function that wrote it
         dispatcher.start()
@@ -207,6 +244,9 @@ class LocalStack:
             "pid": os.getpid(),
             "deploy_seconds": round(deploy_seconds, 2),
             "state_file": str(self.state_file),
+            "kept_state": str(kept.dir) if kept else None,
+            "restored": restoring,
+            "replayed": replayed,
         }
         # Atomically: scripts and tests poll for this file and must never read half of it.
         partial = self.state_file.with_suffix(".json.tmp")

@@ -53,11 +53,48 @@ class StreamSource(Source):
             if sid in self.shards:
                 continue
             kind = self.start_pos if initial and self.start_pos in ("LATEST", "TRIM_HORIZON") else "TRIM_HORIZON"
-            it = self.d.streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=sid,
-                                                   ShardIteratorType=kind)["ShardIterator"]
-            self.shards[sid] = {"iterator": it, "buffer": [], "attempts": 0, "last_seq": None,
+            kw: dict[str, Any] = {"ShardIteratorType": kind}
+            kept = self.d.kept.dispatch_get(self.label, sid) if self.d.kept is not None else None
+            if kept and kept.get("at"):
+                kw = {"ShardIteratorType": "AT_SEQUENCE_NUMBER", "SequenceNumber": kept["at"]}
+            elif kept and kept.get("after"):
+                kw = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": kept["after"]}
+            elif kept is not None:
+                kw = {"ShardIteratorType": "TRIM_HORIZON"}
+            it = self.d.streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=sid, **kw)["ShardIterator"]
+            last = None
+            if kept is None and kind == "LATEST" and self.d.kept is not None:
+                # Kept positions are sequence numbers: read to the end for the one LATEST stands for.
+                it, last = self._skip_to_end(sid)
+            self.shards[sid] = {"iterator": it, "buffer": [], "attempts": 0, "last_seq": last,
                                 "bisect_limit": None}
+            if kept is None:
+                self._keep_position(sid, self.shards[sid])
         self._last_describe = time.monotonic()
+
+    def _skip_to_end(self, sid: str) -> tuple[str, str | None]:
+        it = self.d.streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=sid,
+                                               ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        last = None
+        while True:
+            resp = self.d.streams.get_records(ShardIterator=it, Limit=1000)
+            it = resp.get("NextShardIterator") or it
+            records = resp.get("Records", [])
+            if not records:
+                return it, last
+            last = records[-1]["dynamodb"]["SequenceNumber"]
+
+    def _keep_position(self, sid: str, st: dict[str, Any]) -> None:
+        """The first record not yet delivered (or the last one read, when all are), for a restart."""
+        if self.d.kept is None:
+            return
+        if st["buffer"]:
+            position = {"at": st["buffer"][0]["dynamodb"]["SequenceNumber"]}
+        elif st["last_seq"]:
+            position = {"after": st["last_seq"]}
+        else:
+            position = {"start": True}
+        self.d.kept.dispatch_set(self.label, sid, position)
 
     def cycle(self) -> bool:
         if not self.enabled:
@@ -82,6 +119,7 @@ class StreamSource(Source):
                 idle = False
                 self.idle_cycle_start = None
                 self._process(sid, st)
+                self._keep_position(sid, st)
         return idle
 
     def _reposition(self, sid: str, st: dict[str, Any]) -> str:
