@@ -53,6 +53,12 @@ def public_config():
         "tracking_prefix": s.tracking_prefix,
         "service_bbox": list(s.service_bbox),
         "feed_default_bbox": list(s.feed_default_bbox or s.service_bbox),
+        # The deployment: its name, where maps open, and the base map (none: boundaries and markers only).
+        "province_name": {"vi": s.province_name_vi, "en": s.province_name_en or s.province_name_vi},
+        "map_center": list(s.map_center) if s.map_center else None,
+        "map_zoom": s.map_zoom,
+        "tile_url": s.tile_url or None,
+        "tile_attribution": s.tile_attribution or None,
         "languages": ["vi", "en"],
         # Kinds the web app shows, from the domain's tables (never re-declared in JavaScript).
         "statuses": [s.as_dict() for s in statuses.TABLE],

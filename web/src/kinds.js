@@ -5,6 +5,8 @@ import { STATUS } from "./i18n.js";
 export const STATUS_COLOURS = {};
 // What citizens may flag a report for: [[code, {vi, en}]] (civic/domain/moderation.py).
 export const FLAG_REASONS = [];
+// The deployment's name ({vi, en}), shown in the title and header.
+export const PROVINCE = {};
 export const STATUS_ORDER = [];
 const STAGE = {};
 
@@ -16,6 +18,12 @@ export function useConfig(cfg) {
     STAGE[s.code] = s.stage;
     STATUS_ORDER.push(s.code);
   }
+  // The deployment's base map (config.js may still set one for a self-hosted tile server).
+  if (cfg && cfg.tile_url && !window.CIVIC_TILE_URL) {
+    window.CIVIC_TILE_URL = cfg.tile_url;
+    window.CIVIC_TILE_ATTRIBUTION = cfg.tile_attribution || "";
+  }
+  Object.assign(PROVINCE, (cfg && cfg.province_name && cfg.province_name.vi) ? cfg.province_name : {});
   FLAG_REASONS.length = 0;
   for (const r of (cfg && cfg.flag_reasons) || []) FLAG_REASONS.push([r.code, r.label]);
 }

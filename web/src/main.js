@@ -1,10 +1,10 @@
 // CivicBridge web app: hash routes, the header (navigation, language, sign-in) and the pages.
 import "leaflet/dist/leaflet.css";
 import "./style.css";
-import { lang, setLang, t } from "./i18n.js";
+import { lang, pick, setLang, t } from "./i18n.js";
 import { h, mount } from "./ui.js";
 import { config, user, signOut } from "./api.js";
-import { useConfig } from "./kinds.js";
+import { PROVINCE, useConfig } from "./kinds.js";
 import { homePage, signInPage, signUpPage, submitPage, trackPage, myReportsPage } from "./pages/citizen.js";
 import { reportsMapPage, statsPage } from "./pages/public.js";
 import { inboxPage, staffReportPage } from "./pages/staff.js";
@@ -100,7 +100,7 @@ function renderHeader() {
 
 async function render() {
   document.documentElement.lang = lang();
-  document.title = t("app_name");
+  document.title = PROVINCE.vi ? `${t("app_name")} · ${pick(PROVINCE)}` : t("app_name");
   renderHeader();
   if (cleanup) {
     try {

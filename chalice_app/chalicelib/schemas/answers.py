@@ -63,6 +63,11 @@ class FlagReasonInfo(BaseModel):
     label: Text
 
 
+class ProvinceName(BaseModel):
+    vi: str
+    en: str
+
+
 class PublicConfig(BaseModel):
     region: str
     user_pool_id: str
@@ -79,6 +84,11 @@ class PublicConfig(BaseModel):
     flag_reasons: list[FlagReasonInfo] = Field(
         description="What citizens may flag a report for (POST /v1/reports/{report_id}/flags)"
     )
+    province_name: ProvinceName = Field(description="The province or city served (empty strings when not set)")
+    map_center: list[float] | None = Field(min_length=2, max_length=2, description="[lat, lon] where the form's map opens")
+    map_zoom: int = Field(ge=3, le=19)
+    tile_url: str | None = Field(description="A base-map tile URL ({z}/{x}/{y}); null: boundaries and markers only")
+    tile_attribution: str | None
 
 
 class QuestionOption(BaseModel):

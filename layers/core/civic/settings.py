@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     service_bbox: Annotated[BBox, NoDecode] = (8.0, 102.0, 23.5, 110.0)
     # The public feed without a bbox covers this box (the province or city served).
     feed_default_bbox: Annotated[BBox | None, NoDecode] = None
+    # Who runs this deployment and how its maps open (served in GET /v1/config for the web and apps).
+    province_name_vi: str = ""
+    province_name_en: str = ""
+    map_center: Annotated[tuple[float, float] | None, NoDecode] = None  # "lat,lon"
+    map_zoom: int = Field(13, ge=3, le=19)
+    # A base-map tile server (`{z}/{x}/{y}` URL) and its attribution; none: maps draw boundaries only.
+    tile_url: str = ""
+    tile_attribution: str = ""
     # Routing: a point this close outside every boundary (coast, border) goes to the nearest unit.
     snap_distance_m: float = 500.0
     # A new report this close to an open one of the same category, this recent, is a probable duplicate.
@@ -100,6 +108,18 @@ class Settings(BaseSettings):
             parts = [float(p) for p in value.split(",")]
             if len(parts) != 4:
                 raise ValueError("bbox must be south,west,north,east")
+            return tuple(parts)
+        return value
+
+    @field_validator("map_center", mode="before")
+    @classmethod
+    def _parse_center(cls, value):
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            parts = [float(p) for p in value.split(",")]
+            if len(parts) != 2 or not (-90 <= parts[0] <= 90 and -180 <= parts[1] <= 180):
+                raise ValueError("map_center must be lat,lon")
             return tuple(parts)
         return value
 

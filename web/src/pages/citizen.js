@@ -185,7 +185,7 @@ export async function submitPage(main, { go }) {
   const address = h("input", { name: "address", maxlength: 300, autocomplete: "street-address" });
   const anonymous = h("input", { type: "checkbox", name: "anonymous", id: "anonymous" });
   const b = cfg.feed_default_bbox || cfg.service_bbox;
-  const start = [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2];
+  const start = cfg.map_center || [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2];
   const lat = h("input", { type: "number", name: "lat", step: "any", min: -90, max: 90, required: true, value: start[0].toFixed(6), inputmode: "decimal" });
   const lon = h("input", { type: "number", name: "lon", step: "any", min: -180, max: 180, required: true, value: start[1].toFixed(6), inputmode: "decimal" });
   const files = h("input", { type: "file", name: "media", multiple: true, accept: ACCEPT });
@@ -226,7 +226,7 @@ export async function submitPage(main, { go }) {
   );
   mount(main, h("h1", {}, t("submit_title")), form);
 
-  const map = newMap(mapEl, { bounds: bboxBounds(b) });
+  const map = cfg.map_center ? newMap(mapEl, { center: cfg.map_center, zoom: cfg.map_zoom || 15 }) : newMap(mapEl, { bounds: bboxBounds(b) });
   const marker = pin(start, true, t("location")).addTo(map);
   const setPoint = (p, pan) => {
     lat.value = p.lat.toFixed(6);

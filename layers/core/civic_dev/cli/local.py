@@ -73,14 +73,24 @@ def _local(args: argparse.Namespace) -> int:
         aws_port=args.aws_port,
         state_dir=Path(args.state_dir).resolve() if args.state_dir else root / ".local",
         root=root,
-        tracking_prefix=args.tracking_prefix,
+        tracking_prefix=args.tracking_prefix or (_profile_prefix(args.profile) if args.profile else "HN"),
         seed=not args.no_demo,
         demo_reports=args.demo_reports,
         verbose=args.verbose,
         parameters=parameters,
         fresh=args.fresh,
+        profile=Path(args.profile).resolve() if args.profile else None,
     )
     return run_forever(options)
+
+
+def _profile_prefix(directory: str) -> str:
+    from civic_dev.local.profile import ProfileError, load
+
+    try:
+        return load(directory).tracking_prefix
+    except ProfileError:
+        return "HN"  # the stack reports the profile's problem when it loads it
 
 
 def _parameters(pairs: list[str]) -> dict[str, str] | None:
@@ -154,7 +164,9 @@ def register(sub) -> None:
     local.add_argument("--aws-port", type=int, default=4566, help="embedded AWS (moto) port (default 4566)")
     local.add_argument("--state-dir", help="where stack.json is written (default .local/)")
     local.add_argument("--root", default=".", help="the repository root (default: current directory)")
-    local.add_argument("--tracking-prefix", default="HN", help="prefix of tracking codes (default HN)")
+    local.add_argument("--tracking-prefix", help="prefix of tracking codes (default HN, or the profile's)")
+    local.add_argument("--profile", metavar="DIR", help="start with a province's profile (units, boundaries, rules, "
+                       "staff, settings; e.g. examples/dienbien-phu) instead of the demo city")
     local.add_argument("--no-demo", action="store_true", help="start without demo data")
     local.add_argument("--fresh", action="store_true",
                        help="start empty: forget the tables, objects, users and queues an earlier run kept in "

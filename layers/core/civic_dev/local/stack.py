@@ -46,6 +46,8 @@ class StackOptions:
     # `--fresh` erases what an earlier run kept and starts empty. `keep=False` keeps nothing.
     keep: bool = True
     fresh: bool = False
+    # `--profile DIR`: a province's units, boundaries, rules, staff and settings instead of the demo city.
+    profile: Path | None = None
 
 
 class AlreadyRunning(RuntimeError):
@@ -144,9 +146,14 @@ class LocalStack:
         if kept is not None:
             self._stoppers.append(kept.close)
 
+        profile = None
+        if o.profile is not None:
+            from civic_dev.local import profile as profiles
+
+            profile = profiles.load(o.profile)
         started = time.monotonic()
-        deployed = deploy_stack(endpoint_url=endpoint, region=REGION,
-                                parameters={"TrackingPrefix": o.tracking_prefix, **o.parameters})
+        parameters = {"TrackingPrefix": o.tracking_prefix, **(profile.parameters() if profile else {}), **o.parameters}
+        deployed = deploy_stack(endpoint_url=endpoint, region=REGION, parameters=parameters)
         deploy_seconds = time.monotonic() - started
         env = dict(deployed.env)
         env.update(
@@ -154,8 +161,8 @@ class LocalStack:
             AWS_REGION=REGION,
             STAGE="local",
             MEDIA_BASE_URL=web_url,
-            TRACKING_PREFIX=o.tracking_prefix,
-            FEED_DEFAULT_BBOX=",".join(str(v) for v in demo.CITY_BBOX),
+            TRACKING_PREFIX=parameters["TrackingPrefix"],
+            FEED_DEFAULT_BBOX=parameters.get("FeedDefaultBbox") or ",".join(str(v) for v in demo.CITY_BBOX),
             # Locally a new boundaries upload should take effect at once, not after 30 s.
             INDEX_CHECK_SECONDS="1",
             # Notifications: tracking links to the local web app; Zalo OA messages to its capture endpoint.
@@ -193,8 +200,11 @@ class LocalStack:
             seeded = kept.load_seed()
             logins, open311_api_key = seeded["demo_users"], seeded["open311_api_key"]
         else:
-            logins = demo.seed(env, endpoint, REGION, o.tracking_prefix, reports=o.demo_reports) if o.seed else []
-            open311_api_key = demo.open311_client() if o.seed else None  # the demo Open311 client's key
+            if profile is not None:
+                logins, open311_api_key = profiles.seed(profile, env, endpoint, REGION), None
+            else:
+                logins = demo.seed(env, endpoint, REGION, o.tracking_prefix, reports=o.demo_reports) if o.seed else []
+                open311_api_key = demo.open311_client() if o.seed else None  # the demo Open311 client's key
             if kept is not None:
                 kept.save_seed(logins, open311_api_key)  # from now on a restart restores instead of seeding
 
@@ -276,6 +286,11 @@ def banner(info: dict) -> str:
         "",
         "Demo logins (all synthetic):",
     ]
+    if any(u.get("temporary") for u in info["demo_users"]):  # a profile's staff
+        lines[-1] = "Staff logins (temporary passwords: each is asked for a new one at the first sign-in):"
+        lines += [f"  {u['username']:<34} {u['password']}  {u['role']}" + (f" unit {u['unit']}" if u["unit"] else "")
+                  for u in info["demo_users"]]
+        return "\n".join(lines)
     for user in info["demo_users"]:
         if user["role"] in ("citizen", "coordinator", "admin") or user["unit"] == "DEMO-W01":
             unit = f" unit {user['unit']}" if user["unit"] else ""
@@ -307,10 +322,16 @@ def _logs_to_file(path: Path) -> None:
 
 
 def run_forever(options: StackOptions) -> int:
+    from civic_dev.local.profile import ProfileError
+
     stack = LocalStack(options)
     try:
         info = stack.start()
     except (AlreadyRunning, ports.PortTaken) as exc:
+        stack.stop()
+        print(f"civic local: {exc}", file=sys.stderr)
+        return 2
+    except ProfileError as exc:  # a profile's folder or files: which file, and why
         stack.stop()
         print(f"civic local: {exc}", file=sys.stderr)
         return 2
