@@ -319,3 +319,7 @@ app.register_blueprint(open311_bp)
 from chalicelib.notify_routes import bp as notify_bp  # noqa: E402
 
 app.register_blueprint(notify_bp)
+
+from chalicelib.admin_routes import bp as admin_bp  # noqa: E402
+
+app.register_blueprint(admin_bp)

@@ -505,3 +505,46 @@ def test_an_invited_officer_signs_in_with_the_temporary_password_and_chooses_the
     person.close()
     # The new password is theirs now; the temporary one no longer works.
     assert stack.login("invited.officer@demo.civicbridge.vn", "MyOwnPassw0rd")
+
+
+def test_an_admin_invites_moves_and_disables_staff_in_the_page(browser, stack):
+    """Operators without a terminal: invite an officer (the local stack shows the temporary password once),
+    move them to another ward, disable them (they can no longer sign in, nor be assigned), enable them."""
+    import uuid
+
+    email = f"moi.{uuid.uuid4().hex[:6]}@demo.civicbridge.vn"
+    admin = Person(browser, stack, width=1280)
+    admin.sign_in("admin@demo.civicbridge.vn")
+    page = admin.open("/admin")
+    page.locator("#invite-form input[name=email]").fill(email)
+    page.locator("#invite-form select[name=role]").select_option("officer")
+    page.locator("#invite-form input[name=units]").fill("DEMO-W03")
+    page.locator("#invite-form button[type=submit]").click()
+    temporary = page.wait_for_selector("#temporary-password").inner_text()
+    row = page.locator(f"tr[data-email='{email}']")
+    row.wait_for()
+    row.locator("input[name=units]").fill("DEMO-W04")
+    row.locator("button.secondary").click()
+    page.wait_for_function(f"() => document.querySelector(\"tr[data-email='{email}'] input\").value === 'DEMO-W04'")
+    staff = requests.get(stack.api + "/v1/admin/staff", headers={"Authorization": f"Bearer {stack.login('admin@demo.civicbridge.vn')}"},
+                         timeout=10).json()["items"]
+    assert next(m for m in staff if m["email"] == email)["units"] == ["DEMO-W04"]
+
+    page.locator(f"tr[data-email='{email}'] button.danger").click()
+    page.wait_for_selector(f"tr[data-email='{email}'] strong.bad")
+    admin.shot("admin-staff")
+    assert admin.errors == []
+    admin.close()
+    import boto3
+
+    idp = boto3.client("cognito-idp", endpoint_url=stack.info["aws_endpoint_url"], region_name=stack.info["region"],
+                       aws_access_key_id="local", aws_secret_access_key="local")
+    with pytest.raises(idp.exceptions.NotAuthorizedException):
+        idp.initiate_auth(ClientId=stack.info["user_pool_client_id"], AuthFlow="USER_PASSWORD_AUTH",
+                          AuthParameters={"USERNAME": email, "PASSWORD": temporary})
+    enabled = requests.post(stack.api + "/v1/admin/staff/enable", json={"email": email},
+                            headers={"Authorization": f"Bearer {stack.login('admin@demo.civicbridge.vn')}"}, timeout=10)
+    assert enabled.status_code == 200 and enabled.json()["units"] == ["DEMO-W04"]
+    citizen = requests.post(stack.api + "/v1/admin/staff/disable", json={"email": email},
+                            headers={"Authorization": f"Bearer {stack.login('citizen1@demo.civicbridge.vn')}"}, timeout=10)
+    assert citizen.status_code == 403

@@ -10,6 +10,7 @@ import { reportsMapPage, statsPage } from "./pages/public.js";
 import { inboxPage, staffReportPage } from "./pages/staff.js";
 import { dashboardPage } from "./pages/dashboard.js";
 import { contactsPage, verifyPage } from "./pages/contacts.js";
+import { adminPage } from "./pages/admin.js";
 
 const ROUTES = [
   [/^\/?$/, homePage],
@@ -25,6 +26,7 @@ const ROUTES = [
   [/^\/dashboard$/, dashboardPage],
   [/^\/contacts$/, contactsPage],
   [/^\/verify\/([A-Za-z0-9_-]+)$/, verifyPage],
+  [/^\/admin$/, adminPage],
 ];
 
 // Links in messages point at /track/<code>: the same page as #/track/<code>.
@@ -92,6 +94,7 @@ function renderHeader() {
         u ? h("li", {}, link("/contacts", "nav_contacts")) : null,
         u && u.isStaff ? h("li", {}, link("/staff", "nav_inbox")) : null,
         u && (u.isLeader || u.isStaff) ? h("li", {}, link("/dashboard", "nav_dashboard")) : null,
+        u && u.groups.includes("admin") ? h("li", {}, link("/admin", "nav_admin")) : null,
       ),
     ),
     u ? h("p", { class: "who muted" }, t("signed_in_as"), " ", u.email, u.groups.length ? ` (${u.groups.join(", ")})` : "") : null,

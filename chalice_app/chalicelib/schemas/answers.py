@@ -63,6 +63,37 @@ class FlagReasonInfo(BaseModel):
     label: Text
 
 
+class StaffMember(BaseModel):
+    user_id: str | None
+    email: str
+    name: str | None
+    role: str
+    units: list[str]
+    enabled: bool
+
+
+class StaffList(BaseModel):
+    items: list[StaffMember]
+
+
+class StaffSaved(BaseModel):
+    user_id: str
+    email: str
+    role: str
+    units: list[str]
+    created: bool
+    notified_for: list[str]
+    temporary_password: str = Field(None, description="The local stack only (it sends no email): shown once")
+
+
+class StaffEnabled(BaseModel):
+    user_id: str
+    email: str
+    enabled: bool
+    role: str | None
+    units: list[str]
+
+
 class ProvinceName(BaseModel):
     vi: str
     en: str

@@ -168,6 +168,19 @@ OPERATIONS: tuple[Op, ...] = (
     # ------------------------------------------------------------------ operators
     Op("/v1/admin/units", "get", "adminListUnits", ("admin",), "Every unit",
        Answer("Units", a.UnitList), (401, 403), security="bearer"),
+    Op("/v1/admin/staff", "get", "adminListStaff", ("admin",), "Everyone in a staff group, with units and state",
+       Answer("Staff", a.StaffList), (401, 403), security="bearer"),
+    Op("/v1/admin/staff", "post", "adminSetStaff", ("admin",), "Invite someone as staff, or change their role or units",
+       Answer("Changed (201: a new person, invited with a temporary password)", a.StaffSaved), (400, 401, 403),
+       security="bearer", body=b.StaffInput,
+       description=("The Cognito group, the Users table and the notification index change together. A new person gets\n"
+                    "a temporary password to change at the first sign-in (Cognito emails it; the local stack answers\n"
+                    "it once, since it sends no email). People are named by email in the body, never in a URL.\n")),
+    Op("/v1/admin/staff/disable", "post", "adminDisableStaff", ("admin",),
+       "Disable someone: no sign-in, no notifications, not assignable; units and history stay",
+       Answer("Disabled", a.StaffEnabled), (400, 401, 403, 404), security="bearer", body=b.StaffEmail),
+    Op("/v1/admin/staff/enable", "post", "adminEnableStaff", ("admin",), "Enable someone again, with their role and units",
+       Answer("Enabled", a.StaffEnabled), (400, 401, 403, 404), security="bearer", body=b.StaffEmail),
     Op("/v1/admin/units", "post", "adminCreateUnit", ("admin",), "Create a unit",
        Answer("Created", a.Unit), (400, 401, 403, 409), status=201, security="bearer",
        parameters=("AcceptLanguage",), body=b.UnitInput),

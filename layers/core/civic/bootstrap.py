@@ -88,6 +88,13 @@ class Services:
         return Open311Store()
 
     @cached_property
+    def people(self):
+        """The user pool, for managing staff (civic.services.staff_admin)."""
+        from civic.adapters.cognito import CognitoPeople
+
+        return CognitoPeople(self.settings)
+
+    @cached_property
     def quotas(self):
         """Quotas against spam (civic.services.quotas): `.report(citizen)`, `.open311_post(client)`,
         `.anonymous_read(ip)`, `.flag(user)`; each raises TooMany past its limit, counting nothing."""

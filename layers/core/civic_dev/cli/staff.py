@@ -14,78 +14,24 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import secrets
-import string
 
+from civic.domain.errors import DomainError
+from civic.services.staff_admin import ROLES, temporary_password
 from civic_dev.cli.target import add_arguments, fail, resolve
 
-ROLES = ("officer", "leader", "coordinator", "moderator", "admin")
-NOTIFIED_ROLES = ("officer", "leader")  # the staff#<unit> index (civic.services.notify: a unit's staff)
+__all__ = ["ROLES", "read_staff_csv", "set_membership", "temporary_password"]
 
 
-def temporary_password() -> str:
-    """One the pool's policy accepts (upper, lower, digits, 8+), for the local stack's invitations."""
-    alphabet = string.ascii_letters + string.digits
-    body = "".join(secrets.choice(alphabet) for _ in range(12))
-    return f"Tmp{body}9z"
-
-
-def set_membership(cognito, pool_id: str, email: str, role: str, units: list[str], name: str | None,
-                   unit_exists, temporary: str | None = None) -> dict:
-    """Create or update one staff member; models must be bound to the target's tables."""
-    from civic.adapters.dynamo.models import NotificationModel, UserModel
+def set_membership(cognito, settings, email: str, role: str, units: list[str], name: str | None, unit_exists,
+                   temporary: str | None = None) -> dict:
+    """One staff member through civic.services.staff_admin (models bound to the target's tables)."""
+    from civic.adapters.cognito import CognitoPeople
     from civic.adapters.dynamo.notify import DynamoNotifyStore
+    from civic.adapters.dynamo.units import DynamoStaffDirectory
+    from civic.services import staff_admin
 
-    if role not in ROLES:
-        raise ValueError(f"role must be one of {', '.join(ROLES)}")
-    unknown = [u for u in units if not unit_exists(u)]
-    if unknown:
-        raise ValueError(f"unknown unit(s): {', '.join(unknown)}")
-    if role not in ("admin", "moderator") and not units:  # a moderator works province-wide
-        raise ValueError(f"a {role} needs at least one --unit")
-    try:
-        user = cognito.admin_get_user(UserPoolId=pool_id, Username=email)
-        created = False
-    except cognito.exceptions.UserNotFoundException:
-        attributes = [{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}]
-        if name:
-            attributes.append({"Name": "name", "Value": name})
-        if temporary:  # the local stack sends no email: the caller prints this password once
-            user = cognito.admin_create_user(UserPoolId=pool_id, Username=email, UserAttributes=attributes,
-                                             TemporaryPassword=temporary, MessageAction="SUPPRESS")["User"]
-        else:  # Cognito emails the invitation with a temporary password; it is never printed here.
-            user = cognito.admin_create_user(UserPoolId=pool_id, Username=email, UserAttributes=attributes,
-                                             DesiredDeliveryMediums=["EMAIL"])["User"]
-        created = True
-    attributes = user.get("UserAttributes") or user.get("Attributes") or []
-    sub = next(a["Value"] for a in attributes if a["Name"] == "sub")
-    groups = cognito.admin_list_groups_for_user(UserPoolId=pool_id, Username=email)["Groups"]
-    for group in groups:
-        if group["GroupName"] in ROLES and group["GroupName"] != role:
-            cognito.admin_remove_user_from_group(UserPoolId=pool_id, Username=email, GroupName=group["GroupName"])
-    cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=role)
-
-    try:
-        before = list(UserModel.get(sub).units or [])
-    except UserModel.DoesNotExist:
-        before = []
-    from civic.domain.contacts import contact_key
-
-    # The pool holds the address as verified (email_verified above): notifications may use it at once.
-    actions = [UserModel.role.set(role), UserModel.units.set(list(units)), UserModel.email.set(email),
-               UserModel.verified.add({contact_key("email", email)})]
-    if name:
-        actions.append(UserModel.display_name.set(name))
-    UserModel(sub).update(actions=actions)
-    notified = list(units) if role in NOTIFIED_ROLES else []
-    for unit in set(before) - set(notified):
-        NotificationModel(f"staff#{unit}", sub).delete()
-    DynamoNotifyStore().index_staff(sub, role, notified)
-    answer = {"user_id": sub, "email": email, "role": role, "units": list(units), "created": created,
-              "notified_for": notified}
-    if created and temporary:
-        answer["temporary_password"] = temporary
-    return answer
+    return staff_admin.set_membership(CognitoPeople(settings, cognito), DynamoStaffDirectory(), DynamoNotifyStore(),
+                                      email, role, units, name, unit_exists, temporary)
 
 
 def _set(args: argparse.Namespace) -> int:
@@ -96,10 +42,10 @@ def _set(args: argparse.Namespace) -> int:
     tree = DynamoUnitStore().tree()
     temporary = temporary_password() if target.local_info is not None else None
     try:
-        result = set_membership(target.client("cognito-idp"), settings.user_pool_id, args.email.strip().lower(),
+        result = set_membership(target.client("cognito-idp"), settings, args.email.strip().lower(),
                                 args.role, args.unit or [], args.name, lambda code: code in tree, temporary)
-    except ValueError as exc:
-        return fail(str(exc))
+    except DomainError as exc:
+        return fail(f"{exc.message.en}: " + "; ".join(f"{k}: {v.en}" for k, v in exc.fields.items()))
     print(json.dumps({"target": target.description, **result}, ensure_ascii=False))
     return 0
 
@@ -153,7 +99,7 @@ def _import(args: argparse.Namespace) -> int:
         return fail(f"{len(problems)} problem(s) in {args.file}; nothing was written")
     cognito, local = target.client("cognito-idp"), target.local_info is not None
     for row in rows:
-        result = set_membership(cognito, settings.user_pool_id, row["email"], row["role"], row["units"], row["name"],
+        result = set_membership(cognito, settings, row["email"], row["role"], row["units"], row["name"],
                                 lambda code: code in tree, temporary_password() if local else None)
         what = "created" if result["created"] else "updated"
         password = f"  temporary password: {result['temporary_password']}" if "temporary_password" in result else ""

@@ -134,7 +134,7 @@ def seed(profile: Profile, env: dict, endpoint_url: str, region: str) -> list[di
     cognito = boto3.client("cognito-idp", endpoint_url=endpoint_url, region_name=region)
     logins = []
     for row in staff:
-        result = set_membership(cognito, settings.user_pool_id, row["email"], row["role"], row["units"], row["name"],
+        result = set_membership(cognito, settings, row["email"], row["role"], row["units"], row["name"],
                                 lambda code: code in tree, temporary_password())
         logins.append({"username": row["email"], "password": result.get("temporary_password", ""),
                        "role": row["role"], "unit": (row["units"] or [None])[0], "temporary": True})

@@ -137,6 +137,11 @@ class DynamoNotifyStore:
         for unit in units:
             NotificationModel(pk=f"staff#{unit}", sk=user_id, user_id=user_id, role=role).save()
 
+    def unindex_staff(self, user_id: str, units: Iterable[str]) -> None:
+        """They stop hearing about these units' reports (moved elsewhere, or disabled)."""
+        for unit in units:
+            NotificationModel(f"staff#{unit}", user_id).delete()
+
     def index_area(self, unit_code: str, user_id: str, source: str, at: str) -> None:
         """`source` "home" (registered, kept) or "report" (where they reported: kept a year after the
         last report there, then DynamoDB's TTL drops it). A home entry is never downgraded."""

@@ -131,7 +131,31 @@ class DynamoStaffDirectory:
         return list(user.units or []) if user.role in ("officer", "leader") else []
 
     def units_of(self, user_id: str) -> list[str]:
+        """A staff member's units; none for someone disabled (a token issued before still signs nothing)."""
         try:
-            return list(UserModel.get(user_id).units or [])
+            user = UserModel.get(user_id)
         except DoesNotExist:
             return []
+        return [] if user.role == "disabled" else list(user.units or [])
+
+    def save_membership(self, user_id: str, role: str, units: list[str], email: str, name: str | None,
+                        verified_email: str) -> list[str]:
+        """Write a staff member's role and units (and their email, which the pool holds as verified);
+        returns the units they had before."""
+        try:
+            before = [str(u) for u in UserModel.get(user_id).units or []]
+        except DoesNotExist:
+            before = []
+        actions = [UserModel.role.set(role), UserModel.units.set(list(units)), UserModel.email.set(email),
+                   UserModel.verified.add({verified_email})]
+        if name:
+            actions.append(UserModel.display_name.set(name))
+        UserModel(user_id).update(actions=actions)
+        return before
+
+    def profiles(self, user_ids: list[str]) -> dict[str, dict]:
+        """Role and units of these people, by id (the staff list of the admin pages)."""
+        found = {}
+        for user in UserModel.batch_get(list(dict.fromkeys(user_ids))):
+            found[user.user_id] = {"role": user.role, "units": list(user.units or [])}
+        return found
