@@ -548,3 +548,11 @@ def test_an_admin_invites_moves_and_disables_staff_in_the_page(browser, stack):
     citizen = requests.post(stack.api + "/v1/admin/staff/disable", json={"email": email},
                             headers={"Authorization": f"Bearer {stack.login('citizen1@demo.civicbridge.vn')}"}, timeout=10)
     assert citizen.status_code == 403
+
+
+def test_the_web_app_is_served_with_its_security_headers(stack):
+    """The same policy as CloudFront's WebSecurityHeaders (every browser test above runs under it)."""
+    headers = requests.get(stack.web + "/", timeout=10).headers
+    policy = headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy and stack.api in policy
+    assert headers["X-Content-Type-Options"] == "nosniff" and headers["X-Frame-Options"] == "DENY"

@@ -24,6 +24,19 @@ class _Handler(SimpleHTTPRequestHandler):
     def log_message(self, format, *args):  # quiet: the API logs are the interesting ones
         pass
 
+    def end_headers(self):
+        # The web app's security headers, as CloudFront's WebSecurityHeaders policy sends them in AWS
+        # (the API and S3 are other origins here): the browser tests run under the same policy.
+        if not self.path.startswith(("/_local/", *PUBLIC_PREFIXES)):
+            self.send_header("Content-Security-Policy", (
+                "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                f"img-src 'self' data: blob: https:; connect-src 'self' {self.server.api_url} {self.server.uploads_url}; "
+                "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"))
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.send_header("X-Frame-Options", "DENY")
+            self.send_header("Referrer-Policy", "strict-origin-when-cross-origin")
+        super().end_headers()
+
     def do_GET(self):
         if self.path.startswith(PUBLIC_PREFIXES):
             return self._media(head=False)
@@ -130,6 +143,7 @@ class WebServer:
         ports.adopt(self.server, sock)
         self.server.daemon_threads = True
         self.server.api_url = api_url
+        self.server.uploads_url = endpoint_url  # presigned uploads go to the embedded S3
         self.server.dispatcher = None  # set once the stack's dispatcher runs (POST /_local/settle)
         self.server.media = (boto3.client("s3", endpoint_url=endpoint_url, region_name=region), media_bucket)
         self._thread = threading.Thread(target=self.server.serve_forever, name="web", daemon=True)
