@@ -30,6 +30,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from civic.domain.units import ADMIN_KINDS, AGENCY_KINDS, UnitTree
 
 if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
     from civic.geo.index import GeoIndex
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
@@ -130,7 +133,7 @@ class BoundaryError(ValueError):
         self.report = report
 
 
-def _problem(feature: int | None, unit_code: str | None, problem: str, **details: Any) -> dict:
+def _problem(feature: int | None, unit_code: str | None, problem: str, **details: Any) -> dict[str, Any]:
     vi, en = MESSAGES[problem]
     return {
         "feature": feature,
@@ -144,23 +147,23 @@ def _problem(feature: int | None, unit_code: str | None, problem: str, **details
 @dataclass
 class BoundaryReport:
     ok: bool = True
-    errors: list[dict] = field(default_factory=list)
-    warnings: list[dict] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     truncated: bool = False
 
-    def error(self, *args, **kwargs) -> None:
+    def error(self, feature: int | None, unit_code: str | None, problem: str, **details: Any) -> None:
         self.ok = False
         self.counts["errors"] = self.counts.get("errors", 0) + 1
         if len(self.errors) < MAX_LISTED:
-            self.errors.append(_problem(*args, **kwargs))
+            self.errors.append(_problem(feature, unit_code, problem, **details))
         else:
             self.truncated = True
 
-    def warn(self, *args, **kwargs) -> None:
+    def warn(self, feature: int | None, unit_code: str | None, problem: str, **details: Any) -> None:
         self.counts["warnings"] = self.counts.get("warnings", 0) + 1
         if len(self.warnings) < MAX_LISTED:
-            self.warnings.append(_problem(*args, **kwargs))
+            self.warnings.append(_problem(feature, unit_code, problem, **details))
         else:
             self.truncated = True
 
@@ -191,17 +194,19 @@ class _Parsed:
 # ------------------------------------------------------------------------------------ validation
 
 
-def _position_text(position) -> str:
+def _position_text(position: NDArray[np.float64]) -> str:
     return "[" + ", ".join(f"{float(v):g}" for v in position[:2]) + "]"
 
 
-def _check_rings(polygons: list, index: int, code: str, report: BoundaryReport) -> list | None:
+def _check_rings(
+    polygons: list[Any], index: int, code: str, report: BoundaryReport
+) -> list[list[NDArray[np.float64]]] | None:
     """Structure, closure, length and lon/lat range of every ring (shapely would silently close them);
     the rings as 2D float arrays per polygon, or None after reporting the problems."""
     import numpy as np
 
     ok = True
-    out: list[list] = []
+    out: list[list[NDArray[np.float64]]] = []
     for p, rings in enumerate(polygons):
         if not isinstance(rings, list) or not rings:
             report.error(index, code, "bad_coordinates", detail=f"polygon {p} must be a non-empty list of rings")
@@ -249,8 +254,8 @@ def _check_rings(polygons: list, index: int, code: str, report: BoundaryReport) 
     return out if ok else None
 
 
-def _geometry(feature: dict, index: int, code: str, report: BoundaryReport):
-    """The feature's valid 2D shapely geometry, or None after reporting why not."""
+def _geometry(feature: dict[str, Any], index: int, code: str, report: BoundaryReport) -> Any:
+    """The feature's valid 2D shapely geometry (shapely is untyped: Any), or None after reporting why not."""
     import shapely
     from shapely.geometry import MultiPolygon, Polygon
 
@@ -386,11 +391,11 @@ class RoutingArtifact:
     agency: GeoIndex | None
     version: str
     built_at: str
-    header: dict = field(default_factory=dict)
+    header: dict[str, Any] = field(default_factory=dict)
     _agency_tree: Any = field(default=None, repr=False)
 
     @property
-    def counts(self) -> dict:
+    def counts(self) -> dict[str, int]:
         return dict(self.header.get("counts", {}))
 
     @classmethod
@@ -416,7 +421,7 @@ class RoutingArtifact:
             raise ValueError("routing artifact payload does not match its version (corrupt or truncated)")
         sections = header.get("sections") or {}
 
-        def section(name: str):
+        def section(name: str) -> GeoIndex | None:
             span = sections.get(name)
             if span is None:
                 return None
@@ -455,7 +460,9 @@ class RoutingArtifact:
         return sorted(self.agency.codes[int(i)] for i in hits)
 
 
-def _pack(admin: bytes, agency: bytes | None, *, built_at: str, source_sha256: str | None, counts: dict) -> bytes:
+def _pack(
+    admin: bytes, agency: bytes | None, *, built_at: str, source_sha256: str | None, counts: dict[str, int]
+) -> bytes:
     # Sections start at multiples of 8 in the file, so GeoIndex's numpy views are aligned.
     admin_padded = admin + b"\0" * (-len(admin) % 8)
     payload = admin_padded + (agency or b"")
@@ -477,10 +484,11 @@ def artifact_version(data: bytes) -> str:
     if not data.startswith(MAGIC) or len(data) < len(MAGIC) + 4:
         raise ValueError("not a CivicBridge routing artifact")
     (length,) = struct.unpack_from(">I", data, len(MAGIC))
-    return json.loads(data[len(MAGIC) + 4 : len(MAGIC) + 4 + length])["version"]
+    version: str = json.loads(data[len(MAGIC) + 4 : len(MAGIC) + 4 + length])["version"]
+    return version
 
 
-def _build(parsed: list[_Parsed], *, built_at: str, source_sha256: str | None, counts: dict) -> bytes:
+def _build(parsed: list[_Parsed], *, built_at: str, source_sha256: str | None, counts: dict[str, int]) -> bytes:
     from civic.geo.index import GeoIndex
 
     admin = sorted((p.code, p.geometry) for p in parsed if p.kind not in AGENCY_KINDS)
@@ -506,7 +514,7 @@ def build_artifact(collection: Any, tree: UnitTree, *, built_at: str | None = No
     return _build(parsed, built_at=built_at or _now(), source_sha256=source_sha256, counts=_artifact_counts(report))
 
 
-def _artifact_counts(report: BoundaryReport) -> dict:
+def _artifact_counts(report: BoundaryReport) -> dict[str, int]:
     return {k: report.counts.get(k, 0) for k in ("features", "admin", "agency", "missing_coverage")}
 
 
@@ -516,22 +524,22 @@ def _artifact_counts(report: BoundaryReport) -> dict:
 class BoundaryStore(Protocol):
     """Where uploads are read and the artifact, pointer and reports are written (S3 in the cloud)."""
 
-    def stat_upload(self, key: str) -> dict:
+    def stat_upload(self, key: str) -> dict[str, Any]:
         """{"size": int, "modified": iso}; raises FileNotFoundError when the object is gone."""
 
     def read_upload(self, key: str, max_bytes: int) -> bytes: ...
 
-    def current(self) -> dict | None:
+    def current(self) -> dict[str, Any] | None:
         """The published pointer (`routing/current.json`), or None before the first publication."""
 
-    def publish(self, artifact: bytes, pointer: dict, collection: bytes) -> dict:
+    def publish(self, artifact: bytes, pointer: dict[str, Any], collection: bytes) -> dict[str, Any]:
         """Writes the artifact and its whole FeatureCollection, then the pointer (the commit point) and a
         history entry; returns the pointer written."""
 
-    def collection(self, pointer: dict) -> bytes | None:
+    def collection(self, pointer: dict[str, Any]) -> bytes | None:
         """The FeatureCollection a publication was built from (None for publications older than that)."""
 
-    def save_status(self, source_key: str, status: dict) -> dict:
+    def save_status(self, source_key: str, status: dict[str, Any]) -> dict[str, Any]:
         """Writes the per-upload report and the latest status; returns the status written."""
 
 
@@ -556,7 +564,7 @@ def _code_of(feature: Any) -> str | None:
     return code if isinstance(code, str) else None
 
 
-def merge_collections(published: Any, upload: dict) -> tuple[dict, dict[str, int]]:
+def merge_collections(published: Any, upload: dict[str, Any]) -> tuple[dict[str, Any], dict[str, int]]:
     """The upload's features, then the published features whose unit codes the upload does not name
     (so problems keep the upload's feature numbers). Returns the set and what the merge did."""
     features = upload.get("features")
@@ -579,7 +587,7 @@ def process_bytes(
     source_modified: str | None = None,
     overlap_tolerance: float = OVERLAP_TOLERANCE,
     mode: str = "merge",
-) -> dict:
+) -> dict[str, Any]:
     """Validate `raw` (merged into the published set unless `mode` is replace); only if the result is
     clean build and publish the artifact. Always saves the status."""
     now = now or _now()
@@ -618,7 +626,16 @@ def process_bytes(
     return _finish(store, source_key, now, report, pointer, outcome="published", mode=mode, merged=merged)
 
 
-def _finish(store, source_key, now, report, pointer, outcome=None, mode="merge", merged=None) -> dict:
+def _finish(
+    store: BoundaryStore,
+    source_key: str,
+    now: str,
+    report: BoundaryReport,
+    pointer: dict[str, Any] | None,
+    outcome: str | None = None,
+    mode: str = "merge",
+    merged: dict[str, int] | None = None,
+) -> dict[str, Any]:
     if pointer is None:
         current = store.current()
         active = current.get("version") if current else None
@@ -646,7 +663,7 @@ def process_upload(
     now: str | None = None,
     max_bytes: int = MAX_UPLOAD_BYTES,
     overlap_tolerance: float = OVERLAP_TOLERANCE,
-) -> dict:
+) -> dict[str, Any]:
     """The whole job for one uploaded object: read (≤ max_bytes), validate, publish if clean, report."""
     now = now or _now()
     try:
@@ -664,7 +681,7 @@ def process_upload(
     )
 
 
-def status_lines(status: dict, lang: str = "vi") -> list[str]:
+def status_lines(status: dict[str, Any], lang: str = "vi") -> list[str]:
     """A status as text lines (for the CLI and logs): the outcome, then each problem."""
     report = status.get("report") or {}
     counts = report.get("counts", {})

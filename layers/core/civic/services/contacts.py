@@ -17,6 +17,7 @@ from civic.clock import local_day, parse_utc
 from civic.domain import contacts as rules
 from civic.domain import notify as core
 from civic.domain.contacts import MAX_ATTEMPTS, VERIFIABLE, Pending
+from civic.domain.ports import ContactStore, NotifyQueue, NotifyStore
 
 # Fields of the preferences view whose status GET /v1/me/preferences shows, by channel.
 VIEW_FIELDS = VERIFIABLE
@@ -27,8 +28,8 @@ class Verification:
     """What verification needs, wired once (civic.bootstrap): its store, the notify queue, where links
     point, and the daily caps (a signed-in account; an Open311 client, which reports for many people)."""
 
-    store: Any
-    queue: Any
+    store: ContactStore
+    queue: NotifyQueue
     web_base: str
     account_cap: int = rules.PER_ACCOUNT_DAY
     open311_cap: int = 100
@@ -46,8 +47,8 @@ def _epoch(now: str) -> int:
     return int(parse_utc(now).timestamp())
 
 
-def request(prefs: core.Preferences, channels: Iterable[str], *, store, queue, web_base: str, account: str,
-            cap: int, now: str, defer: bool = False) -> dict[str, str]:
+def request(prefs: core.Preferences, channels: Iterable[str], *, store: ContactStore, queue: NotifyQueue,
+            web_base: str, account: str, cap: int, now: str, defer: bool = False) -> dict[str, str]:
     """Ask each given channel's owner to confirm it, unless it is verified or a live code was sent.
 
     Returns {channel: verified | pending | sent | limited}. `account` is whose daily budget pays
@@ -90,7 +91,7 @@ def request(prefs: core.Preferences, channels: Iterable[str], *, store, queue, w
     return out
 
 
-def confirm_token(body: Any, *, store, now: str) -> dict:
+def confirm_token(body: Any, *, store: ContactStore, now: str) -> dict[str, Any]:
     """POST /v1/contacts/verify: the link's token is the secret (works without an account)."""
     pending = store.pending_by_token(rules.secret_hash(rules.parse_token(body)))
     if pending is None or not pending.live(_epoch(now)):
@@ -99,7 +100,8 @@ def confirm_token(body: Any, *, store, now: str) -> dict:
     return {"verified": True, "channel": pending.channel}
 
 
-def confirm_code(user_id: str, body: Any, *, store, notify_store, now: str) -> dict:
+def confirm_code(user_id: str, body: Any, *, store: ContactStore, notify_store: NotifyStore,
+                 now: str) -> dict[str, Any]:
     """POST /v1/me/contacts/verify: the code, for the signed-in owner of the contact."""
     channel, code = rules.parse_code(body)
     prefs = notify_store.get_preferences(user_id)
@@ -115,7 +117,7 @@ def confirm_code(user_id: str, body: Any, *, store, notify_store, now: str) -> d
     raise rules.wrong_code(max(0, MAX_ATTEMPTS - store.wrong_attempt(pending, MAX_ATTEMPTS)))
 
 
-def statuses(prefs: core.Preferences | None, *, store, now: str) -> dict[str, str]:
+def statuses(prefs: core.Preferences | None, *, store: ContactStore, now: str) -> dict[str, str]:
     """{view field: verified | pending | unverified} for each email, phone and Zalo id on file."""
     if prefs is None:
         return {}
@@ -129,7 +131,8 @@ def statuses(prefs: core.Preferences | None, *, store, now: str) -> dict[str, st
     return out
 
 
-def with_cognito(prefs: core.Preferences | None, claims: dict, *, store) -> core.Preferences | None:
+def with_cognito(prefs: core.Preferences | None, claims: dict[str, Any], *, store: ContactStore
+                 ) -> core.Preferences | None:
     """Contacts Cognito verified (the ID token's email_verified / phone_number_verified) count as
     verified without a message; they are recorded so the notify function, which has no token, knows."""
     if prefs is None:

@@ -19,6 +19,7 @@ from civic.domain.categories import all_categories
 from civic.domain.errors import Invalid
 from civic.domain.moderation import is_public
 from civic.domain.opendata import Published
+from civic.domain.ports import ReportStore
 from civic.domain.reports import Report, TimelineEvent
 from civic.domain.units import UnitTree
 from civic.i18n import text
@@ -51,13 +52,13 @@ class OpenDataStore(Protocol):
     def write(self, key: str, data: bytes, content_type: str, sha256: str) -> None: ...
 
 
-def _read_index(files: OpenDataStore) -> dict:
+def _read_index(files: OpenDataStore) -> dict[str, Any]:
     raw = files.read(opendata.INDEX_KEY)
     return json.loads(raw) if raw else {"version": 1, "items": []}
 
 
 def _publish(
-    files: OpenDataStore, index: dict, kind: str, period: str, fmt: str, key: str, data: bytes, rows: int, now: str,
+    files: OpenDataStore, index: dict[str, Any], kind: str, period: str, fmt: str, key: str, data: bytes, rows: int, now: str,
     written: list[str],
 ) -> Published:
     """Write the file unless the same bytes are there already; the index entry keeps its first time."""
@@ -70,7 +71,7 @@ def _publish(
     return Published(kind, period, fmt, key, len(data), rows, sha, created)
 
 
-def unit_figures(stats: UnitCounters, tree: UnitTree, month: str, through: str) -> list[dict]:
+def unit_figures(stats: UnitCounters, tree: UnitTree, month: str, through: str) -> list[dict[str, Any]]:
     """Each unit's figures from the first of the month through `through`, from the statistics
     counters (one query per unit), with the satisfaction index the API shows."""
     from civic.domain import stats as figures
@@ -108,7 +109,7 @@ def export_day(store: DayReports, files: OpenDataStore, day: str, tree: UnitTree
     # The month's roll-up: every exported day of the month, read back from its daily GeoJSON.
     month = day[:7]
     listed = {item["key"] for item in index["items"]}
-    month_rows: list[dict] = []
+    month_rows: list[dict[str, Any]] = []
     days_in_month = 0
     for other in opendata.month_days(month):
         if other == day:
@@ -161,7 +162,7 @@ def reexport_moderated(store: DayReports, files: OpenDataStore, report_ids: list
 _LIST_PARAMS = {"kind", "format"}
 
 
-def list_exports(files: OpenDataStore, params: Mapping[str, str], base_url: str) -> dict:
+def list_exports(files: OpenDataStore, params: Mapping[str, str], base_url: str) -> dict[str, Any]:
     """GET /v1/exports: the open-data files, newest period first, with absolute URLs."""
     unknown = set(params) - _LIST_PARAMS
     if unknown:
@@ -178,7 +179,7 @@ def list_exports(files: OpenDataStore, params: Mapping[str, str], base_url: str)
 
 
 def staff_export(
-    store, member: StaffMember, params: Mapping[str, str], tree: UnitTree, settings: Settings,
+    store: ReportStore, member: StaffMember, params: Mapping[str, str], tree: UnitTree, settings: Settings,
     due_state: Callable[[str | None], str],
 ) -> tuple[str, int, int]:
     """The inbox with these filters as CSV text: (text, rows written, rows matching). `limit` and

@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +17,15 @@ from civic.domain import geo
 from civic.domain.categories import all_categories, require_category
 from civic.domain.errors import Conflict, Invalid, NotFound, TooLarge
 from civic.domain.moderation import FLAG_REASONS, FLAG_REASONS_DATA, REVIEW_PENDING, hide_reason, is_public
-from civic.domain.ports import AlreadyFlagged, ConcurrentChange, FeedQuery, ReportStore, TrackingCodeTaken, UploadSigner
+from civic.domain.ports import (
+    AlreadyFlagged,
+    ConcurrentChange,
+    FeedQuery,
+    FollowStore,
+    ReportStore,
+    TrackingCodeTaken,
+    UploadSigner,
+)
 from civic.domain.questions import check_answers
 from civic.domain.reports import (
     REPORT_ID,
@@ -85,7 +93,7 @@ def parse_submission(body: Any, settings: Settings) -> ReportSubmission:
 
 def create_report(
     submission: ReportSubmission, *, citizen_id: str, store: ReportStore, settings: Settings, now: str | None = None,
-    event_data: dict | None = None,
+    event_data: dict[str, Any] | None = None,
 ) -> Report:
     """Write a validated submission as a new report in `submitted`, with a fresh tracking code.
 
@@ -107,7 +115,7 @@ def create_report(
     raise RuntimeError("could not draw a free tracking code")
 
 
-def created(report: Report) -> dict:
+def created(report: Report) -> dict[str, Any]:
     return {
         "id": report.id,
         "tracking_code": report.tracking_code,
@@ -116,7 +124,9 @@ def created(report: Report) -> dict:
     }
 
 
-def upload_slots(report: Report, signer: UploadSigner, settings: Settings, role: str = "report") -> list[dict]:
+def upload_slots(
+    report: Report, signer: UploadSigner, settings: Settings, role: str = "report"
+) -> list[dict[str, Any]]:
     """A fresh presigned POST for each media item still waiting for its file.
 
     Signed on every answer, also when a retried submission replays the first one, so a client
@@ -143,7 +153,7 @@ def submit(
     signer: UploadSigner,
     settings: Settings,
     now: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Validate, create, and answer with one presigned upload per declared media item."""
     report = create_report(parse_submission(body, settings), citizen_id=citizen_id, store=store, settings=settings, now=now)
     return {**created(report), "uploads": upload_slots(report, signer, settings)}
@@ -157,9 +167,9 @@ def _load(store: ReportStore, report_id: str) -> Report:
 
 
 def view_report(
-    store: ReportStore, report_id: str, viewer_id: str | None, settings: Settings, follows=None,
+    store: ReportStore, report_id: str, viewer_id: str | None, settings: Settings, follows: FollowStore | None = None,
     image_format: str = "jpeg",
-) -> dict:
+) -> dict[str, Any]:
     report = _load(store, report_id)
     category = all_categories().get(report.category)
     if viewer_id and viewer_id == report.citizen_id:
@@ -175,7 +185,7 @@ def view_report(
     return view
 
 
-def set_following(store: ReportStore, follows, report_id: str, user_id: str, on: bool) -> dict:
+def set_following(store: ReportStore, follows: FollowStore, report_id: str, user_id: str, on: bool) -> dict[str, Any]:
     """Follow (or stop following) someone else's report, to be notified like its author."""
     report = _load(store, report_id)
     if report.citizen_id == user_id:
@@ -187,7 +197,7 @@ def set_following(store: ReportStore, follows, report_id: str, user_id: str, on:
     return {"report_id": report.id, "following": on, "followers": follows.count(report.id)}
 
 
-def track(store: ReportStore, code: str, settings: Settings, image_format: str = "jpeg") -> dict:
+def track(store: ReportStore, code: str, settings: Settings, image_format: str = "jpeg") -> dict[str, Any]:
     report = store.get_by_tracking(normalise_tracking_code(code or ""))
     if report is None:
         raise NotFound("Không tìm thấy mã theo dõi", "Tracking code not found")
@@ -239,7 +249,10 @@ def _limit(params: Mapping[str, str]) -> int:
     return int(raw)
 
 
-def _page(reports: list[Report], limit: int, view, shown=None) -> dict:
+def _page(
+    reports: list[Report], limit: int, view: Callable[[Report], dict[str, Any]],
+    shown: Callable[[Report], bool] | None = None,
+) -> dict[str, Any]:
     """A page of `limit` reports read; those `shown` rejects (hidden ones) leave a shorter page."""
     return {
         "items": [view(r) for r in reports if shown is None or shown(r)],
@@ -249,7 +262,7 @@ def _page(reports: list[Report], limit: int, view, shown=None) -> dict:
 
 def my_reports(
     store: ReportStore, citizen_id: str, params: Mapping[str, str], settings: Settings, image_format: str = "jpeg"
-) -> dict:
+) -> dict[str, Any]:
     limit = _limit(params)
     reports = store.by_citizen(citizen_id, limit, decode_cursor(params.get("cursor")))
     cats = all_categories()
@@ -259,7 +272,7 @@ def my_reports(
 _FEED_PARAMS = {"bbox", "category", "status", "limit", "cursor"}
 
 
-def feed(store: ReportStore, params: Mapping[str, str], settings: Settings, image_format: str = "jpeg") -> dict:
+def feed(store: ReportStore, params: Mapping[str, str], settings: Settings, image_format: str = "jpeg") -> dict[str, Any]:
     unknown = set(params) - _FEED_PARAMS
     if unknown:
         raise Invalid(
@@ -312,11 +325,14 @@ def feed(store: ReportStore, params: Mapping[str, str], settings: Settings, imag
     )
 
 
-def categories(lang: str) -> dict:
+def categories(lang: str) -> dict[str, Any]:
     return {"items": [c.public(lang) for c in all_categories().values()]}
 
 
-def reply(store: ReportStore, report_id: str, citizen_id: str, body: Any, now: str, extend=None) -> dict:
+def reply(
+    store: ReportStore, report_id: str, citizen_id: str, body: Any, now: str,
+    extend: Callable[[str, str, str], str] | None = None,
+) -> dict[str, Any]:
     """The author answers the unit's request for information; the deadline clock runs again,
     pushed back by the time it waited (`extend(due, paused_from, resumed)`)."""
     report = _load(store, report_id)
@@ -331,7 +347,7 @@ def reply(store: ReportStore, report_id: str, citizen_id: str, body: Any, now: s
     # The clock was paused: push back the deadline in effect (acceptance while waiting to be
     # accepted, resolution afterwards); its warnings start over.
     field = "accept_due_at" if report.status in WAITING_STATUSES else "due_at"
-    updates: dict = {"awaiting_info_since": None, "info_question": None,
+    updates: dict[str, Any] = {"awaiting_info_since": None, "info_question": None,
                      "flags": [f for f in report.flags if f not in ("due_soon", "overdue", "escalated")]}
     if extend and getattr(report, field):
         updates[field] = extend(getattr(report, field), report.awaiting_info_since, now)
@@ -350,7 +366,7 @@ MAX_FLAG_TEXT = 500
 _FLAG_ATTEMPTS = 5
 
 
-def flag(store: ReportStore, report_id: str, citizen_id: str, body: Any, now: str, threshold: int) -> dict:
+def flag(store: ReportStore, report_id: str, citizen_id: str, body: Any, now: str, threshold: int) -> dict[str, Any]:
     """A citizen flags a public report as abusive (one flag per account). The first flag puts it in the
     moderation queue; flags from `threshold` distinct accounts hide it until a moderator decides."""
     reason = body.get("reason") if isinstance(body, dict) else None
@@ -396,7 +412,7 @@ def flag(store: ReportStore, report_id: str, citizen_id: str, body: Any, now: st
 RATING_WINDOW_DAYS = 7
 
 
-def rate(store: ReportStore, report_id: str, citizen_id: str, body: Any, now: str) -> dict:
+def rate(store: ReportStore, report_id: str, citizen_id: str, body: Any, now: str) -> dict[str, Any]:
     """The author rates the published result: satisfied or not, 1–5 stars, an optional comment.
 
     Rating closes the report; it can be changed while the rating window (7 days from the result)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from civic.domain import geo
 from civic.domain.ports import ConcurrentChange, ReportStore
@@ -112,12 +112,19 @@ def process_upload(
     return outcome
 
 
-def _refused(item: MediaItem, code: str) -> tuple[MediaItem, set[str], str]:
+# What examining an upload gives: the media item as it now stands, flags for the report, the outcome.
+_Examined = tuple[MediaItem, set[str], str]
+
+
+def _refused(item: MediaItem, code: str) -> _Examined:
     reason = REFUSALS.get(code, REFUSALS["undecodable"])
     return replace(item, status="refused", reason={"code": code, **reason.as_dict()}), set(), f"refused:{code}"
 
 
-def _examine(upload, report: Report, item: MediaItem, blobs, photos, media_bucket: str, far_m: float):
+def _examine(
+    upload: Upload, report: Report, item: MediaItem, blobs: BlobStore, photos: PhotoRegistry, media_bucket: str,
+    far_m: float,
+) -> _Examined:
     if upload.size == 0:
         return _refused(item, "empty")
     if upload.size > item.declared_size:
@@ -130,7 +137,7 @@ def _examine(upload, report: Report, item: MediaItem, blobs, photos, media_bucke
     return _photo(report, item, data, blobs, photos, media_bucket, far_m)
 
 
-def _video(report: Report, item: MediaItem, data: bytes, blobs, media_bucket: str):
+def _video(report: Report, item: MediaItem, data: bytes, blobs: BlobStore, media_bucket: str) -> _Examined:
     from civic.media.imaging import sniff
     from civic.media.video import BadContainer, strip_metadata
 
@@ -147,7 +154,10 @@ def _video(report: Report, item: MediaItem, data: bytes, blobs, media_bucket: st
     return replace(item, status="ready", renditions={"video": stem}, formats=[item.content_type]), set(), "ready"
 
 
-def _photo(report: Report, item: MediaItem, data: bytes, blobs, photos, media_bucket: str, far_m: float):
+def _photo(
+    report: Report, item: MediaItem, data: bytes, blobs: BlobStore, photos: PhotoRegistry, media_bucket: str,
+    far_m: float,
+) -> _Examined:
     from civic.media.imaging import ImageRefused, render
 
     try:
@@ -179,7 +189,7 @@ def _photo(report: Report, item: MediaItem, data: bytes, blobs, photos, media_bu
 def _attach(store: ReportStore, report: Report, item: MediaItem, flags: set[str], now: str) -> None:
     media = [item if m.media_id == item.media_id else m for m in report.media]
     updated = change(report, at=now, media=media, flags=sorted(set(report.flags) | flags))
-    data: dict = {"media_id": item.media_id}
+    data: dict[str, Any] = {"media_id": item.media_id}
     if item.reason:
         data["reason"] = item.reason
     if flags:

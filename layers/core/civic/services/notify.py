@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING, Any, cast
 from civic.domain import notify as core
 from civic.domain.errors import Forbidden, Invalid, NotFound
 from civic.domain.notify import Alert, Event, Message, ReportFacts
+from civic.domain.ports import NotifyQueue, NotifyStore, ReportStore
+from civic.domain.units import UnitTree
 from civic.i18n import text
 
 if TYPE_CHECKING:
-    from civic.domain.ports import ReportStore
     from civic.services.contacts import Verification
+    from civic.services.routing import Locator
     from civic.settings import Settings
 
 FANOUT_PAGE = 1000  # recipients read per fan-out step (one Query, ten BatchGetItem)
@@ -38,8 +40,8 @@ def event_from_image(image: Mapping[str, Any]) -> Event:
                  data=e.data)
 
 
-def on_timeline_event(event: Event, *, reports: ReportStore, store, queue, settings: Settings, now: str,
-                      withheld: Counter[str] | None = None) -> int:
+def on_timeline_event(event: Event, *, reports: ReportStore, store: NotifyStore, queue: NotifyQueue,
+                      settings: Settings, now: str, withheld: Counter[str] | None = None) -> int:
     """Decide who hears about one event and enqueue their messages; returns how many.
 
     Replaying an event enqueues the same message ids again: the sender delivers each id once.
@@ -75,7 +77,7 @@ def on_timeline_event(event: Event, *, reports: ReportStore, store, queue, setti
 # ------------------------------------------------------------------ queue → channels
 
 
-def deliver(message: Message, *, send_once: Callable[[Message], dict], queue, now: str) -> str:
+def deliver(message: Message, *, send_once: Callable[[Message], dict[str, Any]], queue: NotifyQueue, now: str) -> str:
     """Deliver one message now, or put it back until the end of the recipient's quiet hours.
 
     `send_once` is the channel call behind the idempotency record (see functions/send): a message
@@ -88,7 +90,8 @@ def deliver(message: Message, *, send_once: Callable[[Message], dict], queue, no
     return "sent"
 
 
-def fan_out(job: Mapping[str, Any], *, store, queue, now: str, withheld: Counter[str] | None = None) -> int:
+def fan_out(job: Mapping[str, Any], *, store: NotifyStore, queue: NotifyQueue, now: str,
+            withheld: Counter[str] | None = None) -> int:
     """One step of an alert's fan-out: a page of the area's people → their messages (batched by 10),
     and the next step as a new job. Steps are idempotent (message ids are alert + person + channel)."""
     alert = store.get_alert(str(job["alert_id"]))
@@ -116,7 +119,7 @@ EMAIL = r"^[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,}$"
 
 
 def preferences_view(prefs: core.Preferences | None, user_id: str, claims_email: str | None = None,
-                     verification: dict[str, str] | None = None) -> dict:
+                     verification: dict[str, str] | None = None) -> dict[str, Any]:
     p = prefs or core.Preferences(user_id=user_id)
     return {
         "channels": list(p.channels), "language": p.language,
@@ -127,7 +130,7 @@ def preferences_view(prefs: core.Preferences | None, user_id: str, claims_email:
 
 
 def _view(prefs: core.Preferences | None, user_id: str, claims: Mapping[str, Any], verification: Verification,
-          now: str) -> dict:
+          now: str) -> dict[str, Any]:
     from civic.domain.contacts import cognito_verified
     from civic.services import contacts
 
@@ -137,7 +140,8 @@ def _view(prefs: core.Preferences | None, user_id: str, claims: Mapping[str, Any
     return preferences_view(prefs, user_id, claims.get("email"), status)
 
 
-def my_preferences(user_id: str, claims: Mapping[str, Any], *, store, verification: Verification, now: str) -> dict:
+def my_preferences(user_id: str, claims: Mapping[str, Any], *, store: NotifyStore, verification: Verification,
+                   now: str) -> dict[str, Any]:
     """GET /v1/me/preferences, with each contact's verification status."""
     from civic.services import contacts
 
@@ -201,9 +205,9 @@ def parse_preferences(body: Any, unit_exists: Callable[[str], bool]) -> dict[str
     return out
 
 
-def save_preferences(user_id: str, body: Any, *, store, unit_exists: Callable[[str], bool], now: str,
+def save_preferences(user_id: str, body: Any, *, store: NotifyStore, unit_exists: Callable[[str], bool], now: str,
                      claims_email: str | None = None, claims: Mapping[str, Any] | None = None,
-                     verification: Verification | None = None) -> dict:
+                     verification: Verification | None = None) -> dict[str, Any]:
     """PUT /v1/me/preferences. A new email, phone or Zalo id is saved, gets one verification message
     (civic.services.contacts) and nothing else until confirmed."""
     changes = parse_preferences(body, unit_exists)
@@ -230,7 +234,7 @@ def save_preferences(user_id: str, body: Any, *, store, unit_exists: Callable[[s
     return _view(after, user_id, claims, verification, now)
 
 
-def add_device(user_id: str, body: Any, *, store) -> dict:
+def add_device(user_id: str, body: Any, *, store: NotifyStore) -> dict[str, Any]:
     if not isinstance(body, dict) or body.get("platform") not in core.DEVICE_PLATFORMS or \
             not isinstance(body.get("token"), str) or not 8 <= len(body["token"]) <= 4096:
         raise Invalid("invalid_request", text("Thiết bị không hợp lệ", "Invalid device"),
@@ -240,13 +244,13 @@ def add_device(user_id: str, body: Any, *, store) -> dict:
     return {"platform": body["platform"], "registered": True, "new": created}
 
 
-def remove_device(user_id: str, token: str, *, store) -> dict:
+def remove_device(user_id: str, token: str, *, store: NotifyStore) -> dict[str, Any]:
     if not 8 <= len(token) <= 4096 or not store.remove_device(user_id, token):
         raise NotFound("Không có thiết bị này trong tài khoản", "No such device on this account")
     return {"token_removed": True}
 
 
-def inbox(user_id: str, params: Mapping[str, str], *, store) -> dict:
+def inbox(user_id: str, params: Mapping[str, str], *, store: NotifyStore) -> dict[str, Any]:
     try:
         limit = int(params.get("limit", "20"))
         if not 1 <= limit <= 100:
@@ -261,7 +265,7 @@ def inbox(user_id: str, params: Mapping[str, str], *, store) -> dict:
     return {"items": items, "unread": store.unread(user_id), "next_cursor": next_cursor}
 
 
-def mark_read(user_id: str, item_id: str, *, store) -> dict:
+def mark_read(user_id: str, item_id: str, *, store: NotifyStore) -> dict[str, Any]:
     if len(item_id) > 200 or not store.mark_read(user_id, item_id):
         raise NotFound("Không tìm thấy thông báo", "Notification not found")
     return {"id": item_id, "read": True}
@@ -270,7 +274,7 @@ def mark_read(user_id: str, item_id: str, *, store) -> dict:
 # ------------------------------------------------------------------ alerts
 
 
-def _bilingual(body: dict, name: str, limit: int, errors: dict) -> dict[str, str] | None:
+def _bilingual(body: dict[str, Any], name: str, limit: int, errors: dict[str, Any]) -> dict[str, str] | None:
     value = body.get(name)
     if not isinstance(value, dict) or not all(isinstance(value.get(lang), str) and 1 <= len(value[lang].strip()) <= limit
                                               for lang in ("vi", "en")):
@@ -279,7 +283,7 @@ def _bilingual(body: dict, name: str, limit: int, errors: dict) -> dict[str, str
     return {"vi": value["vi"].strip(), "en": value["en"].strip()}
 
 
-def parse_alert(body: Any, *, tree, now: str, created_by: str) -> Alert:
+def parse_alert(body: Any, *, tree: UnitTree, now: str, created_by: str) -> Alert:
     from datetime import datetime
 
     if not isinstance(body, dict):
@@ -332,12 +336,12 @@ def parse_alert(body: Any, *, tree, now: str, created_by: str) -> Alert:
     if errors:
         raise Invalid("invalid_request", text("Cảnh báo không hợp lệ", "Invalid alert"), errors)
     # Every field was checked above: none of these is None any more.
-    return Alert(id=uuid.uuid4().hex, kind=str(kind), severity=severity, title=cast(dict, title),
-                 body=cast(dict, message), starts_at=cast(str, starts), expires_at=cast(str, expires),
+    return Alert(id=uuid.uuid4().hex, kind=str(kind), severity=severity, title=cast(dict[str, str], title),
+                 body=cast(dict[str, str], message), starts_at=cast(str, starts), expires_at=cast(str, expires),
                  units=tuple(units), polygon=polygon, created_at=now, created_by=created_by)
 
 
-def alert_areas(alert: Alert, tree, geometry_of: Callable[[str], Any]) -> list[str]:
+def alert_areas(alert: Alert, tree: UnitTree, geometry_of: Callable[[str], Any]) -> list[str]:
     """The units whose people the alert reaches: the named units and every unit below them; for a
     drawn polygon, the wards (leaf units) whose boundary it touches."""
     leaves = [u.code for u in tree.by_code.values() if not u.is_agency and not tree.children(u.code)]
@@ -356,8 +360,8 @@ def alert_areas(alert: Alert, tree, geometry_of: Callable[[str], Any]) -> list[s
     return sorted(out)
 
 
-def publish_alert(body: Any, *, actor: str, store, queue, tree, geometry_of, now: str,
-                  within: Iterable[str] | None = None) -> dict:
+def publish_alert(body: Any, *, actor: str, store: NotifyStore, queue: NotifyQueue, tree: UnitTree,
+                  geometry_of: Callable[[str], Any], now: str, within: Iterable[str] | None = None) -> dict[str, Any]:
     """Publish an alert and queue its fan-out. `within`: the coordinator's units (None for admins);
     an area outside them and the units below them is refused before anything is written."""
     alert = parse_alert(body, tree=tree, now=now, created_by=actor)
@@ -373,7 +377,8 @@ def publish_alert(body: Any, *, actor: str, store, queue, tree, geometry_of, now
     return {**alert.public(), "areas": areas}
 
 
-def alerts_at(params: Mapping[str, str], *, store, locator: Callable[[], Any], tree, now: str) -> dict:
+def alerts_at(params: Mapping[str, str], *, store: NotifyStore, locator: Callable[[], Locator], tree: UnitTree,
+              now: str) -> dict[str, Any]:
     """GET /v1/alerts?lat&lon: the active alerts whose area contains the point (all active ones
     without a point)."""
     active = [a for a in store.alerts() if a.active(now)]
@@ -391,7 +396,7 @@ def alerts_at(params: Mapping[str, str], *, store, locator: Callable[[], Any], t
             if alert.polygon:
                 from shapely.geometry import Point, shape
 
-                return shape(alert.polygon).covers(Point(lon, lat))
+                return bool(shape(alert.polygon).covers(Point(lon, lat)))  # shapely is untyped
             return bool(chain & set(alert.units))
 
         active = [a for a in active if covers(a)]

@@ -20,6 +20,9 @@ from civic.domain.statuses import OPEN_STATUSES
 from civic.domain.units import Decision, RoutingRule, UnitTree, decide
 
 if TYPE_CHECKING:
+    from civic.domain.calendar import WorkCalendar
+    from civic.domain.sla import SlaPolicy
+    from civic.services.boundaries import RoutingArtifact
     from civic.settings import Settings
 
 
@@ -35,7 +38,7 @@ class Locator(Protocol):
 class ArtifactLocator:
     """A Locator over a published routing artifact (admin and agency layers)."""
 
-    artifact: Any  # civic.services.boundaries.RoutingArtifact (imported lazily: it pulls in numpy)
+    artifact: RoutingArtifact  # imported for type checking only: civic.geo.index pulls in numpy
     snap_distance_m: float = 500.0
 
     def admin_unit(self, lat: float, lon: float) -> tuple[str | None, bool]:
@@ -57,7 +60,7 @@ class ArtifactLocator:
 
 
 @lru_cache(maxsize=1)
-def working_calendar():
+def working_calendar() -> WorkCalendar:
     """Office hours and Vietnamese holidays (civic.domain.calendar); one per container."""
     from civic.domain.calendar import WorkCalendar
 
@@ -65,7 +68,7 @@ def working_calendar():
 
 
 @lru_cache(maxsize=1)
-def sla_policy():
+def sla_policy() -> SlaPolicy:
     """Deadlines per category × priority with unit overrides (defaults until operators configure them)."""
     from civic.domain.sla import SlaPolicy
 
@@ -134,8 +137,8 @@ def route_report(
         except RoutingIndexMissing:  # no boundaries yet: coordinators triage by hand
             decision, snapped = Decision(admin_unit=None, handler=None, reason="no_index"), False
         duplicate = find_duplicate(report, store, settings.duplicate_radius_m, settings.duplicate_window_days)
-        updates: dict = {"status": decision.status, "unit_code": decision.handler}
-        data: dict = {"unit_code": decision.handler, "admin_unit": decision.admin_unit, "basis": decision.reason,
+        updates: dict[str, Any] = {"status": decision.status, "unit_code": decision.handler}
+        data: dict[str, Any] = {"unit_code": decision.handler, "admin_unit": decision.admin_unit, "basis": decision.reason,
                       "category": report.category}
         if decision.rule_id:
             data["rule_id"] = decision.rule_id

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 from civic.domain.ports import ConcurrentChange, ReportStore
 from civic.domain.sla_watch import step
 
 
-def run(store: ReportStore, now: str, parent_of=lambda code: None, extend=None, days_back: int = 30) -> dict[str, int]:
+def run(
+    store: ReportStore,
+    now: str,
+    parent_of: Callable[[str | None], str | None] = lambda code: None,
+    extend: Callable[[str, str, str], str] | None = None,
+    days_back: int = 30,
+) -> dict[str, int]:
     """Counts of what happened. Every stage that is due is taken in the same run (a run long after a
     deadline warns, marks overdue and escalates). A report changed meanwhile is left for the next run."""
     outcomes: Counter[str] = Counter()

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from civic.domain.categories import all_categories, require_category
 from civic.domain.errors import Conflict, Invalid, NotFound, TooLarge
 from civic.domain.moderation import hide_reason, is_public
-from civic.domain.ports import ConcurrentChange, ReportStore
+from civic.domain.ports import ConcurrentChange, ReportStore, UploadSigner
 from civic.domain.reports import (
     REPORT_ID,
     TRIAGE_QUEUE,
@@ -88,7 +88,9 @@ def _visible(store: ReportStore, member: StaffMember, report_id: str, tree: Unit
     return report
 
 
-def staff_view(report: Report, events: list[TimelineEvent], member: StaffMember, settings: Settings) -> dict:
+def staff_view(
+    report: Report, events: list[TimelineEvent], member: StaffMember, settings: Settings
+) -> dict[str, Any]:
     """Everything staff work with: internal notes, the whole timeline, what they may do next."""
     category = all_categories().get(report.category)
     view = owner_view(report, category, settings.media_base_url)
@@ -119,7 +121,9 @@ def staff_view(report: Report, events: list[TimelineEvent], member: StaffMember,
     return view
 
 
-def detail(store: ReportStore, member: StaffMember, report_id: str, tree: UnitTree, settings: Settings) -> dict:
+def detail(
+    store: ReportStore, member: StaffMember, report_id: str, tree: UnitTree, settings: Settings
+) -> dict[str, Any]:
     report = _visible(store, member, report_id, tree)
     return staff_view(report, store.timeline(report.id), member, settings)
 
@@ -127,7 +131,7 @@ def detail(store: ReportStore, member: StaffMember, report_id: str, tree: UnitTr
 def inbox(
     store: ReportStore, member: StaffMember, params: Mapping[str, str], tree: UnitTree, settings: Settings,
     due_state: Callable[[str | None], str],
-) -> dict:
+) -> dict[str, Any]:
     """Open reports of my units, filtered, sorted by due time (soonest first), paged by offset cursor."""
     items, limit, offset = _inbox_matches(store, member, params, tree, due_state)
     page = items[offset: offset + limit]
@@ -214,7 +218,7 @@ def _inbox_matches(
 def act(
     store: ReportStore, member: StaffMember, report_id: str, body: Any, seen_version: int | None,
     tree: UnitTree, ctx: Context, settings: Settings,
-) -> dict:
+) -> dict[str, Any]:
     """Take one action on the version the officer saw; one transaction with its timeline event."""
     if not isinstance(body, dict):
         raise Invalid("invalid_request", text("Nội dung phải là một đối tượng JSON", "The body must be a JSON object"))
@@ -237,8 +241,9 @@ def act(
 
 
 def request_evidence(
-    store: ReportStore, signer, member: StaffMember, report_id: str, body: Any, tree: UnitTree, settings: Settings, now: str,
-) -> dict:
+    store: ReportStore, signer: UploadSigner, member: StaffMember, report_id: str, body: Any, tree: UnitTree,
+    settings: Settings, now: str,
+) -> dict[str, Any]:
     """POST /v1/staff/reports/{id}/evidence: presigned uploads for evidence, processed like any photo."""
     from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -282,11 +287,15 @@ def request_evidence(
 
 
 @lru_cache(maxsize=1)
-def _templates() -> dict:
-    return json.loads(resources.files("civic").joinpath("data/answer_templates.json").read_text("utf-8"))
+def _templates() -> dict[str, list[dict[str, Any]]]:
+    """Answer templates by category code ("*": for every category)."""
+    data: dict[str, list[dict[str, Any]]] = json.loads(
+        resources.files("civic").joinpath("data/answer_templates.json").read_text("utf-8")
+    )
+    return data
 
 
-def templates(category: str | None) -> dict:
+def templates(category: str | None) -> dict[str, Any]:
     data = _templates()
     if category:
         require_category(category)

@@ -10,7 +10,7 @@ a query reads O(days × series) items. Who may see what:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Protocol
@@ -18,7 +18,9 @@ from typing import Any, Protocol
 from civic.domain import stats as core
 from civic.domain.categories import all_categories, require_category
 from civic.domain.errors import Forbidden, Invalid, NotFound, Unauthenticated
-from civic.domain.units import UnitTree
+from civic.domain.ports import StatsCounters
+from civic.domain.reports import TimelineEvent
+from civic.domain.units import Unit, UnitTree
 from civic.i18n import text
 
 DEFAULT_DAYS = 30
@@ -113,7 +115,11 @@ def require_unit_access(viewer: Viewer, unit: str, tree: UnitTree) -> None:
                                               "Only staff of this unit or of a unit above it may see this"))
 
 
-def _scope(params, tree, viewer, today, allowed, with_category=True):
+def _scope(
+    params: Mapping[str, str], tree: UnitTree, viewer: Viewer, today: date, allowed: set[str],
+    with_category: bool = True,
+) -> tuple[str | None, str | None, date, date]:
+    """The unit, category and period asked for, once the viewer may see that unit."""
     _unknown(params, allowed)
     start, end = period(params, today)
     category = _category(params) if with_category else None
@@ -123,21 +129,25 @@ def _scope(params, tree, viewer, today, allowed, with_category=True):
     return unit, category, start, end
 
 
-def _scope_dict(unit, category, start, end) -> dict:
+def _scope_dict(unit: str | None, category: str | None, start: date, end: date) -> dict[str, Any]:
     return {"unit": unit, "category": category, "from": start.isoformat(), "to": end.isoformat()}
 
 
 # ---------------------------------------------------------------- answers
 
 
-def summary(reader: StatsReader, params: Mapping[str, str], tree: UnitTree, viewer: Viewer, today: date) -> dict:
+def summary(
+    reader: StatsReader, params: Mapping[str, str], tree: UnitTree, viewer: Viewer, today: date
+) -> dict[str, Any]:
     unit, category, start, end = _scope(params, tree, viewer, today, {"unit", "category", "from", "to"})
     scope = core.scope_of(unit, category)
     totals = core.fold(item for _, item in reader.days(scope, start.isoformat(), end.isoformat()))
     return core.summary_answer(totals, _scope_dict(unit, category, start, end), open_now=reader.gauge(scope))
 
 
-def units(reader: StatsReader, params: Mapping[str, str], tree: UnitTree, viewer: Viewer, today: date) -> dict:
+def units(
+    reader: StatsReader, params: Mapping[str, str], tree: UnitTree, viewer: Viewer, today: date
+) -> dict[str, Any]:
     parent, start, end, children = _children(reader, params, tree, viewer, today)
     items = []
     for child in children:
@@ -146,7 +156,10 @@ def units(reader: StatsReader, params: Mapping[str, str], tree: UnitTree, viewer
     return {"unit": parent, "from": start.isoformat(), "to": end.isoformat(), "items": sorted(items, key=core.rank_key)}
 
 
-def _children(reader, params, tree, viewer, today):
+def _children(
+    reader: StatsReader, params: Mapping[str, str], tree: UnitTree, viewer: Viewer, today: date
+) -> tuple[str, date, date, list[Unit]]:
+    """The parent unit asked for (else the top one), the period, and the parent's children."""
     _unknown(params, {"unit", "from", "to"})
     start, end = period(params, today)
     parent = _unit(params, tree) or top_unit(tree)
@@ -156,7 +169,9 @@ def _children(reader, params, tree, viewer, today):
     return parent, start, end, tree.children(parent)
 
 
-def categories(reader: StatsReader, params: Mapping[str, str], tree: UnitTree, viewer: Viewer, today: date) -> dict:
+def categories(
+    reader: StatsReader, params: Mapping[str, str], tree: UnitTree, viewer: Viewer, today: date
+) -> dict[str, Any]:
     unit, _, start, end = _scope(params, tree, viewer, today, {"unit", "from", "to"}, with_category=False)
     counts = {}
     for code in all_categories():
@@ -172,7 +187,9 @@ def categories(reader: StatsReader, params: Mapping[str, str], tree: UnitTree, v
     return {"scope": _scope_dict(unit, None, start, end), "total": total, "items": items}
 
 
-def timeseries(reader: StatsReader, params: Mapping[str, str], tree: UnitTree, viewer: Viewer, today: date) -> dict:
+def timeseries(
+    reader: StatsReader, params: Mapping[str, str], tree: UnitTree, viewer: Viewer, today: date
+) -> dict[str, Any]:
     metric = params.get("metric") or "received"
     interval = params.get("interval") or "day"
     if metric not in core.METRICS:
@@ -188,7 +205,9 @@ def timeseries(reader: StatsReader, params: Mapping[str, str], tree: UnitTree, v
             "points": core.timeseries_points(days, metric, interval, start, end)}
 
 
-def heatmap(reader: StatsReader, params: Mapping[str, str], tree: UnitTree, viewer: Viewer, today: date) -> dict:
+def heatmap(
+    reader: StatsReader, params: Mapping[str, str], tree: UnitTree, viewer: Viewer, today: date
+) -> dict[str, Any]:
     unit, category, start, end = _scope(params, tree, viewer, today, {"unit", "category", "from", "to"})
     days = reader.days(core.scope_of(unit, category), start.isoformat(), end.isoformat())
     return {"timezone": "Asia/Ho_Chi_Minh", "weekday_start": "monday",
@@ -196,7 +215,7 @@ def heatmap(reader: StatsReader, params: Mapping[str, str], tree: UnitTree, view
 
 
 def choropleth(reader: StatsReader, params: Mapping[str, str], tree: UnitTree, viewer: Viewer, today: date,
-               geometry_of: Callable[[str], Any]) -> dict:
+               geometry_of: Callable[[str], Any]) -> dict[str, Any]:
     """GeoJSON of the child units with their figures and a status colour (by satisfaction index)."""
     parent, start, end, children = _children(reader, params, tree, viewer, today)
     features = []
@@ -223,7 +242,8 @@ def choropleth(reader: StatsReader, params: Mapping[str, str], tree: UnitTree, v
             "features": features}
 
 
-def _geometry(geometry_of, code: str):
+def _geometry(geometry_of: Callable[[str], Any], code: str) -> dict[str, Any] | None:
+    """The unit's boundary as a GeoJSON geometry; None without one (or before any is published)."""
     from civic.domain.ports import RoutingIndexMissing
 
     try:
@@ -234,7 +254,8 @@ def _geometry(geometry_of, code: str):
         return None
     from shapely.geometry import mapping
 
-    return mapping(shape)
+    geometry: dict[str, Any] = mapping(shape)  # shapely is untyped
+    return geometry
 
 
 # ---------------------------------------------------------------- counting (the stats function)
@@ -245,7 +266,10 @@ def chain_of(tree: UnitTree) -> Callable[[str | None], list[str]]:
     return lambda unit: [unit, *tree.ancestors(unit)] if unit else []
 
 
-def count_event(event, store, tree: UnitTree, report_facts: Callable[[str], dict] | None = None) -> bool:
+def count_event(
+    event: TimelineEvent, store: StatsCounters, tree: UnitTree,
+    report_facts: Callable[[str], dict[str, Any]] | None = None,
+) -> bool:
     """Count one timeline event exactly once. Old events written before the core put `category`
     and `submitted_at` into them get those immutable facts from the report (`report_facts`)."""
     if event.type not in core.COUNTED_TYPES:
@@ -261,7 +285,10 @@ def count_event(event, store, tree: UnitTree, report_facts: Callable[[str], dict
     return store.apply(event.event_id, deltas)
 
 
-def rebuild(events, store, tree: UnitTree, report_facts: Callable[[str], dict] | None = None) -> dict[str, int]:
+def rebuild(
+    events: Iterable[TimelineEvent], store: StatsCounters, tree: UnitTree,
+    report_facts: Callable[[str], dict[str, Any]] | None = None,
+) -> dict[str, int]:
     """Recompute every counter from the whole Timeline (`civic stats rebuild`), after a bug or a data fix.
 
     Idempotent: the same events always give the same items, which replace what is stored (items no
@@ -270,7 +297,7 @@ def rebuild(events, store, tree: UnitTree, report_facts: Callable[[str], dict] |
     the rebuild runs may be overwritten by the rebuild's item (run it again to include it)."""
     items: dict[tuple[str, str], dict[str, int]] = {}
     counted: list[str] = []
-    facts_cache: dict[str, dict] = {}
+    facts_cache: dict[str, dict[str, Any]] = {}
     chain = chain_of(tree)
     for event in events:
         if event.type not in core.COUNTED_TYPES:

@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Any
 from civic.domain import geo
 from civic.domain.categories import all_categories, require_category
 from civic.domain.errors import Conflict, Invalid, NotFound, NotReady
-from civic.domain.ports import FeedQuery, ReportStore, RoutingIndexMissing
+from civic.domain.ports import FeedQuery, ReportStore, RoutingIndexMissing, UnitStore
 from civic.domain.reports import public_view
 from civic.domain.units import RoutingRule, Unit, UnitError, UnitTree, check_references, parse_rule, parse_unit
 from civic.i18n import text
 
 if TYPE_CHECKING:
+    from civic.services.routing import Locator
     from civic.settings import Settings
 
 MAX_NEARBY_RADIUS_M = 2000.0
@@ -46,13 +47,15 @@ def _category(params: Mapping[str, str], default: str | None) -> str | None:
     return require_category(category).code if category is not None else None
 
 
-def _unit_summary(unit: Unit | None) -> dict | None:
+def _unit_summary(unit: Unit | None) -> dict[str, Any] | None:
     if unit is None:
         return None
     return {"code": unit.code, "name_vi": unit.name_vi, "name_en": unit.name_en, "kind": unit.kind, "contact": unit.contact}
 
 
-def locate(params: Mapping[str, str], locator: Callable[[], Any], tree: UnitTree, rules: list[RoutingRule]) -> dict:
+def locate(
+    params: Mapping[str, str], locator: Callable[[], Locator], tree: UnitTree, rules: list[RoutingRule]
+) -> dict[str, Any]:
     """GET /v1/units/locate: what the route function would decide for a report here, now.
 
     `locator` is called only once the parameters are valid (it may load the routing index)."""
@@ -81,7 +84,7 @@ def locate(params: Mapping[str, str], locator: Callable[[], Any], tree: UnitTree
     }
 
 
-def unit_view(code: str, tree: UnitTree, geometry_of: Callable[[str], Any]) -> dict:
+def unit_view(code: str, tree: UnitTree, geometry_of: Callable[[str], Any]) -> dict[str, Any]:
     """GET /v1/units/{code}: the unit, its parent and children, and its boundary as a GeoJSON Feature."""
     unit = tree.get(code)
     if unit is None:
@@ -106,7 +109,9 @@ def unit_view(code: str, tree: UnitTree, geometry_of: Callable[[str], Any]) -> d
 # ---------------------------------------------------------------- nearby reports
 
 
-def nearby(store: ReportStore, params: Mapping[str, str], settings: Settings, image_format: str = "jpeg") -> dict:
+def nearby(
+    store: ReportStore, params: Mapping[str, str], settings: Settings, image_format: str = "jpeg"
+) -> dict[str, Any]:
     """GET /v1/reports/nearby: open reports around a point, nearest first ("follow this one instead")."""
     from civic.domain.moderation import is_public
     from civic.domain.statuses import OPEN_STATUSES
@@ -154,7 +159,7 @@ def _exists(kind_vi: str, kind_en: str, key: str) -> Conflict:
     )
 
 
-def put_unit(body: Any, store, code: str | None = None) -> dict:
+def put_unit(body: Any, store: UnitStore, code: str | None = None) -> dict[str, Any]:
     """POST (code None) creates a new unit; PUT /{code} replaces that unit."""
     try:
         unit = parse_unit(body, all_categories())
@@ -176,7 +181,7 @@ def put_unit(body: Any, store, code: str | None = None) -> dict:
     return unit.public()
 
 
-def delete_unit(code: str, store) -> None:
+def delete_unit(code: str, store: UnitStore) -> None:
     tree = store.tree()
     if code not in tree:
         raise NotFound("Không tìm thấy đơn vị", "Unit not found")
@@ -190,7 +195,7 @@ def delete_unit(code: str, store) -> None:
     store.delete(code)
 
 
-def put_rule(body: Any, store, rule_id: str | None = None) -> dict:
+def put_rule(body: Any, store: UnitStore, rule_id: str | None = None) -> dict[str, Any]:
     try:
         rule = parse_rule(body, all_categories())
     except UnitError as exc:
@@ -214,6 +219,6 @@ def put_rule(body: Any, store, rule_id: str | None = None) -> dict:
     return rule.public()
 
 
-def delete_rule(rule_id: str, store) -> None:
+def delete_rule(rule_id: str, store: UnitStore) -> None:
     if not store.delete_rule(rule_id):
         raise NotFound("Không tìm thấy quy tắc", "Rule not found")

@@ -3,14 +3,17 @@ in the local (moto) AWS into the events Lambda would deliver, and invokes the ha
 in this process, as the SAM template maps them (moto never runs Python Lambda code without docker).
 
 The pieces: ``template_functions`` reads the functions and their event mappings from the template;
-``sources`` polls each event source (its docstring says how each behaves, retries included);
-``schedules`` evaluates rate/cron/at expressions; ``event_filters`` applies FilterCriteria with moto's
-EventBridge pattern matcher; ``lambda_runtime`` is the context, the records and the warm function.
+``sources`` polls S3 buckets and SQS queues and ``streams`` DynamoDB streams (their docstrings say how
+each behaves, retries included); ``schedules`` evaluates rate/cron/at expressions, builds the scheduled
+events and runs the schedule loop; ``async_invoke`` is Lambda's asynchronous invocation (S3,
+schedules); ``event_filters`` applies FilterCriteria with moto's EventBridge pattern matcher;
+``lambda_runtime`` is the context, the records and the warm function. This module wires them together
+and invokes the handlers.
 
 Asynchronous invocations (S3, schedules) run on one worker per function; an exception is retried
 ``EventInvokeConfig.MaximumRetryAttempts`` times (default 2) after ``async_retry_delay`` * 1, 2, 4...
 seconds, then the event is dropped with an error log, or sent to ``EventInvokeConfig.DestinationConfig
-.OnFailure`` / ``DeadLetterQueue`` (SQS or SNS) when configured.
+.OnFailure`` / ``DeadLetterQueue`` (SQS or SNS) when configured (``async_invoke``).
 
 Invocations of one function never overlap (one warm "instance" per function); different functions run
 concurrently. Each invocation gets a JSON round-tripped copy of its event and a Lambda-like
@@ -20,35 +23,31 @@ is logged in one line on the ``civic_dev.local.dispatcher`` logger, never with p
 
 from __future__ import annotations
 
-import copy
-import datetime as dt
 import json
 import logging
 import os
 import threading
 import time
 import traceback
-import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from queue import Empty, Queue
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
 from civic_dev.local import logcontext
+from civic_dev.local.async_invoke import AsyncInvoker, invoke_async
 from civic_dev.local.lambda_runtime import (
     DEFAULT_ACCOUNT,
     HandlerError,
     InvocationRecord,
     LambdaContext,
     LambdaFunction,
-    iso_now,
     parse_partial_response,
 )
-from civic_dev.local.schedules import ScheduleSource
+from civic_dev.local.schedules import ScheduleSource, run_schedules, schedule_event
 from civic_dev.local.sources import S3Source, Source, SqsSource
 from civic_dev.local.streams import StreamSource
 from civic_dev.local.template_functions import EventMapping, TemplateResolver, read_functions
@@ -134,7 +133,7 @@ class Dispatcher:
         self.functions, self.mappings = read_functions(sam, self.template_dir, self.physical_ids, self.resolver,
                                                        self._only)
 
-        self._async: dict[str, _AsyncInvoker] = {}
+        self._async: dict[str, AsyncInvoker] = {}
         self._sources: list[Source] = []
         self._schedules: list[ScheduleSource] = []
 
@@ -191,7 +190,7 @@ class Dispatcher:
         for src in self._sources:
             self._spawn(src.run, f"src-{src.label}")
         if self.run_schedules and self._schedules:
-            self._spawn(self._run_schedules, "schedules")
+            self._spawn(lambda: run_schedules(self), "schedules")
         self._started = True
         log.info("dispatcher started: %d functions, %d event sources, %d schedules",
                  len(self.functions), len(self._sources), len(self._schedules))
@@ -322,40 +321,11 @@ class Dispatcher:
         self._touch()
         return rec
 
-    def _async_for(self, fn: LambdaFunction) -> _AsyncInvoker:
+    def _async_for(self, fn: LambdaFunction) -> AsyncInvoker:
         inv = self._async.get(fn.logical_id)
         if inv is None:
-            inv = self._async[fn.logical_id] = _AsyncInvoker(self, fn)
+            inv = self._async[fn.logical_id] = AsyncInvoker(self, fn)
         return inv
-
-    def _invoke_async_now(self, fn: LambdaFunction, event: Any, trigger: str, event_name: str) -> InvocationRecord:
-        """Lambda's asynchronous invocation: retries with backoff, then the on-failure destination."""
-        attempt = 0
-        while True:
-            attempt += 1
-            rec = self.invoke(fn.logical_id, copy.deepcopy(event), trigger=trigger, event_name=event_name,
-                              attempt=attempt)
-            if rec.outcome == "ok":
-                return rec
-            if attempt > fn.async_max_retries:
-                break
-            if self._sleep(self.async_retry_delay * (2 ** (attempt - 1))):
-                return rec
-        log.error("function %s: asynchronous %s event dropped after %d attempts (last error %s)",
-                  fn.logical_id, trigger, attempt, rec.error_type)
-        if fn.async_on_failure:
-            record = {
-                "version": "1.0",
-                "timestamp": iso_now(),
-                "requestContext": {"requestId": rec.request_id, "functionArn": f"{self._fn_arn(fn)}:$LATEST",
-                                   "condition": "RetriesExhausted", "approximateInvokeCount": attempt},
-                "requestPayload": event,
-                "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-                "responsePayload": {"errorMessage": rec.error_message, "errorType": rec.error_type},
-            }
-            # a function's DeadLetterQueue gets the bare event; an OnFailure destination the record
-            self._send_to_destination(fn.async_on_failure, event if fn.async_on_failure_is_dlq else record)
-        return rec
 
     def _send_to_destination(self, target: Any, body: Any) -> None:
         """Send ``body`` (JSON) to an SQS queue or SNS topic given by ARN or intrinsic."""
@@ -377,29 +347,8 @@ class Dispatcher:
     # ---- schedules ------------------------------------------------------------------------------
 
     def schedule_event(self, mapping: EventMapping) -> Any:
-        props = mapping.props
-        if props.get("Input"):
-            inp = self.resolver.resolve(props["Input"])
-            return json.loads(inp) if isinstance(inp, str) else inp
-        acct = self._account_id()
-        name = props.get("Name") or f"{mapping.function.logical_id}{mapping.event_name}"
-        if mapping.type == "ScheduleV2":
-            resource = f"arn:aws:scheduler:{self.region}:{acct}:schedule/default/{name}"
-            source = "aws.scheduler"
-        else:
-            resource = f"arn:aws:events:{self.region}:{acct}:rule/{name}"
-            source = "aws.events"
-        return {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": "Scheduled Event",
-            "source": source,
-            "account": acct,
-            "time": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "region": self.region,
-            "resources": [resource],
-            "detail": {},
-        }
+        """The event a schedule mapping delivers (civic_dev.local.schedules.schedule_event)."""
+        return schedule_event(self, mapping)
 
     def fire_schedule(self, function_logical_id: str, event_name: str | None = None, *,
                       wait: bool = False) -> InvocationRecord | None:
@@ -415,52 +364,4 @@ class Dispatcher:
         if self._started and not wait and m.function.logical_id in self._async:
             self._async[m.function.logical_id].submit(event, m.type, m.event_name)
             return None
-        return self._invoke_async_now(m.function, event, m.type, m.event_name)
-
-    def _run_schedules(self) -> None:
-        while not self._stop.is_set():
-            now = time.time()
-            for s in self._schedules:
-                try:
-                    if s.due(now):
-                        self._async[s.mapping.function.logical_id].submit(
-                            self.schedule_event(s.mapping), s.mapping.type, s.mapping.event_name)
-                except Exception as exc:  # noqa: BLE001
-                    log.error("schedule %s.%s failed: %s", s.mapping.function.logical_id, s.mapping.event_name, exc)
-            if self._sleep(1.0 - (time.time() % 1.0) + 0.01):
-                return
-
-
-class _AsyncInvoker:
-    """Lambda's internal event queue for one function (asynchronous invocations)."""
-
-    def __init__(self, d: Dispatcher, fn: LambdaFunction):
-        self.d = d
-        self.fn = fn
-        self.queue: Queue[tuple[Any, str, str] | None] = Queue()
-        self.pending = 0
-        self._lock = threading.Lock()
-
-    def submit(self, event: Any, trigger: str, event_name: str) -> None:
-        with self._lock:
-            self.pending += 1
-        self.queue.put((event, trigger, event_name))
-
-    def run(self) -> None:
-        while not self.d._stop.is_set():
-            try:
-                item = self.queue.get(timeout=0.5)
-            except Empty:
-                continue
-            if item is None:
-                return
-            try:
-                self.d._invoke_async_now(self.fn, item[0], item[1], item[2])
-            except Exception:  # noqa: BLE001
-                log.exception("async invoker for %s failed", self.fn.logical_id)
-            finally:
-                with self._lock:
-                    self.pending -= 1
-                self.d._touch()
-
-
+        return invoke_async(self, m.function, event, m.type, m.event_name)

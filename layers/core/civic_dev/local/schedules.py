@@ -1,4 +1,5 @@
-"""Schedules: EventBridge's rate(), cron() and at() expressions, and the source that fires them.
+"""Schedules: EventBridge's rate(), cron() and at() expressions, the source that fires them, the
+event a scheduled function gets, and the dispatcher's schedule loop.
 
 AWS cron has six fields (minutes hours day-of-month month day-of-week year), numbers its days of the
 week 1-7 from Sunday and writes `?` for "no value"; croniter evaluates it once the days are renumbered
@@ -8,8 +9,11 @@ week 1-7 from Sunday and writes `?` for "no value"; croniter evaluates it once t
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
 import re
 import time
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from croniter import croniter
@@ -17,6 +21,8 @@ from croniter import croniter
 if TYPE_CHECKING:
     from civic_dev.local.dispatcher import Dispatcher
     from civic_dev.local.template_functions import EventMapping
+
+log = logging.getLogger("civic_dev.local.dispatcher")
 
 
 class AwsCron:
@@ -101,3 +107,47 @@ class ScheduleSource:
         return False
 
 
+
+
+def schedule_event(d: Dispatcher, mapping: EventMapping) -> Any:
+    """The event EventBridge (Schedule) or EventBridge Scheduler (ScheduleV2) sends: the mapping's
+    ``Input`` when it has one, else a "Scheduled Event"."""
+    props = mapping.props
+    if props.get("Input"):
+        inp = d.resolver.resolve(props["Input"])
+        return json.loads(inp) if isinstance(inp, str) else inp
+    acct = d._account_id()
+    name = props.get("Name") or f"{mapping.function.logical_id}{mapping.event_name}"
+    if mapping.type == "ScheduleV2":
+        resource = f"arn:aws:scheduler:{d.region}:{acct}:schedule/default/{name}"
+        source = "aws.scheduler"
+    else:
+        resource = f"arn:aws:events:{d.region}:{acct}:rule/{name}"
+        source = "aws.events"
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": source,
+        "account": acct,
+        "time": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": d.region,
+        "resources": [resource],
+        "detail": {},
+    }
+
+
+def run_schedules(d: Dispatcher) -> None:
+    """The dispatcher's schedule thread: each second, queue the event of every schedule that is due
+    as an asynchronous invocation of its function."""
+    while not d._stop.is_set():
+        now = time.time()
+        for s in d._schedules:
+            try:
+                if s.due(now):
+                    d._async[s.mapping.function.logical_id].submit(
+                        schedule_event(d, s.mapping), s.mapping.type, s.mapping.event_name)
+            except Exception as exc:  # noqa: BLE001
+                log.error("schedule %s.%s failed: %s", s.mapping.function.logical_id, s.mapping.event_name, exc)
+        if d._sleep(1.0 - (time.time() % 1.0) + 0.01):
+            return
