@@ -96,7 +96,7 @@ def set_membership(people: People, memberships: Memberships, index: StaffIndex, 
     return answer
 
 
-def set_enabled(people: People, memberships: Memberships, index: StaffIndex, email: str, enabled: bool) -> dict:
+def set_enabled(people: People, memberships: Memberships, index: StaffIndex, email: str, enabled: bool) -> dict[str, Any]:
     """Disable someone: no sign-in (their sessions end), no notifications, not assignable, no reports
     visible; their units and history stay, so enabling them again gives back what they had."""
     email = _email(email)
