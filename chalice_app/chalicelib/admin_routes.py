@@ -41,7 +41,7 @@ def admin_staff():
     if request.method == "GET":
         return staff_admin.listing(people, directory)
     body = _body(request, {"email", "role", "units", "name"})
-    units = body.get("units") or []
+    units = body.get("units", [])
     name = body.get("name")
     if not isinstance(units, list) or not all(isinstance(u, str) for u in units) or (
             name is not None and (not isinstance(name, str) or len(name) > 200)):

@@ -48,12 +48,14 @@ def channels(zalo, monkeypatch):
 
     outbox.install()
     outbox.reset()
-    monkeypatch.setenv("ZALO_ACCESS_TOKEN", "tok-test")
     with mock_aws():
         deployed = deploy_stack(endpoint_url=None, region=REGION)
         fields = {k.lower(): v for k, v in deployed.env.items() if k.lower() in Settings.model_fields}
-        settings = Settings(**{**fields, "zalo_api_url": f"{zalo}/_local/zalo", "zalo_access_token": "tok-test"})
+        settings = Settings(**{**fields, "zalo_api_url": f"{zalo}/_local/zalo", "zalo_oauth_url": f"{zalo}/_local/zalo/oauth"})
         models.bind(settings)
+        # The OA's credentials in Secrets Manager, as an operator puts them (the template declares the secret).
+        boto3.client("secretsmanager", region_name=REGION).put_secret_value(
+            SecretId=settings.zalo_secret_arn, SecretString=json.dumps(outbox.zalo_credentials("2099-01-01T00:00:00.000Z")))
         boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=settings.email_sender)
         yield Channels(settings, DynamoNotifyStore())
 
@@ -167,3 +169,30 @@ def test_contact_store_limits_are_all_or_nothing_on_dynamodb(channels):
     store.confirm(store.pending("c1", "email"))
     assert contact_key("email", "x@example.vn") in people.get_preferences("c1").verified
     assert store.pending("c1", "email") is None and store.pending_by_token("v" * 64) is None
+
+
+def test_the_zalo_token_is_refreshed_with_the_single_use_refresh_token_and_kept(channels):
+    """The refresher (functions/zalo_token) against Zalo's token endpoint (the stand-in, over HTTP): fresh
+    tokens are left alone; near expiry both tokens are replaced in Secrets Manager, the old refresh token
+    no longer works, and messages go out with the new access token."""
+    import boto3
+
+    from civic.adapters.channels.zalo_token import ZaloCredentials, ZaloCredentialsError
+
+    settings = channels.context.settings
+    secrets = boto3.client("secretsmanager", region_name=REGION)
+    refresher = ZaloCredentials(settings, client=secrets)
+    assert refresher.refresh() == "fresh"  # expires in 2099
+    before = json.loads(secrets.get_secret_value(SecretId=settings.zalo_secret_arn)["SecretString"])
+    assert refresher.refresh(force=True) == "refreshed"
+    after = json.loads(secrets.get_secret_value(SecretId=settings.zalo_secret_arn)["SecretString"])
+    assert after["access_token"] != before["access_token"] and after["refresh_token"] != before["refresh_token"]
+    assert after["app_id"] == before["app_id"] and after["expires_at"] > "2026"
+    channels.deliver(message("zalo", "zalo-u2"))  # the send function's cache may hold either valid token
+    sender = ZaloCredentials(settings, client=secrets)
+    assert sender.access_token() == after["access_token"]
+    # The old refresh token was single-use: written back wrongly, the next refresh fails loudly (alarmed).
+    secrets.put_secret_value(SecretId=settings.zalo_secret_arn, SecretString=json.dumps(before))
+    with pytest.raises(ZaloCredentialsError) as failed:
+        refresher.refresh(force=True)
+    assert failed.value.code == "error_-14014" and before["refresh_token"] not in str(failed.value)

@@ -467,7 +467,8 @@ def test_deploys_into_in_process_moto():
         groups = boto3.client("logs", region_name=REGION).describe_log_groups(logGroupNamePrefix="/aws/lambda/")
         retention = {g["logGroupName"]: g.get("retentionInDays") for g in groups["logGroups"]}
         assert retention[f"/aws/lambda/{stack.physical_ids['SlaFunction']}"] == 30
-        assert len(retention) == 8 and set(retention.values()) == {30}
+        functions = [k for k, r in stack.sam["Resources"].items() if r["Type"] == "AWS::Serverless::Function"]
+        assert len(retention) == len(functions) == 9 and set(retention.values()) == {30}
         # Streams are handed to the local dispatcher rather than moto's Lambda integration.
         assert list(stack.event_source_mappings.values())[0]["EventSourceArn"] == stack.stream_arns["TimelineTable"]
 

@@ -20,6 +20,7 @@ from civic.domain.units import SCOPES
 from civic.domain.workflow import MAX_TEXT, MIN_ANSWER
 from civic.services.intake import MAX_FLAG_TEXT
 from civic.services.staff import MAX_EVIDENCE
+from civic.services.staff_admin import EMAIL as STAFF_EMAIL
 from civic.services.staff_admin import ROLES as STAFF_ROLES
 
 __all__ = ["MediaDeclaration", "ReportSubmission"]
@@ -105,14 +106,14 @@ class UnitContact(Closed):
 class StaffInput(Closed):
     """Invite someone as staff, or change their role or units (the whole set)."""
 
-    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    email: str = Field(max_length=254, pattern=STAFF_EMAIL.pattern)
     role: Literal[STAFF_ROLES]  # type: ignore[valid-type]
     units: list[Code] = Field(default_factory=list, description="Required except for admin and moderator")
     name: str = Field(None, max_length=200)
 
 
 class StaffEmail(Closed):
-    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    email: str = Field(max_length=254, pattern=STAFF_EMAIL.pattern)
 
 
 class UnitInput(Closed):

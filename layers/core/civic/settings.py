@@ -46,7 +46,11 @@ class Settings(BaseSettings):
     verify_account_day_cap: int = Field(5, ge=1, le=100)
     verify_open311_client_day_cap: int = Field(100, ge=1, le=100000)
     zalo_api_url: str = "https://openapi.zalo.me/v3.0/oa/message/cs"
-    zalo_access_token: str = Field("", repr=False)  # a secret: never logged, never in repr
+    # In AWS the OA's tokens live in Secrets Manager (civic.adapters.channels.zalo_token), refreshed hourly;
+    # ZALO_ACCESS_TOKEN is for tests only. A secret either way: never logged, never in repr.
+    zalo_secret_arn: str = ""
+    zalo_oauth_url: str = "https://oauth.zaloapp.com/v4/oa/access_token"
+    zalo_access_token: str = Field("", repr=False)
     # Mobile push: SNS platform applications named <push_app_prefix>-<platform>, created at first use
     # when they do not exist (in AWS, create them with the FCM/APNs credentials beforehand).
     push_app_prefix: str = "civicbridge"

@@ -38,12 +38,13 @@ class CognitoPeople:
         attributes = [{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}]
         if name:
             attributes.append({"Name": "name", "Value": name})
-        if temporary:
+        invitation = {"TemporaryPassword": temporary, "MessageAction": "SUPPRESS"} if temporary else {
+            "DesiredDeliveryMediums": ["EMAIL"]}
+        try:
             user = self._client.admin_create_user(UserPoolId=self._pool, Username=email, UserAttributes=attributes,
-                                                  TemporaryPassword=temporary, MessageAction="SUPPRESS")["User"]
-        else:
-            user = self._client.admin_create_user(UserPoolId=self._pool, Username=email, UserAttributes=attributes,
-                                                  DesiredDeliveryMediums=["EMAIL"])["User"]
+                                                  **invitation)["User"]
+        except self._client.exceptions.InvalidParameterException:
+            raise ValueError("the user pool refused the email or name") from None
         return self._attributes(user)["sub"]
 
     def reinvite(self, email: str, temporary: str | None) -> None:

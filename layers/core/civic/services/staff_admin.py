@@ -8,6 +8,7 @@ at the first sign-in: Cognito emails it, or on the local stack (no email) the ca
 
 from __future__ import annotations
 
+import re
 import secrets
 import string
 from collections.abc import Callable, Iterable
@@ -58,9 +59,12 @@ def temporary_password() -> str:
     return f"Tmp{body}9z"
 
 
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s.]{2,}$")
+
+
 def _email(raw: Any) -> str:
     email = raw.strip().lower() if isinstance(raw, str) else ""
-    if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
+    if not EMAIL.match(email):
         raise Invalid("invalid_request", text("Email không hợp lệ", "Invalid email"),
                       {"email": text("Địa chỉ email của người đó", "Their email address")})
     return email
@@ -83,7 +87,11 @@ def set_membership(people: People, memberships: Memberships, index: StaffIndex, 
         raise Invalid("invalid_request", text("Thông tin cán bộ không hợp lệ", "Invalid staff details"), fields)
     found = people.find(email)
     created = found is None
-    user_id = people.invite(email, name, temporary) if found is None else found["user_id"]
+    try:
+        user_id = people.invite(email, name, temporary) if found is None else found["user_id"]
+    except ValueError:  # the user pool refused the address or name
+        raise Invalid("invalid_request", text("Email hoặc họ tên không hợp lệ", "Invalid email or name"),
+                      {"email": text("Địa chỉ email của người đó", "Their email address")}) from None
     people.set_role(email, role, ROLES)
     before = memberships.save_membership(user_id, role, list(units), email, name, contact_key("email", email))
     notified = list(units) if role in NOTIFIED_ROLES else []

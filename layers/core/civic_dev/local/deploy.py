@@ -26,6 +26,7 @@ properties through ordinary boto3 calls:
   queues, functions and the alarm topic); nothing in the stack may refer to an alarm (the dashboard
   builds alarm ARNs from their names).
 * AWS::SNS::Subscription - no model (only with AlarmEmail set). subscribe *after* the stack.
+* AWS::SecretsManager::Secret - no model. create_secret *before* the stack; Ref is its ARN.
 * AWS::CloudFront::* - behind the CreateCdn condition, false for Stage=local (the default here);
   requesting them locally raises `UnsupportedLocally`.
 
@@ -79,7 +80,8 @@ SETTINGS_ENV = (
 )
 
 #: Types created through boto3 before the stack (they reference parameters and each other only).
-_PRE_TYPES = {"AWS::Lambda::LayerVersion", "AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup"}
+_PRE_TYPES = {"AWS::Lambda::LayerVersion", "AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup",
+              "AWS::SecretsManager::Secret"}
 #: Types created through boto3 after the stack (they reference stack resources). moto's CloudFormation
 #: has no model for these, but its APIs hold them, so the local AWS still has what the template declares.
 _POST_TYPES = {"AWS::S3::BucketPolicy", "AWS::CloudWatch::Alarm", "AWS::SNS::Subscription"}
@@ -208,6 +210,13 @@ def _subscribe(clients, props: dict) -> tuple[str, dict]:
     return arn, {}
 
 
+def _create_secret(clients, props: dict) -> tuple[str, dict]:
+    # No moto CloudFormation model; Ref of a secret is its ARN.
+    arn = clients("secretsmanager").create_secret(
+        Name=props["Name"], Description=props.get("Description", ""), SecretString=props.get("SecretString", "{}"))["ARN"]
+    return arn, {}
+
+
 def _publish_layer_version(clients, props: dict) -> tuple[str, dict]:
     # moto's LayerVersion model returns an object repr for Ref, so the layer is published directly.
     params = {k: v for k, v in props.items() if k != "RetentionPolicy"}
@@ -223,6 +232,7 @@ _MATERIALIZERS: dict[str, Callable] = {
     "AWS::S3::BucketPolicy": _put_bucket_policy,
     "AWS::CloudWatch::Alarm": _put_metric_alarm,
     "AWS::SNS::Subscription": _subscribe,
+    "AWS::SecretsManager::Secret": _create_secret,
 }
 
 

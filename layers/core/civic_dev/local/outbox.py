@@ -23,7 +23,33 @@ from civic.clock import iso_utc
 _lock = threading.Lock()
 _sent: deque[dict[str, Any]] = deque(maxlen=50_000)
 _installed = False
-zalo_state = {"fail": False}  # failure injection for the Zalo capture (POST /_local/zalo/fail)
+# The Zalo stand-in: failure injection (POST /_local/zalo/fail), and the OA's current tokens, which its
+# OAuth stand-in (POST /_local/zalo/oauth) replaces as Zalo's does: the refresh token is single-use.
+ZALO_APP = {"app_id": "local-oa-app", "secret_key": "local-oa-secret"}
+zalo_state: dict[str, Any] = {"fail": False, "token": "local-zalo-token", "refresh": "local-refresh-1", "issued": 1,
+                              "valid": {"local-zalo-token"}}  # an access token stays valid until it expires
+
+
+def zalo_credentials(expires_at: str) -> dict:
+    """What the stack puts in the OA's secret (Secrets Manager) at start: the stand-in's current tokens."""
+    return {**ZALO_APP, "access_token": zalo_state["token"], "refresh_token": zalo_state["refresh"],
+            "expires_at": expires_at}
+
+
+def zalo_oauth(headers: Any, body: bytes) -> tuple[int, dict]:
+    """Zalo's v4 OA token endpoint, stand-in: a valid refresh token (used once) for new tokens."""
+    from urllib.parse import parse_qs
+
+    form = {k: v[-1] for k, v in parse_qs((body or b"").decode()).items()}
+    if headers.get("secret_key") != ZALO_APP["secret_key"] or form.get("app_id") != ZALO_APP["app_id"]:
+        return 200, {"error": -14002, "message": "Invalid app credentials"}
+    if form.get("grant_type") != "refresh_token" or form.get("refresh_token") != zalo_state["refresh"]:
+        return 200, {"error": -14014, "message": "Invalid refresh token"}
+    zalo_state["issued"] += 1
+    zalo_state["token"] = f"local-zalo-token-{zalo_state['issued']}"
+    zalo_state["valid"].add(zalo_state["token"])
+    zalo_state["refresh"] = f"local-refresh-{zalo_state['issued']}"
+    return 200, {"access_token": zalo_state["token"], "refresh_token": zalo_state["refresh"], "expires_in": "90000"}
 
 
 def _note(channel: str, recipient: Any, title: str | None, text: str) -> None:
@@ -72,11 +98,11 @@ def install() -> None:
     _installed = True
 
 
-def zalo_receive(headers: Any, body: bytes, expected_token: str) -> tuple[int, dict]:
+def zalo_receive(headers: Any, body: bytes) -> tuple[int, dict]:
     """The Zalo OA API stand-in: checks the token, records the message, answers like Zalo."""
     if zalo_state["fail"]:
         return 503, {"error": -32, "message": "local failure injection"}
-    if not expected_token or headers.get("access_token") != expected_token:
+    if headers.get("access_token") not in zalo_state["valid"]:
         return 200, {"error": -216, "message": "Access token is invalid"}
     try:
         payload = json.loads(body or b"{}")
@@ -121,7 +147,8 @@ def reset() -> None:
 
 def serve(method: str, path: str, headers: Any, body: bytes) -> tuple[int, dict]:
     """The web server's /_local/* routes (loopback only, like the whole local stack):
-    GET /_local/outbox[?limit=N]; POST /_local/zalo (the Zalo OA API); POST /_local/zalo/fail {"fail"}."""
+    GET /_local/outbox[?limit=N]; POST /_local/zalo (the Zalo OA API); POST /_local/zalo/oauth (its token
+    endpoint); POST /_local/zalo/fail {"fail"}."""
     import os
     from urllib.parse import parse_qs, urlsplit
 
@@ -131,7 +158,9 @@ def serve(method: str, path: str, headers: Any, body: bytes) -> tuple[int, dict]
         limit = int(raw) if raw.isdigit() else None
         return 200, {"items": collect(dict(os.environ), limit)}
     if method == "POST" and parts.path == "/_local/zalo":
-        return zalo_receive(headers, body, os.environ.get("ZALO_ACCESS_TOKEN", ""))
+        return zalo_receive(headers, body)
+    if method == "POST" and parts.path == "/_local/zalo/oauth":
+        return zalo_oauth(headers, body)
     if method == "POST" and parts.path == "/_local/zalo/fail":
         try:
             zalo_state["fail"] = bool(json.loads(body or b"{}").get("fail", True))

@@ -168,7 +168,7 @@ class LocalStack:
             # Notifications: tracking links to the local web app; Zalo OA messages to its capture endpoint.
             WEB_BASE_URL=web_url,
             ZALO_API_URL=f"{web_url}/_local/zalo",
-            ZALO_ACCESS_TOKEN="local-zalo-token",
+            ZALO_OAUTH_URL=f"{web_url}/_local/zalo/oauth",
             # Browsers sign in through the gateway's Cognito front, which answers CORS as AWS does.
             COGNITO_ENDPOINT_URL=f"{api_url}{cognito_front.PREFIX}",
         )
@@ -182,6 +182,15 @@ class LocalStack:
 
         boto3.client("ses", endpoint_url=endpoint, region_name=REGION).verify_email_identity(
             EmailAddress=env["EMAIL_SENDER"])
+        # The Zalo OA's credentials, as an operator puts them in AWS: the stand-in's app and tokens (the
+        # send function reads the secret; ZaloTokenFunction refreshes it through the OAuth stand-in).
+        from datetime import UTC, datetime, timedelta
+
+        from civic.clock import iso_utc
+
+        boto3.client("secretsmanager", endpoint_url=endpoint, region_name=REGION).put_secret_value(
+            SecretId=env["ZALO_SECRET_ARN"],
+            SecretString=json.dumps(outbox.zalo_credentials(iso_utc(datetime.now(UTC) + timedelta(hours=25)))))
         replayed = 0
         if kept is not None:
             queues = [lid for lid, res in deployed.translated.get("Resources", {}).items()

@@ -42,6 +42,12 @@ class ChannelContext:
         return self._sns or self._client("sns")
 
     @cached_property
+    def zalo_credentials(self):
+        from civic.adapters.channels.zalo_token import ZaloCredentials
+
+        return ZaloCredentials(self.settings, http=self._http)
+
+    @cached_property
     def http(self):
         import urllib3
 

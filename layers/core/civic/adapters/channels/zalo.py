@@ -1,4 +1,5 @@
-"""Zalo Official Account: the OA customer-service message API (ZALO_API_URL) with ZALO_ACCESS_TOKEN."""
+"""Zalo Official Account: the OA customer-service message API (ZALO_API_URL), with the access token from
+Secrets Manager (ZALO_SECRET_ARN, kept fresh by functions/zalo_token) or, in tests, ZALO_ACCESS_TOKEN."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from civic.domain.notify import Message
 
 def deliver(context: ChannelContext, m: Message) -> dict:
     settings = context.settings
-    token = settings.zalo_access_token
+    token = settings.zalo_access_token or (context.zalo_credentials.access_token() if settings.zalo_secret_arn else None)
     if not token or not settings.zalo_api_url:
         raise ChannelError("zalo", "not_configured")
     body = json.dumps({"recipient": {"user_id": m.address}, "message": {"text": f"{m.title}\n{m.text}"}},
