@@ -287,3 +287,33 @@ def test_a_body_type_no_route_takes_is_415_in_the_apis_shapes(gateway):
     assert status == 415 and ET.fromstring(body).findtext("error/code") == "415"
     status, _, body = call(gateway, "POST", "/v1/contacts/verify", b"<x/>", {"Content-Type": "application/xml"})
     assert status == 415 and json.loads(body)["error"]["code"] == "unsupported_media_type"
+
+
+def test_an_address_without_coordinates_is_placed_in_the_ward_it_names(gateway, store, env):
+    """The specification allows address_string alone: the report is placed inside the ward it names
+    (its boundary's representative point), and staff see it was located from the address."""
+    import boto3
+
+    from civic.adapters.s3.routing_index import publish_collection
+    from civic.domain.units import Unit, UnitTree
+
+    _, settings = env
+    ring = [[105.80, 21.00], [105.86, 21.00], [105.86, 21.06], [105.80, 21.06], [105.80, 21.00]]
+    wards = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"unit_code": "W1"}, "geometry": {"type": "Polygon", "coordinates": [ring]}}]}
+    tree = UnitTree([Unit("CITY", "Thành phố", "City", "city"), Unit("W1", "Phường Một", "Ward One", "ward", "CITY")])
+    assert publish_collection(wards, tree, client=boto3.client("s3", region_name="ap-southeast-1"),
+                              bucket=settings.config_bucket, source_key="test")["ok"]
+    key = store.create_client("Ứng dụng địa chỉ", None, "2026-11-23T01:00:00.000Z")["api_key"]
+    form = {"api_key": key, "service_code": "traffic", "description": "Ổ gà", "address_string": "Số 5, phuong Mot"}
+    status, _, body = call(gateway, "POST", "/open311/v2/requests.json", urlencode(form).encode(), FORM)
+    assert status == 201, body
+    rid = json.loads(body)[0]["service_request_id"]
+    from civic.adapters.dynamo.reports import DynamoReportStore
+
+    report = DynamoReportStore().get(rid)
+    assert 105.80 < report.lon < 105.86 and 21.00 < report.lat < 21.06 and report.address == "Số 5, phuong Mot"
+    assert DynamoReportStore().timeline(rid)[0].data["located_from"] == {"address_string": True, "unit_code": "W1"}
+    form["address_string"] = "Số 5 phố Không Có"
+    status, _, body = call(gateway, "POST", "/open311/v2/requests.json", urlencode(form).encode(), FORM)
+    assert status == 400 and "address_string" in json.loads(body)[0]["description"]

@@ -204,7 +204,7 @@ def test_the_same_person_is_the_same_pseudo_citizen_per_client():
 
 @pytest.mark.parametrize("fields, needle", [
     ({"service_code": "nope"}, "service_code"),
-    ({"lat": None, "long": None, "address_string": "Số 5 phố Mẫu"}, "geocode"),
+    ({"lat": None, "long": None, "address_string": "Số 5 phố Mẫu"}, "address_string"),
     ({"lat": None}, "lat"),
     ({"lat": "abc"}, "lat"),
     ({"long": "200"}, "long"),

@@ -156,3 +156,18 @@ def test_no_published_boundaries_means_triage_not_a_stuck_report():
     report = submit(store, "traffic", 21.5, 105.5, "2026-11-20T01:00:00.000Z", "HN-EEEEE2")
     outcome = route_report(report.id, store=store, locator=NoIndex(), tree=tree(), rules=[], now="2026-11-20T01:00:01.000Z", settings=Settings())
     assert outcome == "needs_triage" and store.timeline(report.id)[-1].data["basis"] == "no_index"
+
+
+def test_an_address_names_its_ward_without_diacritics_and_ambiguity_names_none():
+    from civic.domain.units import Unit, UnitTree, unit_named_in
+
+    tree = UnitTree([Unit("C", "Thành phố", "City", "city"),
+                     Unit("MT", "Phường Mường Thanh (ranh giới gần đúng)", "Muong Thanh", "ward", "C"),
+                     Unit("TT", "Phường Tân Thanh", "Tan Thanh", "ward", "C"),
+                     Unit("A1", "Xã Thanh An", "Thanh An", "commune", "C"),
+                     Unit("A2", "Phường Thanh An", "Thanh An 2", "ward", "C")])
+    assert unit_named_in("Số 5 đường Võ Nguyên Giáp, phường Mường Thanh, Điện Biên Phủ", tree) == "MT"
+    assert unit_named_in("so 5 duong vo nguyen giap, p. muong thanh", tree) == "MT"
+    assert unit_named_in("tổ 3, Tân Thanh", tree) == "TT"
+    assert unit_named_in("Thanh An", tree) is None  # two units have that name
+    assert unit_named_in("đường 7/5", tree) is None

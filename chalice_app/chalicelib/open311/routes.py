@@ -181,7 +181,7 @@ def open311_post(resource, lang):
     if client_id is None:
         raise open311.Open311Error(403, text("api_key không hợp lệ hoặc đã bị thu hồi: không thể tạo yêu cầu",
                                              "Invalid or revoked api_key: cannot create the request"))
-    submission = open311.parse_submission(form, client_id, lang)
+    submission = open311.parse_submission(form, client_id, lang, locate_address=_ward_named)
     if upload is not None:  # declared like any photo: the size limit, then a media item waiting for its file
         submission.body["media"] = [{"content_type": upload.content_type, "size": len(upload.data)}]
     # The same checks as POST /v1/reports (service area, text rules), before anything is written.
@@ -207,6 +207,19 @@ def open311_post(resource, lang):
     if submission.identity != "anonymous":
         _ask_to_verify(citizen_id, client_id)
     return "service_requests", open311.created(record["id"], record["tracking_code"], lang), 201
+
+
+def _ward_named(address: str) -> tuple[float, float, str] | None:
+    """A point inside the ward or commune an address names (its boundary's representative point)."""
+    from civic.domain.units import unit_named_in
+
+    directory = services().directory
+    code = unit_named_in(address, directory.tree)
+    geometry = directory.geometry(code) if code else None
+    if geometry is None:
+        return None
+    inside = geometry.representative_point()
+    return round(inside.y, 6), round(inside.x, 6), code
 
 
 def _hand_over(report_id: str, upload) -> None:

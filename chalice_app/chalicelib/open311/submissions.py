@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -183,22 +183,29 @@ def _phone_key(phone: str) -> str:
     return "84" + digits[1:] if digits.startswith("0") else digits
 
 
-def parse_submission(form: Mapping[str, list[str]], client_id: str, lang: str) -> Submission:
-    """A POST requests form → our submission; every refusal is a 400 before anything is written."""
+def parse_submission(form: Mapping[str, list[str]], client_id: str, lang: str,
+                     locate_address: Callable[[str], tuple[float, float, str] | None] | None = None) -> Submission:
+    """A POST requests form → our submission; every refusal is a 400 before anything is written.
+    `locate_address(address_string)` → (lat, lon, unit code) of the ward it names, for clients that send
+    an address without coordinates (the spec allows it)."""
     category = require_service(_one(form, "service_code", 64))
     lat_raw, long_raw = _one(form, "lat", 40), _one(form, "long", 40)
     address = _one(form, "address_string", 300)
+    located = None
     if lat_raw is None or long_raw is None:
-        if address or _one(form, "address_id"):
+        located = locate_address(address) if address and locate_address else None
+        if located is None and address:
             raise bad(
-                "Cần vĩ độ lat và kinh độ long: máy chủ này không tra địa chỉ ra tọa độ "
-                "(address_string được lưu làm địa chỉ khi có kèm lat/long)",
-                "lat and long are required: this server does not geocode addresses "
-                "(address_string is kept as the address when lat/long come with it)",
+                "Không xác định được vị trí từ address_string: hãy ghi rõ tên phường/xã, hoặc gửi lat và long",
+                "The address_string names no ward or commune this server knows: name one, or send lat and long",
             )
-        raise bad("Cần vị trí: lat và long", "A location is required: lat and long")
-    lat = _coordinate(lat_raw, "lat", -90, 90)
-    lon = _coordinate(long_raw, "long", -180, 180)
+        if located is None:
+            raise bad("Cần vị trí: lat và long (hoặc address_string có tên phường/xã)",
+                      "A location is required: lat and long (or an address_string naming the ward)")
+        lat, lon = located[0], located[1]
+    else:
+        lat = _coordinate(lat_raw, "lat", -90, 90)
+        lon = _coordinate(long_raw, "long", -180, 180)
     answers, lines = _attribute_answers(form, category, lang)
     description = _one(form, "description", MAX_DESCRIPTION) or ""
     if lines:
@@ -236,6 +243,8 @@ def parse_submission(form: Mapping[str, list[str]], client_id: str, lang: str) -
     event_data: dict[str, Any] = {"channel": "open311", "open311_client": client_id}
     if media_url:
         event_data["media_url"] = media_url  # kept for staff, never fetched by the server
+    if located is not None:  # staff see that the place is the ward's, not the citizen's exact spot
+        event_data["located_from"] = {"address_string": True, "unit_code": located[2]}
     # Only the detail the submitter is known by is kept: nobody proves they own an email or a phone
     # here, so a request naming someone's email with another phone must not send their messages there.
     contact = {"email": email if identity.startswith("email:") else None,

@@ -105,6 +105,40 @@ class UnitTree:
         return sorted((u for u in self.by_code.values() if u.parent_code == code), key=lambda u: u.code)
 
 
+# Words that name a unit's kind in front of its name ("Phường Mường Thanh"), left out when matching.
+_KIND_WORDS = ("phuong", "xa", "thi tran", "ward", "commune", "town")
+
+
+def _plain(value: str) -> str:
+    """Lower case without diacritics (đ → d), parentheses dropped, spaces folded: how people type."""
+    import re
+    import unicodedata
+
+    value = re.sub(r"\([^)]*\)", " ", value.replace("đ", "d").replace("Đ", "D"))
+    value = "".join(c for c in unicodedata.normalize("NFD", value) if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[^\w]+", " ", value.lower()).split())
+
+
+def unit_named_in(text: str, tree: UnitTree, kinds: tuple[str, ...] = ("ward", "commune", "town")) -> str | None:
+    """The ward or commune an address names ("số 5 đường Võ Nguyên Giáp, phường Mường Thanh"), matched
+    by its name without the kind word, tolerant of missing diacritics; the longest name wins, and a
+    name two units share names none."""
+    address = f" {_plain(text)} "
+    found: dict[str, list[str]] = {}
+    for unit in tree.by_code.values():
+        if unit.kind not in kinds:
+            continue
+        name = _plain(unit.name_vi)
+        for word in _KIND_WORDS:
+            name = name.removeprefix(word + " ")
+        if len(name) >= 3 and f" {name} " in address:
+            found.setdefault(name, []).append(unit.code)
+    if not found:
+        return None
+    longest = max(found, key=len)
+    return found[longest][0] if len(found[longest]) == 1 else None
+
+
 def _best(rules: list[RoutingRule]) -> RoutingRule | None:
     return min(rules, key=lambda r: (-r.priority, r.id)) if rules else None
 
