@@ -317,3 +317,28 @@ def test_an_address_without_coordinates_is_placed_in_the_ward_it_names(gateway, 
     form["address_string"] = "Số 5 phố Không Có"
     status, _, body = call(gateway, "POST", "/open311/v2/requests.json", urlencode(form).encode(), FORM)
     assert status == 400 and "address_string" in json.loads(body)[0]["description"]
+
+
+def test_a_partner_posts_an_update_once_and_staff_see_it_internally(gateway, store):
+    """mySociety's POST servicerequestupdates (FixMyStreet sends citizens' comments this way)."""
+    key = store.create_client("Đối tác FixMyStreet", None, "2026-11-23T01:00:00.000Z")["api_key"]
+    form = {"api_key": key, "service_code": "traffic", "lat": "21.03", "long": "105.85", "description": "Cột đèn hỏng"}
+    status, _, body = call(gateway, "POST", "/open311/v2/requests.json", urlencode(form).encode(), FORM)
+    rid = json.loads(body)[0]["service_request_id"]
+    update = {"api_key": key, "service_request_id": rid, "update_id": "fms-77", "status": "CLOSED",
+              "description": "Đèn vẫn chưa sáng", "updated_datetime": "2026-11-23T09:00:00+07:00"}
+    status, _, body = call(gateway, "POST", "/open311/v2/servicerequestupdates.json", urlencode(update).encode(), FORM)
+    assert status == 201, body
+    ours = json.loads(body)[0]["update_id"]
+    again = json.loads(call(gateway, "POST", "/open311/v2/servicerequestupdates.json", urlencode(update).encode(), FORM)[2])
+    assert again[0]["update_id"] == ours  # the same update_id: one comment
+    xml = call(gateway, "POST", "/open311/v2/servicerequestupdates.xml", urlencode(update).encode(), FORM)[2]
+    assert ET.fromstring(xml).findtext("request_update/update_id") == ours
+    from civic.adapters.dynamo.reports import DynamoReportStore
+
+    events = [e for e in DynamoReportStore().timeline(rid) if e.type == "partner_update"]
+    assert len(events) == 1 and not events[0].public and events[0].data["text"] == "Đèn vẫn chưa sáng"
+    assert DynamoReportStore().get(rid).status == "submitted"  # a partner's CLOSED changes nothing
+    for bad, code in (({**update, "api_key": "nope"}, 403), ({**update, "service_request_id": "0" * 32}, 404),
+                      ({**update, "description": ""}, 400), ({**update, "update_id": "x y"}, 400)):
+        assert call(gateway, "POST", "/open311/v2/servicerequestupdates.json", urlencode(bad).encode(), FORM)[0] == code

@@ -264,6 +264,7 @@ export const EVENTS = {
   return: ["Trả lại để xử lý tiếp", "Returned for more work"],
   reopen: ["Mở lại", "Reopened"],
   citizen_reply: ["Người dân bổ sung thông tin", "Citizen replied"],
+  partner_update: ["Ý kiến qua ứng dụng đối tác (Open311)", "Comment through a partner app (Open311)"],
   rated: ["Người dân đánh giá", "Rated by the citizen"],
   rating_changed: ["Đánh giá được sửa", "Rating changed"],
   evidence_requested: ["Chuẩn bị minh chứng", "Evidence upload started"],

@@ -33,7 +33,9 @@ from chalicelib.open311.submissions import (
     parse_form,
     parse_multipart,
     parse_submission,
+    parse_update,
     token_answer,
+    update_created,
 )
 from chalicelib.open311.wire import (
     FORMATS,
@@ -51,6 +53,6 @@ __all__ = [
     "DETAILED_STATUSES", "FORMATS", "MAX_ROWS", "MAX_WINDOW_DAYS", "REFUSAL_STATUS", "Open311Error", "bad",
     "citizen_id", "created", "detailed_status", "discovery", "display_name", "from_domain_error", "local_days",
     "matches", "media_url", "notice", "now_utc", "open_or_closed", "parse_flag", "parse_form", "parse_request_query",
-    "parse_multipart", "parse_submission", "parse_w3c", "Upload", "public_notes", "published", "render", "render_error", "request_updates",
+    "parse_multipart", "parse_submission", "parse_update", "update_created", "parse_w3c", "Upload", "public_notes", "published", "render", "render_error", "request_updates",
     "service_definition", "service_request", "services", "split_format", "token_answer", "valid_request_id", "w3c",
 ]

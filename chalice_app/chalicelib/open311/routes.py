@@ -170,6 +170,9 @@ POST_TYPES = [*BODY_TYPES, "multipart/form-data"]
 @open311_view
 def open311_post(resource, lang):
     request = bp.current_request
+    name, _ = open311.split_format(resource)
+    if name == "servicerequestupdates":
+        return _post_update(request, lang)
     open311.split_format(resource, "requests")
     content_type = request.headers.get("content-type") or ""
     if content_type.lower().startswith("multipart/form-data"):
@@ -220,6 +223,27 @@ def _ward_named(address: str) -> tuple[float, float, str] | None:
         return None
     inside = geometry.representative_point()
     return round(inside.y, 6), round(inside.x, 6), code
+
+
+def _post_update(request, lang: str):
+    """mySociety's POST servicerequestupdates: a partner's comment reaches the unit's staff (internal)."""
+    from civic.clock import now_iso
+    from civic.services.intake import partner_update
+
+    form = open311.parse_form(request.raw_body)
+    api_key = (form.get("api_key") or [None])[-1]
+    client_id = services().open311_store.client_for_key(api_key)
+    if client_id is None:
+        raise open311.Open311Error(403, text("api_key không hợp lệ hoặc đã bị thu hồi",
+                                             "Invalid or revoked api_key"))
+    update = open311.parse_update(form)
+    if not open311.published(services().store.get(update.service_request_id)):
+        raise open311.Open311Error(404, text("Không tìm thấy yêu cầu", "Service request not found"))
+    services().quotas.open311_post(client_id)
+    ours = partner_update(services().store, update.service_request_id, client_id, update.update_id, update.text,
+                          now_iso(), update.media_url)
+    count("Open311Updates")
+    return "service_request_updates", open311.update_created(ours), 201
 
 
 def _hand_over(report_id: str, upload) -> None:

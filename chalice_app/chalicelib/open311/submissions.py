@@ -263,6 +263,42 @@ def display_name(contact: Mapping[str, str | None]) -> str | None:
     return name or None
 
 
+@dataclass
+class Update:
+    """mySociety's POST servicerequestupdates: a partner system's comment on a request."""
+
+    service_request_id: str
+    update_id: str  # the client's own id of the update: the same one twice is one update
+    text: str
+    media_url: str | None
+
+
+_UPDATE_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
+
+
+def parse_update(form: Mapping[str, list[str]]) -> Update:
+    """The update's form; `status` is read and ignored (only the handling unit changes a status)."""
+    from civic.domain.reports import REPORT_ID
+
+    request_id = _one(form, "service_request_id", 64) or ""
+    if not REPORT_ID.match(request_id):
+        raise bad("Cần service_request_id hợp lệ", "A valid service_request_id is required")
+    update_id = _one(form, "update_id", 64) or ""
+    if not _UPDATE_ID.match(update_id):
+        raise bad("Cần update_id (1–64 ký tự chữ, số, - _ . :)", "update_id is required (1–64 letters, digits, - _ . :)")
+    text = (_one(form, "description", MAX_DESCRIPTION) or "").strip()
+    if not text:
+        raise bad("Cần nội dung (description)", "A description is required")
+    media_url = _one(form, "media_url", 500)
+    if media_url and not _URL.match(media_url):
+        raise bad("media_url phải là một địa chỉ http(s)", "media_url must be an http(s) URL")
+    return Update(request_id, update_id, text, media_url)
+
+
+def update_created(update_id: str) -> list[dict]:
+    return [{"update_id": update_id}]
+
+
 def created(report_id: str, tracking_code: str, lang: str) -> list[dict]:
     """POST requests' answer: the id at once (reports are created synchronously) and the token."""
     return [{"service_request_id": report_id, "token": tracking_code, "service_notice": notice(lang), "account_id": None}]

@@ -20,7 +20,8 @@ FORMATS = {"xml": "text/xml; charset=utf-8", "json": "application/json; charset=
 _ITEM_TAGS = {
     "services": "service", "service_requests": "request", "errors": "error", "attributes": "attribute",
     "values": "value", "endpoints": "endpoint", "formats": "format", "notes": "note",
-    "service_requests_updates": "request_update",  # mySociety's root, as FixMyStreet reads it
+    "service_requests_updates": "request_update",
+    "service_request_updates": "request_update",  # the answer to POST servicerequestupdates  # mySociety's root, as FixMyStreet reads it
 }
 
 

@@ -26,6 +26,11 @@ class Open311RequestForm(BaseModel):
     phone: str = None
     description: str = None
     media_url: str = None
+    # POST servicerequestupdates (mySociety's extension): the request, the client's own id of the update.
+    service_request_id: str = Field(None, description="servicerequestupdates: the request commented on")
+    update_id: str = Field(None, description="servicerequestupdates: the client's id of this update")
+    updated_datetime: str = Field(None, description="servicerequestupdates: when it was written (W3C)")
+    status: str = Field(None, description="servicerequestupdates: read and ignored (only the unit changes it)")
 
 
 class Open311RequestMultipart(Open311RequestForm):

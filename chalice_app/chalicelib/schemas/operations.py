@@ -286,13 +286,18 @@ OPERATIONS: tuple[Op, ...] = (
                    "pattern": "^(discovery|services|requests|servicerequestupdates)\\.(xml|json)$"}),),
        query=q.Open311ListQuery),
     Op("/open311/v2/{resource}", "post", "open311PostRequest", ("open311",),
-       "GeoReport v2: create a service request (POST requests.xml|json)", "Open311Answer",
+       "GeoReport v2: create a service request (POST requests.xml|json), or comment on one (POST servicerequestupdates)",
+       "Open311Answer",
        (400, 403, 404, 409, 413, 415, 429), status=201,
-       parameters=(path_param("resource", {"type": "string", "pattern": "^requests\\.(xml|json)$"}),),
+       parameters=(path_param("resource", {"type": "string",
+                                           "pattern": "^(requests|servicerequestupdates)\\.(xml|json)$"}),),
        description=("The form as `application/x-www-form-urlencoded`, or as `multipart/form-data` with the photo\n"
                     "itself in `media` (a JPEG, PNG, WebP or HEIC photo: it goes through the media pipeline).\n"
                     "Without an `Idempotency-Key` header every POST is a new request; with one, a retry answers\n"
-                    "the first. A body of another type is a 415 in the errors format.\n"),
+                    "the first. A body of another type is a 415 in the errors format.\n"
+                    "`servicerequestupdates` (mySociety's extension, as FixMyStreet sends it): `service_request_id`,\n"
+                    "`update_id` and `description` make an internal comment the unit's staff are told of; `status` is\n"
+                    "ignored; the same `update_id` again answers the same update.\n"),
        body=o.Open311RequestForm, body_type="application/x-www-form-urlencoded",
        other_bodies=(("multipart/form-data", o.Open311RequestMultipart),)),
     Op("/open311/v2/services/{service}", "get", "open311ServiceDefinition", ("open311",),

@@ -201,7 +201,7 @@ def audience(event: Event, report: ReportFacts, followers: Iterable[str],
         # An assignee that is a department code (not a person) is told through its own channels.
         if assignee and assignee in unit_staff(report.unit_code):
             out.append(Target(assignee, "assigned"))
-    elif t == "citizen_reply":
+    elif t in ("citizen_reply", "partner_update"):
         people = [report.assignee] if report.assignee and report.assignee in unit_staff(report.unit_code) else \
             unit_staff(report.unit_code, ("officer",))
         out += [Target(u, "citizen_reply") for u in people]

@@ -362,6 +362,32 @@ def reply(
     return {"id": report.id, "status": updated.status, "accept_due_at": updated.accept_due_at, "due_at": updated.due_at}
 
 
+def partner_update(store: ReportStore, report_id: str, client_id: str, update_id: str, text_: str, now: str,
+                   media_url: str | None = None) -> str:
+    """A partner system's comment on a report (Open311 POST servicerequestupdates): an internal timeline
+    event the unit's staff see and are told of; the same client's update_id again is the same update.
+    Returns the update's id on our side (the event's id)."""
+    for _ in range(_FLAG_ATTEMPTS):
+        report = _load(store, report_id)
+        for event in store.timeline(report.id):
+            if event.type == "partner_update" and event.data.get("open311_client") == client_id \
+                    and event.data.get("update_id") == update_id:
+                return event.event_id
+        updated = change(report, at=now)
+        data: dict[str, Any] = {"text": text_, "open311_client": client_id, "update_id": update_id,
+                                "unit_code": report.unit_code, "category": report.category}
+        if media_url:
+            data["media_url"] = media_url  # kept for staff, never fetched
+        event = TimelineEvent(report.id, updated.version, "partner_update", updated.updated_at, "partner", None,
+                              public=False, status=updated.status, data=data)
+        try:
+            store.save(updated, report.version, event)
+        except ConcurrentChange:
+            continue  # changed meanwhile (or the same update twice at once): look again
+        return event.event_id
+    raise Conflict("version_conflict", text("Phản ánh vừa thay đổi; hãy thử lại", "The report changed; retry"))
+
+
 MAX_FLAG_TEXT = 500
 _FLAG_ATTEMPTS = 5
 
