@@ -280,7 +280,14 @@ def require_group(request, group: str) -> dict:
     found = claims(request)
     if group not in groups(found):
         raise Forbidden(text("Bạn không có quyền thực hiện thao tác này", "You are not allowed to do this"))
+    _not_disabled(found["sub"])
     return found
+
+
+def _not_disabled(user_id: str) -> None:
+    """A disabled person's id token stays valid until it expires (≤ 1 h): staff routes refuse it now."""
+    if services().staff_directory.is_disabled(user_id):
+        raise Forbidden(text("Tài khoản đã bị khóa", "This account is disabled"), code="account_disabled")
 
 
 def staff_member(request):
@@ -291,6 +298,7 @@ def staff_member(request):
     member = member_from(found["sub"], groups(found), services().staff_directory.units_of(found["sub"]))
     if member is None:
         raise Forbidden(text("Chỉ dành cho cán bộ", "For staff only"))
+    _not_disabled(found["sub"])
     return member
 
 

@@ -3,7 +3,8 @@
 The event is EventBridge's Scheduled Event (the day before the one its `time` falls on, in
 Asia/Ho_Chi_Minh), or {"day": "YYYY-MM-DD"} to export a given day (`civic local tick export --day`).
 Moderation events from the Timeline stream (hide, redact, a refusal) rewrite the days already exported
-that held those reports, so a take-down reaches the open data too.
+that held those reports, so a take-down reaches the open data too, and move hidden photos' files out of
+the CDN's reach (back again when they are shown).
 """
 
 from civic import observability
@@ -62,10 +63,15 @@ def _moderated(records: list, now: str) -> dict:
     wired = services()
     ids = sorted({r["dynamodb"]["NewImage"]["report_id"]["S"] for r in records
                   if "NewImage" in r.get("dynamodb", {})})
+    from civic.adapters.s3.opendata import S3MediaFiles
+    from civic.services.exports import withhold_media
+
+    moved = withhold_media(wired.store, S3MediaFiles(wired.settings), ids)  # photos out of (or back into) reach
     days = reexport_moderated(wired.store, wired.open_data, ids, wired.directory.tree, now, stats=wired.stats_store)
-    logger.info("moderation re-export", extra={"reports": len(ids), "days": days})
+    logger.info("moderation re-export", extra={"reports": len(ids), "days": days, "media_moved": moved})
     observability.count("ExportModerationRewrites", len(days))
-    return {"reports": len(ids), "days": days}
+    observability.count("MediaWithheldMoves", moved)
+    return {"reports": len(ids), "days": days, "media_moved": moved}
 
 
 def _today(now: str) -> str:

@@ -236,12 +236,21 @@ def test_route_function_stream_mapping(translated):
         '{"dynamodb":{"NewImage":{"type":{"S":["submitted"]}}}}'
 
 
+def _statements(statements):
+    """Each statement, with a conditional one (Fn::If) taken in each of its branches."""
+    for st in statements:
+        if isinstance(st, dict) and "Fn::If" in st:
+            yield from (b for b in st["Fn::If"][1:] if isinstance(b, dict) and "Action" in b)
+        else:
+            yield st
+
+
 def test_policies_never_grant_all_resources_on_data(translated):
     for lid, res in translated["Resources"].items():
         if res["Type"] != "AWS::IAM::Role":
             continue
         for policy in res["Properties"].get("Policies", []):
-            for st in policy["PolicyDocument"]["Statement"]:
+            for st in _statements(policy["PolicyDocument"]["Statement"]):
                 actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
                 if any(a.startswith(("s3:", "dynamodb:")) for a in actions):
                     resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
@@ -268,7 +277,7 @@ def test_no_action_is_granted_on_all_resources_where_a_narrower_resource_exists(
     checked = 0
     for lid, role in roles.items():
         for policy in role["Properties"].get("Policies", []):
-            for st in policy["PolicyDocument"]["Statement"]:
+            for st in _statements(policy["PolicyDocument"]["Statement"]):
                 resources_ = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
                 if "*" not in resources_:
                     continue

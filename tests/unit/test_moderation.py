@@ -120,6 +120,13 @@ def test_officers_cannot_moderate_and_moderators_can_do_nothing_else(store):
         act(store, MODERATOR, report_id, {"action": "accept"})
     act(store, MODERATOR, report_id, {"action": "hide", "reason": "Spam"})
     assert store.get(report_id).hidden == "moderation"
+    from civic_dev.fakes import FakeUploadSigner
+
+    with pytest.raises(DomainError) as err:  # no evidence either: moderators only moderate
+        staff.request_evidence(store, FakeUploadSigner(), MODERATOR, report_id,
+                               {"media": [{"content_type": "image/jpeg", "size": 10}]}, TREE, SETTINGS,
+                               "2026-11-20T05:00:00.000Z")
+    assert err.value.kind == "forbidden"
 
 
 def test_three_distinct_flags_hide_a_report_pending_review(store):
@@ -208,3 +215,45 @@ def test_the_export_stream_filter_lists_the_republishing_events():
     events = template["Resources"]["ExportFunction"]["Properties"]["Events"]
     pattern = json.loads(events["TimelineModerated"]["Properties"]["FilterCriteria"]["Filters"][0]["Pattern"])
     assert tuple(pattern["dynamodb"]["NewImage"]["type"]["S"]) == moderation.REPUBLISHING_EVENTS
+
+
+def test_a_hidden_photo_s_files_leave_the_cdn_and_come_back_when_shown(store):
+    """The CDN serves media/… from the bucket: a take-down moves the files to withheld/ and asks the CDN to
+    forget their paths; showing them again moves them back."""
+    from civic.services.exports import withhold_media
+
+    class Files:
+        def __init__(self, keys):
+            self.keys, self.forgotten = set(keys), []
+
+        def move(self, source, target):
+            if source not in self.keys:
+                return False
+            self.keys.discard(source)
+            self.keys.add(target)
+            return True
+
+        def invalidate(self, paths):
+            self.forgotten += paths
+
+    report_id = routed_report(store)
+    files = Files({"m/p1-large.jpg"})
+    assert withhold_media(store, files, [report_id]) == 0  # public: nothing moves
+    act(store, LEADER_W1, report_id, {"action": "hide_media", "media_id": "p1", "reason": "Ảnh có mặt người"})
+    assert withhold_media(store, files, [report_id]) == 1
+    assert files.keys == {"withheld/m/p1-large.jpg"} and files.forgotten == ["/m/p1-large.jpg"]
+    act(store, LEADER_W1, report_id, {"action": "show_media", "media_id": "p1"})
+    assert withhold_media(store, files, [report_id]) == 1 and files.keys == {"m/p1-large.jpg"}
+    act(store, LEADER_W1, report_id, {"action": "hide", "reason": "Xúc phạm"})  # the whole report: its photos too
+    assert withhold_media(store, files, [report_id]) == 1 and files.keys == {"withheld/m/p1-large.jpg"}
+
+
+def test_followers_cannot_follow_a_hidden_report_and_the_redaction_is_masked_too(store):
+    report_id = routed_report(store)
+    act(store, LEADER_W1, report_id, {"action": "redact", "description": "Đèn hỏng, gọi 0912 345 678", "reason": "x"})
+    assert "0912" not in intake.view_report(store, report_id, None, SETTINGS)["description"]
+    act(store, LEADER_W1, report_id, {"action": "hide", "reason": "Xúc phạm"})
+    with pytest.raises(DomainError) as err:
+        intake.set_following(store, type("F", (), {"follow": lambda *a: None, "count": lambda *a: 0})(),
+                             report_id, "someone", True)
+    assert err.value.code == "not_found"

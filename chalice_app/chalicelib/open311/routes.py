@@ -306,7 +306,7 @@ def open311_token(token, lang):
 
     raw, _ = open311.split_format(token)
     report = services().store.get_by_tracking(normalise_tracking_code(raw)) if len(raw) <= 32 else None
-    return "service_requests", open311.token_answer(report, raw), 200
+    return "service_requests", open311.token_answer(report if open311.published(report) else None, raw), 200
 
 
 def _list_requests(params: dict[str, list[str]], lang: str) -> list[dict]:

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
 
     # Where rendition URLs point: CloudFront in AWS, the local web server locally.
     media_base_url: str = ""
+    # The web CDN (CloudFront), when the stack has one: a taken-down photo's paths are invalidated there.
+    cdn_distribution_id: str = ""
     # Prefix of tracking codes, e.g. "HN" for Hà Nội → HN-4K7Q2M.
     tracking_prefix: str = "VN"
     # Reported locations must fall inside this box: south,west,north,east (Vietnam by default).

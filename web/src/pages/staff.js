@@ -296,7 +296,14 @@ function actionForm(report, action, onDone) {
       const address = h("input", { name: "address", maxlength: 300, value: "address" in shown ? shown.address || "" : report.address || "" });
       const reason = h("textarea", { name: "reason", rows: 2, required: true, maxlength: 4000 });
       controls.push(field(t("public_text"), text), field(t("public_address"), address), field(t("reason"), reason));
-      build = () => ({ description: text.value.trim(), address: address.value.trim() || null, reason: reason.value.trim() });
+      // Only what the moderator changed: an untouched field keeps the public version it has.
+      const startText = text.value.trim();
+      const startAddress = address.value.trim();
+      build = () => ({
+        ...(text.value.trim() !== startText ? { description: text.value.trim() } : {}),
+        ...(address.value.trim() !== startAddress ? { address: address.value.trim() || null } : {}),
+        reason: reason.value.trim(),
+      });
       break;
     }
     case "hide_media":

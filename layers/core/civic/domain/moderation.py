@@ -59,11 +59,11 @@ def is_public(report: Report, category: Category | None) -> bool:
 
 
 def public_text(report: Report) -> tuple[str, str | None]:
-    """(description, address) as the public reads them: staff's redaction, else the citizen's text
-    with contact details masked."""
+    """(description, address) as the public reads them: staff's redaction, else the citizen's text, with
+    contact details masked either way (a redaction may start from the citizen's words)."""
     redacted = report.redacted or {}
-    description = redacted.get("description") or mask_contacts(report.description) or ""
-    address = redacted["address"] if "address" in redacted else mask_contacts(report.address)
+    description = mask_contacts(redacted.get("description") or report.description) or ""
+    address = mask_contacts(redacted["address"] if "address" in redacted else report.address)
     return description, address
 
 

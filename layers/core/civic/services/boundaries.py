@@ -599,7 +599,11 @@ def process_bytes(
     if mode != "replace" and current and isinstance(collection, dict):
         published = store.collection(current)
         if published is not None:
-            collection, merged = merge_collections(json.loads(published), collection)
+            kept = json.loads(published)
+            if isinstance(kept, dict) and isinstance(kept.get("features"), list):
+                # A unit deleted since is not carried over (the operator did not send it this time).
+                kept = {**kept, "features": [f for f in kept["features"] if (_code_of(f) or "") in tree]}
+            collection, merged = merge_collections(kept, collection)
     report, parsed = _validate(collection, tree, overlap_tolerance=overlap_tolerance)
     if not report.ok:
         return _finish(store, source_key, now, report, None, mode=mode, merged=merged)

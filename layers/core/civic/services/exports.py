@@ -17,7 +17,7 @@ from civic.clock import local_day
 from civic.domain import opendata
 from civic.domain.categories import all_categories
 from civic.domain.errors import Invalid
-from civic.domain.moderation import is_public
+from civic.domain.moderation import is_public, public_media
 from civic.domain.opendata import Published
 from civic.domain.ports import ReportStore
 from civic.domain.reports import Report, TimelineEvent
@@ -157,6 +157,46 @@ def reexport_moderated(store: DayReports, files: OpenDataStore, report_ids: list
     for day in sorted(days):
         export_day(store, files, day, tree, now, stats=stats)
     return sorted(days)
+
+
+class MediaFiles(Protocol):
+    """The media bucket's rendition files (S3 in the cloud)."""
+
+    def move(self, source: str, target: str) -> bool:
+        """Move one object; False when the source does not exist (already moved)."""
+
+    def invalidate(self, paths: list[str]) -> None:
+        """Ask the CDN to forget these paths (nothing without a CDN)."""
+
+
+WITHHELD_PREFIX = "withheld/"  # hidden photos' files: kept for operators, served by nothing
+
+
+def withhold_media(store: DayReports, files: MediaFiles, report_ids: list[str]) -> int:
+    """After a take-down (or its reversal): the files of the photos the public may not see move out of the
+    CDN's reach (`withheld/…`), and back when they may be seen again; the CDN forgets the paths. The
+    files moved."""
+    from civic.domain.reports import EXTENSIONS
+
+    moved, paths = 0, []
+    for report_id in report_ids:
+        report = store.get(report_id)
+        if report is None:
+            continue
+        shown = is_public(report, all_categories().get(report.category))
+        for item in report.media:
+            visible = shown and public_media(item)
+            for stem in item.renditions.values():
+                for fmt in item.formats:
+                    key = f"{stem}.{EXTENSIONS[fmt]}" if fmt in EXTENSIONS else stem
+                    source, target = (WITHHELD_PREFIX + key, key) if visible else (key, WITHHELD_PREFIX + key)
+                    if files.move(source, target):
+                        moved += 1
+                        if not visible:
+                            paths.append("/" + key)
+    if paths:
+        files.invalidate(paths)
+    return moved
 
 
 _LIST_PARAMS = {"kind", "format"}

@@ -190,6 +190,8 @@ def set_following(store: ReportStore, follows: FollowStore, report_id: str, user
     report = _load(store, report_id)
     if report.citizen_id == user_id:
         raise Conflict("own_report", text("Bạn là người gửi phản ánh này", "You are the author of this report"))
+    if on and not is_public(report, all_categories().get(report.category)):
+        raise NotFound("Không tìm thấy phản ánh", "Report not found")  # hidden, or not yet published
     if on:
         follows.follow(report.id, user_id, now_iso())
     else:

@@ -63,7 +63,12 @@ def on_timeline_event(event: Event, *, reports: ReportStore, store: NotifyStore,
             cache[unit] = store.staff_of(unit)
         return cache[unit]
 
-    needs_followers = event.type in ("accept", "refuse", "transfer", "resolve", "approve", "closed")
+    from civic.domain.categories import all_categories
+    from civic.domain.moderation import is_public
+
+    # Followers are told only of what the public may see: nothing while the report is hidden.
+    needs_followers = event.type in ("accept", "refuse", "transfer", "resolve", "approve", "closed") and \
+        is_public(report, all_categories().get(report.category))
     targets = core.audience(event, facts, store.followers(report.id) if needs_followers else [], staff_of)
     if not targets:
         return 0

@@ -16,7 +16,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from civic.domain.categories import all_categories, require_category
-from civic.domain.errors import Conflict, Invalid, NotFound, TooLarge
+from civic.domain.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from civic.domain.moderation import hide_reason, is_public
 from civic.domain.ports import ConcurrentChange, ReportStore, UploadSigner
 from civic.domain.reports import (
@@ -258,6 +258,8 @@ def request_evidence(
         request = EvidenceRequest.model_validate(body)
     except ValidationError as exc:
         raise validation_error(exc) from None
+    if member.role == "moderator":  # moderators only moderate
+        raise Forbidden(text("Người kiểm duyệt không xử lý phản ánh", "Moderators do not handle reports"))
     report = _visible(store, member, report_id, tree)
     for index, item in enumerate(request.media):
         limit = settings.max_upload_bytes_video if item.content_type.startswith("video/") else settings.max_upload_bytes_photo

@@ -64,7 +64,7 @@ EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s.]{2,}$")
 
 def _email(raw: Any) -> str:
     email = raw.strip().lower() if isinstance(raw, str) else ""
-    if not EMAIL.match(email):
+    if not EMAIL.match(email) or len(email) > 128:  # Cognito's usernames are at most 128 characters
         raise Invalid("invalid_request", text("Email không hợp lệ", "Invalid email"),
                       {"email": text("Địa chỉ email của người đó", "Their email address")})
     return email

@@ -388,9 +388,10 @@ class KeptState:
     def load_seed(self) -> dict[str, Any]:
         return json.loads(self.seed_path.read_text())
 
-    def save_seed(self, logins: list[dict], open311_api_key: str | None) -> None:
-        _atomic_write(self.seed_path, json.dumps({"demo_users": logins, "open311_api_key": open311_api_key},
-                                                 ensure_ascii=False).encode())
+    def save_seed(self, logins: list[dict], open311_api_key: str | None, source: str = "demo") -> None:
+        """`source`: what was seeded (the demo, or a profile's folder), so a restart can tell."""
+        _atomic_write(self.seed_path, json.dumps({"demo_users": logins, "open311_api_key": open311_api_key,
+                                                  "source": source}, ensure_ascii=False).encode())
 
     def close(self) -> None:
         self._stop.set()

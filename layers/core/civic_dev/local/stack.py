@@ -207,6 +207,12 @@ class LocalStack:
             kept.open_journal()
         if restoring and kept is not None:
             seeded = kept.load_seed()
+            wanted = str(profile.dir) if profile else "demo"
+            if seeded.get("source", "demo") != wanted:  # the state is another city's
+                from civic_dev.local.profile import ProfileError
+
+                raise ProfileError(f"{kept.dir} holds {seeded.get('source', 'demo')}, not {wanted}: "
+                                   "start with --fresh to replace it (or use another --state-dir)")
             logins, open311_api_key = seeded["demo_users"], seeded["open311_api_key"]
         else:
             if profile is not None:
@@ -215,7 +221,7 @@ class LocalStack:
                 logins = demo.seed(env, endpoint, REGION, o.tracking_prefix, reports=o.demo_reports) if o.seed else []
                 open311_api_key = demo.open311_client() if o.seed else None  # the demo Open311 client's key
             if kept is not None:
-                kept.save_seed(logins, open311_api_key)  # from now on a restart restores instead of seeding
+                kept.save_seed(logins, open311_api_key, str(profile.dir) if profile else "demo")  # from now on a restart restores instead of seeding
 
         from civic.auth import TokenVerifier
         from civic_dev.local.dispatcher import Dispatcher

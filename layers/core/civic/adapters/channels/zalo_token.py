@@ -32,6 +32,17 @@ class ZaloCredentialsError(Exception):
         self.code = code
 
 
+def _moment(raw: Any) -> datetime | None:
+    """An ISO-8601 time (a missing zone read as UTC), or None for anything else."""
+    if not isinstance(raw, str) or not raw:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 class ZaloCredentials:
     def __init__(self, settings: Settings, client: Any = None, http: Any = None,
                  clock: Any = time.monotonic) -> None:
@@ -78,9 +89,8 @@ class ZaloCredentials:
         current = self._read()
         if not all(isinstance(current.get(k), str) and current.get(k) for k in ("app_id", "secret_key", "refresh_token")):
             return "not_configured"
-        expires = current.get("expires_at")
-        if not force and isinstance(expires, str) and expires and \
-                datetime.fromisoformat(expires.replace("Z", "+00:00")) - now > REFRESH_MARGIN:
+        expires = _moment(current.get("expires_at"))
+        if not force and expires is not None and expires - now > REFRESH_MARGIN:
             return "fresh"
         resp = self.http.request(
             "POST", self._settings.zalo_oauth_url,
@@ -100,7 +110,15 @@ class ZaloCredentials:
         seconds = int(answer.get("expires_in") or 90000)
         updated = {**current, "access_token": token, "refresh_token": refresh,
                    "expires_at": iso_utc(now + timedelta(seconds=seconds))}
-        # The refresh token was single-use: the new one must be kept, or the OA is locked out.
-        self.client.put_secret_value(SecretId=self._settings.zalo_secret_arn, SecretString=json.dumps(updated))
+        # The refresh token was single-use: the new one must be kept, or the OA is locked out. So the write
+        # is retried here (a retry of the whole run would send the spent token).
+        for attempt in range(5):
+            try:
+                self.client.put_secret_value(SecretId=self._settings.zalo_secret_arn, SecretString=json.dumps(updated))
+                break
+            except Exception:  # noqa: BLE001 - throttling or a network blip: try again shortly
+                if attempt == 4:
+                    raise ZaloCredentialsError("secret_write_failed") from None
+                time.sleep(0.5 * 2 ** attempt)
         self._cached = (self._clock(), updated)
         return "refreshed"

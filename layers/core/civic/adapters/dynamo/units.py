@@ -138,6 +138,12 @@ class DynamoStaffDirectory:
             return []
         return [] if user.role == "disabled" else list(user.units or [])
 
+    def is_disabled(self, user_id: str) -> bool:
+        try:
+            return UserModel.get(user_id).role == "disabled"
+        except DoesNotExist:
+            return False
+
     def save_membership(self, user_id: str, role: str, units: list[str], email: str, name: str | None,
                         verified_email: str) -> list[str]:
         """Write a staff member's role and units (and their email, which the pool holds as verified);

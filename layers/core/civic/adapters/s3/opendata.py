@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from civic.settings import Settings
@@ -46,6 +46,42 @@ class S3OpenDataStore:
             Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, CacheControl=CACHE_CONTROL,
             Metadata={"sha256": sha256},
         )
+
+
+class S3MediaFiles:
+    """`civic.services.exports.MediaFiles` on the media bucket, with CloudFront's invalidation when
+    the stack has a CDN (CDN_DISTRIBUTION_ID)."""
+
+    def __init__(self, settings: Settings, client: Any = None) -> None:
+        import boto3
+
+        self._settings = settings
+        self._s3 = client or boto3.client("s3", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url)
+
+    def move(self, source: str, target: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        bucket = self._settings.media_bucket
+        try:
+            self._s3.copy_object(Bucket=bucket, Key=target, CopySource={"Bucket": bucket, "Key": source},
+                                 MetadataDirective="COPY")
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                return False
+            raise
+        self._s3.delete_object(Bucket=bucket, Key=source)
+        return True
+
+    def invalidate(self, paths: list[str]) -> None:
+        distribution = self._settings.cdn_distribution_id
+        if not distribution:
+            return
+        import time
+
+        import boto3
+
+        boto3.client("cloudfront").create_invalidation(DistributionId=distribution, InvalidationBatch={
+            "Paths": {"Quantity": len(paths), "Items": paths}, "CallerReference": f"withhold-{time.time_ns()}"})
 
 
 def backfill_created_day() -> dict[str, int]:
