@@ -180,8 +180,9 @@ def test_open311_key_quota_in_its_format_with_nothing_written(gateway):
     def post(n: int, fmt: str = "json"):
         form = {"api_key": key, "service_code": "traffic", "lat": "21.03", "long": "105.85",
                 "description": f"Đèn hỏng số {n}", "email": f"quota{n}@example.vn"}
-        return call(gateway, "POST", f"/open311/v2/requests.{fmt}", urlencode(form).encode(), FORM,
-                    source_ip=f"198.51.100.{n}")
+        # The client's own Idempotency-Key: its retry is replayed (without one, every POST is new).
+        return call(gateway, "POST", f"/open311/v2/requests.{fmt}", urlencode(form).encode(),
+                    {**FORM, "Idempotency-Key": f"quota-request-{n}"}, source_ip=f"198.51.100.{n}")
 
     first = post(1)
     assert first[0] == 201 and post(2)[0] == 201
