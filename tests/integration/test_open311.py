@@ -166,7 +166,7 @@ def test_post_then_token_then_request_over_the_routes(gateway, store, monkeypatc
     ("/open311/v2/requests.json", {"api_key": "KEY", "service_code": "traffic", "lat": "48.85", "long": "2.35",
                                    "description": "x"}, 400, "service area"),
     ("/open311/v2/requests.json", {"api_key": "KEY", "service_code": "traffic", "address_string": "Số 5",
-                                   "description": "x"}, 400, "geocode"),
+                                   "description": "x"}, 400, "address_string"),
     ("/open311/v2/requests.json", {"api_key": "KEY", "service_code": "nope", "lat": "21", "long": "105.8"}, 404, "service_code"),
     ("/open311/v2/requests.html", {"api_key": "KEY"}, 404, "xml"),
 ])
