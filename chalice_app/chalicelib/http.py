@@ -280,14 +280,14 @@ def require_group(request, group: str) -> dict:
     found = claims(request)
     if group not in groups(found):
         raise Forbidden(text("Bạn không có quyền thực hiện thao tác này", "You are not allowed to do this"))
-    _not_disabled(found["sub"])
+    if services().staff_directory.is_disabled(found["sub"]):
+        raise _disabled()
     return found
 
 
-def _not_disabled(user_id: str) -> None:
-    """A disabled person's id token stays valid until it expires (≤ 1 h): staff routes refuse it now."""
-    if services().staff_directory.is_disabled(user_id):
-        raise Forbidden(text("Tài khoản đã bị khóa", "This account is disabled"), code="account_disabled")
+def _disabled() -> Forbidden:
+    """A disabled person's id token stays valid until it expires (≤ 1 h): staff and admin routes refuse it now."""
+    return Forbidden(text("Tài khoản đã bị khóa", "This account is disabled"), code="account_disabled")
 
 
 def staff_member(request):
@@ -295,10 +295,12 @@ def staff_member(request):
     from civic.services.staff import member_from
 
     found = claims(request)
-    member = member_from(found["sub"], groups(found), services().staff_directory.units_of(found["sub"]))
+    role, units = services().staff_directory.membership(found["sub"])  # one read: units, and whether disabled
+    member = member_from(found["sub"], groups(found), [] if role == "disabled" else units)
     if member is None:
         raise Forbidden(text("Chỉ dành cho cán bộ", "For staff only"))
-    _not_disabled(found["sub"])
+    if role == "disabled":
+        raise _disabled()
     return member
 
 

@@ -180,10 +180,8 @@ def open311_post(resource, lang):
     else:
         form, upload = open311.parse_form(request.raw_body), None
     api_key = (form.get("api_key") or [None])[-1] or (_params(request).get("api_key") or [None])[-1]
-    client_id = services().open311_store.client_for_key(api_key)
-    if client_id is None:
-        raise open311.Open311Error(403, text("api_key không hợp lệ hoặc đã bị thu hồi: không thể tạo yêu cầu",
-                                             "Invalid or revoked api_key: cannot create the request"))
+    client_id = _client_of(api_key, text("api_key không hợp lệ hoặc đã bị thu hồi: không thể tạo yêu cầu",
+                                         "Invalid or revoked api_key: cannot create the request"))
     submission = open311.parse_submission(form, client_id, lang, locate_address=_ward_named)
     if upload is not None:  # declared like any photo: the size limit, then a media item waiting for its file
         submission.body["media"] = [{"content_type": upload.content_type, "size": len(upload.data)}]
@@ -225,6 +223,14 @@ def _ward_named(address: str) -> tuple[float, float, str] | None:
     return round(inside.y, 6), round(inside.x, 6), code
 
 
+def _client_of(api_key: str | None, refusal) -> str:
+    """The client an api_key belongs to; a 403 in the specification's format otherwise."""
+    client_id = services().open311_store.client_for_key(api_key)
+    if client_id is None:
+        raise open311.Open311Error(403, refusal)
+    return client_id
+
+
 def _post_update(request, lang: str):
     """mySociety's POST servicerequestupdates: a partner's comment reaches the unit's staff (internal)."""
     from civic.clock import now_iso
@@ -232,10 +238,7 @@ def _post_update(request, lang: str):
 
     form = open311.parse_form(request.raw_body)
     api_key = (form.get("api_key") or [None])[-1]
-    client_id = services().open311_store.client_for_key(api_key)
-    if client_id is None:
-        raise open311.Open311Error(403, text("api_key không hợp lệ hoặc đã bị thu hồi",
-                                             "Invalid or revoked api_key"))
+    client_id = _client_of(api_key, text("api_key không hợp lệ hoặc đã bị thu hồi", "Invalid or revoked api_key"))
     update = open311.parse_update(form)
     if not open311.published(services().store.get(update.service_request_id)):
         raise open311.Open311Error(404, text("Không tìm thấy yêu cầu", "Service request not found"))

@@ -22,6 +22,8 @@ from typing import Any, Literal, cast
 
 ADMIN_KINDS = ("country", "province", "city", "district", "commune", "ward", "town")
 AGENCY_KINDS = ("agency", "department", "company")
+# The smallest administrative units: where citizens live and reports are made.
+LOCAL_KINDS = ("ward", "commune", "town")
 KINDS = ADMIN_KINDS + AGENCY_KINDS
 SCOPES = ("unit", "boundary", "ancestor")
 Scope = Literal["unit", "boundary", "ancestor"]
@@ -119,7 +121,7 @@ def _plain(value: str) -> str:
     return " ".join(re.sub(r"[^\w]+", " ", value.lower()).split())
 
 
-def unit_named_in(text: str, tree: UnitTree, kinds: tuple[str, ...] = ("ward", "commune", "town")) -> str | None:
+def unit_named_in(text: str, tree: UnitTree, kinds: tuple[str, ...] = LOCAL_KINDS) -> str | None:
     """The ward or commune an address names ("số 5 đường Võ Nguyên Giáp, phường Mường Thanh"), matched
     by its name without the kind word, tolerant of missing diacritics; the longest name wins, and a
     name two units share names none."""

@@ -14,7 +14,9 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
 from civic.domain import notify as core
+from civic.domain.categories import all_categories
 from civic.domain.errors import Forbidden, Invalid, NotFound
+from civic.domain.moderation import is_public
 from civic.domain.notify import Alert, Event, Message, ReportFacts
 from civic.domain.ports import NotifyQueue, NotifyStore, ReportStore
 from civic.domain.units import UnitTree
@@ -62,9 +64,6 @@ def on_timeline_event(event: Event, *, reports: ReportStore, store: NotifyStore,
         if unit not in cache:
             cache[unit] = store.staff_of(unit)
         return cache[unit]
-
-    from civic.domain.categories import all_categories
-    from civic.domain.moderation import is_public
 
     # Followers are told only of what the public may see: nothing while the report is hidden.
     needs_followers = event.type in ("accept", "refuse", "transfer", "resolve", "approve", "closed") and \

@@ -14,9 +14,9 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 
+from civic.domain.units import LOCAL_KINDS
 from civic_dev.cli.target import add_arguments, fail, resolve
 
-LEAF_KINDS = ("ward", "commune", "town")
 SHOWN = 8  # names listed per finding; the count is always whole
 
 
@@ -43,7 +43,7 @@ def routing_findings(tree, rules, locator, categories: Iterable[str], staff_of: 
     """The routing checks, pure over their inputs: boundaries, receiving units and their staff."""
     from civic.services.routing import locate
 
-    leaves = sorted(code for code, unit in tree.by_code.items() if unit.kind in LEAF_KINDS)
+    leaves = sorted(code for code, unit in tree.by_code.items() if unit.kind in LOCAL_KINDS)
     points = {code: point_of(code) for code in leaves}
     no_boundary = [code for code, point in points.items() if point is None]
     out = [_check(not no_boundary, no_boundary,
@@ -81,7 +81,7 @@ def _deadlines_finding(tree) -> Finding:
     from civic.clock import now_iso
     from civic.services.routing import report_deadlines
 
-    leaf = next((code for code, unit in sorted(tree.by_code.items()) if unit.kind in LEAF_KINDS), None)
+    leaf = next((code for code, unit in sorted(tree.by_code.items()) if unit.kind in LOCAL_KINDS), None)
     try:
         accept, resolve_by = report_deadlines(tree, "other", "normal", leaf, now_iso())
     except Exception as exc:  # noqa: BLE001 - any failure here is the finding

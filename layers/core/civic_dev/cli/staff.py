@@ -111,21 +111,19 @@ def _import(args: argparse.Namespace) -> int:
 
 def _invite(args: argparse.Namespace) -> int:
     """A new invitation: Cognito's email again in AWS; a new temporary password printed locally."""
+    from civic.adapters.cognito import CognitoPeople
+
     target = resolve(args)
-    settings = target.settings()
     cognito, email = target.client("cognito-idp"), args.email.strip().lower()
+    temporary = temporary_password() if target.local_info is not None else None
     try:
-        if target.local_info is not None:
-            temporary = temporary_password()
-            cognito.admin_set_user_password(UserPoolId=settings.user_pool_id, Username=email, Password=temporary,
-                                            Permanent=False)
-            print(f"OK {email}: temporary password {temporary} (to be changed at first sign-in)")
-        else:
-            cognito.admin_create_user(UserPoolId=settings.user_pool_id, Username=email, MessageAction="RESEND",
-                                      DesiredDeliveryMediums=["EMAIL"])
-            print(f"OK {email}: Cognito sent the invitation again")
+        CognitoPeople(target.settings(), cognito).reinvite(email, temporary)
     except cognito.exceptions.UserNotFoundException:
         return fail(f"{email} is not a user: add them with `civic staff set {email} --role … --unit …`")
+    if temporary:
+        print(f"OK {email}: temporary password {temporary} (to be changed at first sign-in)")
+    else:
+        print(f"OK {email}: Cognito sent the invitation again")
     return 0
 
 

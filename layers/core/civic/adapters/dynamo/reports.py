@@ -233,47 +233,37 @@ class DynamoReportStore:
     def __init__(self, connection: Connection | None = None) -> None:
         self._connection = connection or ReportModel._get_connection().connection
 
-    def create(self, report: Report, event: TimelineEvent) -> None:
-        guard = TrackingCodeModel(id=TRACKING_PREFIX + report.tracking_code, report_id=report.id)
+    def _transact(self, report: Report, report_condition: Any, event: TimelineEvent,
+                  guard: TrackingCodeModel | FlagModel | None = None, guard_taken: Exception | None = None) -> None:
+        """One change as one transaction: a guard row if any (written only if absent), the report row
+        under its condition, and its event. A guard already there raises `guard_taken`; any other
+        failed condition or conflict is a concurrent change."""
         try:
             with TransactWrite(connection=self._connection) as tx:
-                tx.save(guard, condition=TrackingCodeModel.id.does_not_exist())
-                tx.save(report_to_model(report), condition=ReportModel.id.does_not_exist())
+                if guard is not None:
+                    tx.save(guard, condition=type(guard).id.does_not_exist())
+                tx.save(report_to_model(report), condition=report_condition)
                 tx.save(event_to_model(event), condition=TimelineModel.seq.does_not_exist())
         except TransactWriteError as exc:
             reasons = _reasons(exc)
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                raise TrackingCodeTaken(report.tracking_code) from exc
+            if guard_taken is not None and reasons and reasons[0] == "ConditionalCheckFailed":
+                raise guard_taken from exc
             if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
                 raise ConcurrentChange(report.id) from exc
             raise
 
+    def create(self, report: Report, event: TimelineEvent) -> None:
+        guard = TrackingCodeModel(id=TRACKING_PREFIX + report.tracking_code, report_id=report.id)
+        self._transact(report, ReportModel.id.does_not_exist(), event, guard, TrackingCodeTaken(report.tracking_code))
+
     def save(self, report: Report, expected_version: int, event: TimelineEvent) -> None:
         check_change(report, expected_version, event)
-        try:
-            with TransactWrite(connection=self._connection) as tx:
-                tx.save(report_to_model(report), condition=ReportModel.version == expected_version)
-                tx.save(event_to_model(event), condition=TimelineModel.seq.does_not_exist())
-        except TransactWriteError as exc:
-            if "ConditionalCheckFailed" in _reasons(exc) or "TransactionConflict" in _reasons(exc):
-                raise ConcurrentChange(report.id) from exc
-            raise
+        self._transact(report, ReportModel.version == expected_version, event)
 
     def flag(self, report: Report, expected_version: int, event: TimelineEvent, flagger_id: str, reason: str) -> None:
         check_change(report, expected_version, event)
         guard = FlagModel(id=f"{FLAG_PREFIX}{report.id}#{flagger_id}", reason=reason, at=event.at)
-        try:
-            with TransactWrite(connection=self._connection) as tx:
-                tx.save(guard, condition=FlagModel.id.does_not_exist())
-                tx.save(report_to_model(report), condition=ReportModel.version == expected_version)
-                tx.save(event_to_model(event), condition=TimelineModel.seq.does_not_exist())
-        except TransactWriteError as exc:
-            reasons = _reasons(exc)
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                raise AlreadyFlagged(report.id) from exc
-            if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
-                raise ConcurrentChange(report.id) from exc
-            raise
+        self._transact(report, ReportModel.version == expected_version, event, guard, AlreadyFlagged(report.id))
 
     def review_queue(self, limit: int) -> list[Report]:
         rows = ReportModel.by_review.query(REVIEW_PENDING, scan_index_forward=False, limit=limit)

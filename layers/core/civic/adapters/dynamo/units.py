@@ -130,19 +130,21 @@ class DynamoStaffDirectory:
             return []
         return list(user.units or []) if user.role in ("officer", "leader") else []
 
-    def units_of(self, user_id: str) -> list[str]:
-        """A staff member's units; none for someone disabled (a token issued before still signs nothing)."""
+    def membership(self, user_id: str) -> tuple[str | None, list[str]]:
+        """(role, units) from the Users table in one read; (None, []) for someone unknown."""
         try:
             user = UserModel.get(user_id)
         except DoesNotExist:
-            return []
-        return [] if user.role == "disabled" else list(user.units or [])
+            return None, []
+        return user.role, [str(u) for u in user.units or []]
+
+    def units_of(self, user_id: str) -> list[str]:
+        """A staff member's units; none for someone disabled (a token issued before still signs nothing)."""
+        role, units = self.membership(user_id)
+        return [] if role == "disabled" else units
 
     def is_disabled(self, user_id: str) -> bool:
-        try:
-            return UserModel.get(user_id).role == "disabled"
-        except DoesNotExist:
-            return False
+        return self.membership(user_id)[0] == "disabled"
 
     def save_membership(self, user_id: str, role: str, units: list[str], email: str, name: str | None,
                         verified_email: str) -> list[str]:
