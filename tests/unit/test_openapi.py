@@ -123,7 +123,7 @@ def test_served_as_json(spec, app):
 
 def test_lambda_serves_the_packaged_copy(app, monkeypatch, tmp_path):
     """In Lambda only chalice_app/ exists: the route reads the JSON infra/package.sh wrote there."""
-    import chalicelib.openapi_routes as routes
+    import chalicelib.routes.meta as routes
 
     packaged = tmp_path / "openapi.json"
     packaged.write_text(json.dumps({"openapi": "3.1.0", "info": {"title": "packaged"}, "paths": {}}))

@@ -1,7 +1,7 @@
-"""Operators' staff management without a terminal (the admin pages): list, invite, move, disable.
+"""Operators' routes (the admin group): units, routing rules, and staff without a terminal.
 
-The same use cases as `civic staff …` (civic.services.staff_admin). People are named by email in the
-body, never in a URL, so addresses stay out of access logs.
+Staff management is the same use cases as `civic staff …` (civic.services.staff_admin). People are
+named by email in the body, never in a URL, so addresses stay out of access logs.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from chalicelib.http import BODY_TYPES, CORS, authorizer, endpoint, json_body, j
 from civic.bootstrap import services
 from civic.domain.errors import Invalid
 from civic.i18n import text
+from civic.services import units as directory
 
 bp = Blueprint(__name__)
 
@@ -77,3 +78,57 @@ def _enabled(enabled: bool):
         raise Invalid("invalid_request", text("Không thể tự khóa tài khoản của mình", "You cannot disable yourself"),
                       {"email": text("Email của người khác", "Someone else's email")})
     return staff_admin.set_enabled(people, directory, index, email, enabled)
+
+
+@bp.route("/v1/admin/units", methods=["GET", "POST"], authorizer=authorizer, cors=CORS, content_types=BODY_TYPES)
+@endpoint
+def admin_units():
+    request = bp.current_request
+    require_group(request, "admin")
+    if request.method == "GET":
+        return {"items": [u.public() for u in services().units.units()]}
+    created = directory.put_unit(json_body(request), services().units)
+    services().directory.invalidate()
+    return json_response(created, 201)
+
+
+@bp.route("/v1/admin/units/{code}", methods=["GET", "PUT", "DELETE"], authorizer=authorizer, cors=CORS, content_types=BODY_TYPES)
+@endpoint
+def admin_unit(code):
+    request = bp.current_request
+    require_group(request, "admin")
+    if request.method == "GET":
+        return directory.unit_view(code, services().units.tree(), lambda _code: None)
+    if request.method == "PUT":
+        saved = directory.put_unit(json_body(request), services().units, code)
+    else:
+        directory.delete_unit(code, services().units)
+        saved = {"deleted": code}
+    services().directory.invalidate()
+    return saved
+
+
+@bp.route("/v1/admin/rules", methods=["GET", "POST"], authorizer=authorizer, cors=CORS, content_types=BODY_TYPES)
+@endpoint
+def admin_rules():
+    request = bp.current_request
+    require_group(request, "admin")
+    if request.method == "GET":
+        return {"items": [r.public() for r in services().units.rules()]}
+    created = directory.put_rule(json_body(request), services().units)
+    services().directory.invalidate()
+    return json_response(created, 201)
+
+
+@bp.route("/v1/admin/rules/{rule_id}", methods=["PUT", "DELETE"], authorizer=authorizer, cors=CORS, content_types=BODY_TYPES)
+@endpoint
+def admin_rule(rule_id):
+    request = bp.current_request
+    require_group(request, "admin")
+    if request.method == "PUT":
+        saved = directory.put_rule(json_body(request), services().units, rule_id)
+    else:
+        directory.delete_rule(rule_id, services().units)
+        saved = {"deleted": rule_id}
+    services().directory.invalidate()
+    return saved

@@ -1,0 +1,1 @@
+"""One blueprint per audience; chalice_app/app.py registers them all."""
