@@ -16,6 +16,7 @@ from civic.adapters.dynamo.reports import DynamoReportStore
 from civic.adapters.dynamo.stats import DynamoStatsStore
 from civic.clock import iso_utc, local_day
 from civic.domain import stats as core
+from civic.domain.inputs import RatingInput
 from civic.domain.reports import new_report, new_tracking_code
 from civic.domain.submission import ReportSubmission
 from civic.domain.units import Unit, UnitTree
@@ -88,10 +89,10 @@ def drive(store, settings, i, start):
         store.save(updated, current.version, ev)
     if i % 5 in (1, 2):
         at += timedelta(hours=3)
-        rate(store, report.id, f"citizen-{i}", {"satisfied": i % 5 == 1, "stars": 4}, _iso(at))
+        rate(store, report.id, f"citizen-{i}", RatingInput(satisfied=i % 5 == 1, stars=4), _iso(at))
     if i % 10 == 1:  # the author changes their mind two days later
         at += timedelta(days=2)
-        rate(store, report.id, f"citizen-{i}", {"satisfied": False, "stars": 2}, _iso(at))
+        rate(store, report.id, f"citizen-{i}", RatingInput(satisfied=False, stars=2), _iso(at))
     return report.id
 
 

@@ -12,6 +12,7 @@ from civic.domain import contacts as rules
 from civic.domain import notify as core
 from civic.domain.contacts import contact_key
 from civic.domain.errors import DomainError
+from civic.domain.inputs import ContactCode, ContactToken
 from civic.domain.notify import Alert, Event, Preferences, ReportFacts
 from civic.services import contacts
 
@@ -161,19 +162,19 @@ def test_confirm_by_token_then_notifications_flow():
     verification.for_user(store.users["u1"], ["email"], NOW)
     token, _ = secrets_of(queue.messages[0])
     with pytest.raises(DomainError) as bad:
-        contacts.confirm_token({"token": "x" * 32}, store=store, now=NOW)
+        contacts.confirm_token(ContactToken.parse({"token": "x" * 32}), store=store, now=NOW)
     assert bad.value.code == "invalid_token" and bad.value.kind == "invalid"
     with pytest.raises(DomainError) as expired:
-        contacts.confirm_token({"token": token}, store=store, now="2026-11-24T03:00:01.000Z")
+        contacts.confirm_token(ContactToken.parse({"token": token}), store=store, now="2026-11-24T03:00:01.000Z")
     assert expired.value.code == "invalid_token"
-    assert contacts.confirm_token({"token": token}, store=store, now=NOW) == {"verified": True, "channel": "email"}
+    assert contacts.confirm_token(ContactToken.parse({"token": token}), store=store, now=NOW) == {"verified": True, "channel": "email"}
     assert store.users["u1"].is_verified("email")
     assert contacts.statuses(store.users["u1"], store=store, now=NOW) == {"email": "verified"}
     with pytest.raises(DomainError):  # a token is spent once
-        contacts.confirm_token({"token": token}, store=store, now=NOW)
+        contacts.confirm_token(ContactToken.parse({"token": token}), store=store, now=NOW)
     for body in (None, {}, {"token": 5}, {"token": "short"}):
         with pytest.raises(DomainError) as malformed:
-            contacts.confirm_token(body, store=store, now=NOW)
+            contacts.confirm_token(ContactToken.parse(body), store=store, now=NOW)
         assert malformed.value.kind == "invalid"
 
 
@@ -183,14 +184,14 @@ def test_confirm_by_code_with_limited_attempts():
     _, code = secrets_of(queue.messages[0])
     wrong = "000000" if code != "000000" else "111111"
     with pytest.raises(DomainError) as first:
-        contacts.confirm_code("u1", {"channel": "sms", "code": wrong}, store=store, notify_store=store, now=NOW)
+        contacts.confirm_code("u1", ContactCode.parse({"channel": "sms", "code": wrong}), store=store, notify_store=store, now=NOW)
     assert first.value.code == "wrong_code" and first.value.kind == "invalid" and "4" in first.value.message.en
     assert "4" in first.value.message.vi
     for _ in range(4):
         with pytest.raises(DomainError):
-            contacts.confirm_code("u1", {"channel": "sms", "code": wrong}, store=store, notify_store=store, now=NOW)
+            contacts.confirm_code("u1", ContactCode.parse({"channel": "sms", "code": wrong}), store=store, notify_store=store, now=NOW)
     with pytest.raises(DomainError) as refused:  # too many: even the right code is refused now
-        contacts.confirm_code("u1", {"channel": "sms", "code": code}, store=store, notify_store=store, now=NOW)
+        contacts.confirm_code("u1", ContactCode.parse({"channel": "sms", "code": code}), store=store, notify_store=store, now=NOW)
     assert refused.value.kind == "forbidden" and refused.value.code == "too_many_attempts"
 
 
@@ -199,21 +200,21 @@ def test_confirm_by_code_and_what_it_needs():
     verification.for_user(store.users["u1"], ["email", "zalo"], NOW)
     codes = {m.channel: secrets_of(m)[1] for m in queue.messages}
     with pytest.raises(DomainError) as nothing:
-        contacts.confirm_code("u1", {"channel": "sms", "code": "123456"}, store=store, notify_store=store, now=NOW)
+        contacts.confirm_code("u1", ContactCode.parse({"channel": "sms", "code": "123456"}), store=store, notify_store=store, now=NOW)
     assert nothing.value.code == "no_pending_verification"
     with pytest.raises(DomainError) as malformed:
-        contacts.confirm_code("u1", {"channel": "fax", "code": "12"}, store=store, notify_store=store, now=NOW)
+        contacts.confirm_code("u1", ContactCode.parse({"channel": "fax", "code": "12"}), store=store, notify_store=store, now=NOW)
     assert set(malformed.value.fields) == {"channel", "code"}
     for body in (None, [], {"channel": {}, "code": "000000"}, {"channel": ["sms"], "code": 123456}):  # fuzz finding
         with pytest.raises(DomainError) as odd:
-            contacts.confirm_code("u1", body, store=store, notify_store=store, now=NOW)
+            contacts.confirm_code("u1", ContactCode.parse(body), store=store, notify_store=store, now=NOW)
         assert odd.value.kind == "invalid"
     # The address changed since the code was sent: that code no longer confirms the new one.
     store.users["u1"] = replace(store.users["u1"], zalo_user_id="z2")
     with pytest.raises(DomainError) as moved:
-        contacts.confirm_code("u1", {"channel": "zalo", "code": codes["zalo"]}, store=store, notify_store=store, now=NOW)
+        contacts.confirm_code("u1", ContactCode.parse({"channel": "zalo", "code": codes["zalo"]}), store=store, notify_store=store, now=NOW)
     assert moved.value.code == "no_pending_verification"
-    done = contacts.confirm_code("u1", {"channel": "email", "code": codes["email"]}, store=store, notify_store=store,
+    done = contacts.confirm_code("u1", ContactCode.parse({"channel": "email", "code": codes["email"]}), store=store, notify_store=store,
                                  now=NOW)
     assert done == {"verified": True, "channel": "email"} and store.users["u1"].is_verified("email")
 

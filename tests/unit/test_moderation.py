@@ -9,6 +9,7 @@ from chalicelib import open311
 from civic.domain import moderation
 from civic.domain.categories import all_categories
 from civic.domain.errors import DomainError
+from civic.domain.inputs import EvidenceRequest, FlagInput
 from civic.domain.notify import Event, ReportFacts, audience
 from civic.domain.reports import MediaItem, owner_view, public_view
 from civic.services import intake, staff
@@ -124,7 +125,7 @@ def test_officers_cannot_moderate_and_moderators_can_do_nothing_else(store):
 
     with pytest.raises(DomainError) as err:  # no evidence either: moderators only moderate
         staff.request_evidence(store, FakeUploadSigner(), MODERATOR, report_id,
-                               {"media": [{"content_type": "image/jpeg", "size": 10}]}, TREE, SETTINGS,
+                               EvidenceRequest.parse({"media": [{"content_type": "image/jpeg", "size": 10}]}), TREE, SETTINGS,
                                "2026-11-20T05:00:00.000Z")
     assert err.value.kind == "forbidden"
 
@@ -132,21 +133,21 @@ def test_officers_cannot_moderate_and_moderators_can_do_nothing_else(store):
 def test_three_distinct_flags_hide_a_report_pending_review(store):
     report_id = routed_report(store)
     now = "2026-11-20T05:00:00.000Z"
-    intake.flag(store, report_id, "c-a", {"reason": "offensive"}, now, threshold=3)
+    intake.flag(store, report_id, "c-a", FlagInput.parse({"reason": "offensive"}), now, threshold=3)
     with pytest.raises(DomainError) as err:  # one flag per account
-        intake.flag(store, report_id, "c-a", {"reason": "spam"}, now, threshold=3)
+        intake.flag(store, report_id, "c-a", FlagInput.parse({"reason": "spam"}), now, threshold=3)
     assert err.value.code == "already_flagged"
     with pytest.raises(DomainError) as err:
-        intake.flag(store, report_id, "citizen-1", {"reason": "spam"}, now, threshold=3)
+        intake.flag(store, report_id, "citizen-1", FlagInput.parse({"reason": "spam"}), now, threshold=3)
     assert err.value.code == "own_report"
     for bad in ({"reason": "boring"}, {"reason": "spam", "text": "x" * 501}, {"reason": "spam", "x": 1}, []):
         with pytest.raises(DomainError) as err:
-            intake.flag(store, report_id, "c-z", bad, now, threshold=3)
+            intake.flag(store, report_id, "c-z", FlagInput.parse(bad), now, threshold=3)
         assert err.value.code == "invalid_request"
-    intake.flag(store, report_id, "c-b", {"reason": "personal_data", "text": "có số điện thoại"}, now, threshold=3)
+    intake.flag(store, report_id, "c-b", FlagInput.parse({"reason": "personal_data", "text": "có số điện thoại"}), now, threshold=3)
     assert public_surfaces(store, report_id)["report"] is not None
     assert [r.id for r in store.review_queue(10)] == [report_id]  # the first flag queued it for review
-    intake.flag(store, report_id, "c-c", {"reason": "offensive"}, now, threshold=3)
+    intake.flag(store, report_id, "c-c", FlagInput.parse({"reason": "offensive"}), now, threshold=3)
     assert store.get(report_id).hidden == "flags"
     assert not any(public_surfaces(store, report_id).values())
     events = store.timeline(report_id)
@@ -161,7 +162,7 @@ def test_three_distinct_flags_hide_a_report_pending_review(store):
 
 def test_the_moderation_queue_is_scoped_and_moderators_use_only_it(store):
     report_id = routed_report(store)
-    intake.flag(store, report_id, "c-a", {"reason": "spam"}, "2026-11-20T05:00:00.000Z", threshold=3)
+    intake.flag(store, report_id, "c-a", FlagInput.parse({"reason": "spam"}), "2026-11-20T05:00:00.000Z", threshold=3)
     assert [i["id"] for i in staff.inbox(store, LEADER_W1, {"queue": "moderation"}, TREE, SETTINGS, lambda d: "none")["items"]] == [report_id]
     outsider = staff.StaffMember("leader-2", "leader", ("W2",))
     assert staff.inbox(store, outsider, {"queue": "moderation"}, TREE, SETTINGS, lambda d: "none")["items"] == []

@@ -6,6 +6,7 @@ from dataclasses import replace
 import pytest
 
 from civic.domain.errors import DomainError
+from civic.domain.inputs import EvidenceRequest, RatingInput, Reply
 from civic.domain.reports import new_report
 from civic.domain.submission import ReportSubmission
 from civic.domain.units import Unit, UnitTree
@@ -59,7 +60,7 @@ def test_the_whole_path_with_approval_and_evidence():
     act(store, OFFICER_W1, rid, {"action": "assign", "to": "officer-1"})
     # Evidence: presigned uploads for staff, then (as the media function would) marked ready.
     slots = staff.request_evidence(store, FakeUploadSigner(), OFFICER_W1, rid,
-                                   {"media": [{"content_type": "image/jpeg", "size": 1000}]}, TREE, SETTINGS, "t")
+                                   EvidenceRequest.parse({"media": [{"content_type": "image/jpeg", "size": 1000}]}), TREE, SETTINGS, "t")
     media_id = slots["uploads"][0]["media_id"]
     assert slots["uploads"][0]["fields"]["x-amz-meta-owner"] == "officer-1"
     report = store.get(rid)
@@ -135,7 +136,7 @@ def test_visibility_matrix_is_404_outside_my_units(member, unit, visible):
         lambda: staff.detail(store, member, rid, TREE, SETTINGS),
         lambda: act(store, member, rid, {"action": "note", "text": "ghi chú"}),
         lambda: staff.request_evidence(store, FakeUploadSigner(), member, rid,
-                                       {"media": [{"content_type": "image/jpeg", "size": 10}]}, TREE, SETTINGS, "t"),
+                                       EvidenceRequest.parse({"media": [{"content_type": "image/jpeg", "size": 10}]}), TREE, SETTINGS, "t"),
     ]
     for call in calls:
         if visible:
@@ -219,9 +220,9 @@ def test_request_info_pauses_the_clock_until_the_citizen_replies():
     assert "question" not in public_event(store.timeline(rid)[-1])["data"]  # the public sees that, not what
     assert store.get(rid).awaiting_info_since == "2026-11-20T03:00:00.000Z"
     with pytest.raises(DomainError) as err:
-        intake.reply(store, rid, "someone-else", {"text": "số 8"}, "2026-11-21T03:00:00.000Z")
+        intake.reply(store, rid, "someone-else", Reply.parse({"text": "số 8"}), "2026-11-21T03:00:00.000Z")
     assert err.value.kind == "not_found"
-    extended = intake.reply(store, rid, "citizen", {"text": "Số 8 ngõ 12"}, "2026-11-21T03:00:00.000Z",
+    extended = intake.reply(store, rid, "citizen", Reply.parse({"text": "Số 8 ngõ 12"}), "2026-11-21T03:00:00.000Z",
                             extend=lambda due, since, now: "2026-11-26T03:00:00.000Z")
     # Still waiting to be accepted: the acceptance deadline moves, and its warnings start over.
     assert extended["accept_due_at"] == "2026-11-26T03:00:00.000Z" and store.get(rid).awaiting_info_since is None
@@ -229,7 +230,7 @@ def test_request_info_pauses_the_clock_until_the_citizen_replies():
     event = store.timeline(rid)[-1]
     assert event.type == "citizen_reply" and not event.public
     with pytest.raises(DomainError) as err:
-        intake.reply(store, rid, "citizen", {"text": "lần nữa"}, "2026-11-21T04:00:00.000Z")
+        intake.reply(store, rid, "citizen", Reply.parse({"text": "lần nữa"}), "2026-11-21T04:00:00.000Z")
     assert err.value.code == "no_question"
 
 
@@ -275,9 +276,9 @@ def test_evidence_slots_are_only_for_the_requester():
     store = InMemoryReportStore()
     rid = routed(store)
     act(store, OFFICER_W1, rid, {"action": "accept"})
-    first = staff.request_evidence(store, FakeUploadSigner(), OFFICER_W1, rid, {"media": [{"content_type": "image/jpeg", "size": 9}]}, TREE, SETTINGS, "t")
+    first = staff.request_evidence(store, FakeUploadSigner(), OFFICER_W1, rid, EvidenceRequest.parse({"media": [{"content_type": "image/jpeg", "size": 9}]}), TREE, SETTINGS, "t")
     other = staff.StaffMember("officer-3", "officer", ("W1",))
-    second = staff.request_evidence(store, FakeUploadSigner(), other, rid, {"media": [{"content_type": "image/jpeg", "size": 9}]}, TREE, SETTINGS, "t")
+    second = staff.request_evidence(store, FakeUploadSigner(), other, rid, EvidenceRequest.parse({"media": [{"content_type": "image/jpeg", "size": 9}]}), TREE, SETTINGS, "t")
     assert [s["fields"]["x-amz-meta-owner"] for s in second["uploads"]] == ["officer-3"]
     assert first["uploads"][0]["media_id"] != second["uploads"][0]["media_id"]
 
@@ -290,24 +291,24 @@ def test_rating_closes_flags_unsatisfied_and_can_be_changed_within_the_window():
     rid = routed(store)
     store.reports[rid] = replace(store.get(rid), status="resolved", answer="Đã xử lý xong.", resolved_at="2026-11-20T03:00:00.000Z")
     with pytest.raises(DomainError) as err:
-        intake.rate(store, rid, "someone-else", {"satisfied": True, "stars": 5}, "2026-11-21T00:00:00.000Z")
+        intake.rate(store, rid, "someone-else", RatingInput.parse({"satisfied": True, "stars": 5}), "2026-11-21T00:00:00.000Z")
     assert err.value.kind == "not_found"
     for bad in ({"satisfied": "yes", "stars": 5}, {"satisfied": True, "stars": 9}, {"satisfied": True, "stars": 3, "x": 1}):
         with pytest.raises(DomainError):
-            intake.rate(store, rid, "citizen", bad, "2026-11-21T00:00:00.000Z")
-    rated = intake.rate(store, rid, "citizen", {"satisfied": False, "stars": 2, "comment": "Vẫn còn ổ gà, số 0912 000 777"},
+            intake.rate(store, rid, "citizen", RatingInput.parse(bad), "2026-11-21T00:00:00.000Z")
+    rated = intake.rate(store, rid, "citizen", RatingInput.parse({"satisfied": False, "stars": 2, "comment": "Vẫn còn ổ gà, số 0912 000 777"}),
                         "2026-11-21T00:00:00.000Z")
     report = store.get(rid)
     assert rated["status"] == "closed" and "unsatisfied" in report.flags
     assert public_view(report, None, "")["rating"] == {"satisfied": False, "stars": 2}
     assert "comment" not in public_event(store.timeline(rid)[-1])["data"]  # the comment is for staff
-    intake.rate(store, rid, "citizen", {"satisfied": True, "stars": 4}, "2026-11-22T00:00:00.000Z")  # changed in time
+    intake.rate(store, rid, "citizen", RatingInput.parse({"satisfied": True, "stars": 4}), "2026-11-22T00:00:00.000Z")  # changed in time
     assert "unsatisfied" not in store.get(rid).flags and store.timeline(rid)[-1].type == "rating_changed"
     with pytest.raises(DomainError) as err:  # the window closed
-        intake.rate(store, rid, "citizen", {"satisfied": False, "stars": 1}, "2026-12-01T00:00:00.000Z")
+        intake.rate(store, rid, "citizen", RatingInput.parse({"satisfied": False, "stars": 1}), "2026-12-01T00:00:00.000Z")
     assert err.value.code == "not_ratable"
     # The leader may reopen after an unsatisfied rating.
-    intake.rate(store, rid, "citizen", {"satisfied": False, "stars": 1}, "2026-11-23T00:00:00.000Z")
+    intake.rate(store, rid, "citizen", RatingInput.parse({"satisfied": False, "stars": 1}), "2026-11-23T00:00:00.000Z")
     reopened = act(store, LEADER_W1, rid, {"action": "reopen", "reason": "Người dân chưa hài lòng"})
     assert reopened["status"] == "in_progress" and "unsatisfied" not in reopened["flags"]
 
@@ -317,7 +318,7 @@ def test_open_reports_cannot_be_rated():
     store = InMemoryReportStore()
     rid = routed(store)
     with pytest.raises(DomainError) as err:
-        intake.rate(store, rid, "citizen", {"satisfied": True, "stars": 5}, "2026-11-21T00:00:00.000Z")
+        intake.rate(store, rid, "citizen", RatingInput.parse({"satisfied": True, "stars": 5}), "2026-11-21T00:00:00.000Z")
     assert err.value.code == "not_ratable"
 
 

@@ -16,6 +16,7 @@ from chalicelib.http import (
     json_body,
     json_response,
     optional_viewer,
+    parsed_body,
     query,
 )
 from civic.bootstrap import services
@@ -107,24 +108,28 @@ def follow(report_id):
 @bp.route("/v1/reports/{report_id}/reply", methods=["POST"], authorizer=authorizer, cors=CORS, content_types=BODY_TYPES)
 @endpoint
 def reply_to_unit(report_id):
+    from civic.domain import inputs
     request = bp.current_request
-    return intake.reply(services().store, report_id, claims(request)["sub"], json_body(request), now_iso(), extend=services().extend_due)
+    body = parsed_body(request, inputs.Reply)
+    return intake.reply(services().store, report_id, claims(request)["sub"], body, now_iso(), extend=services().extend_due)
 
 
 @bp.route("/v1/reports/{report_id}/rating", methods=["POST"], authorizer=authorizer, cors=CORS, content_types=BODY_TYPES)
 @endpoint
 def rate_result(report_id):
+    from civic.domain import inputs
     request = bp.current_request
-    return intake.rate(services().store, report_id, claims(request)["sub"], json_body(request), now_iso())
+    return intake.rate(services().store, report_id, claims(request)["sub"], parsed_body(request, inputs.RatingInput), now_iso())
 
 
 @bp.route("/v1/reports/{report_id}/flags", methods=["POST"], authorizer=authorizer, cors=CORS, content_types=BODY_TYPES)
 @endpoint
 def flag_report(report_id):
     """A citizen flags abuse; flags from enough distinct accounts hide the report pending review."""
+    from civic.domain import inputs
     request = bp.current_request
     citizen_id = claims(request)["sub"]
-    body = json_body(request)
+    body = parsed_body(request, inputs.FlagInput)
     services().quotas.flag(citizen_id)  # flaggers are rate-limited too (QUOTA_FLAGS_PER_DAY)
     flagged = intake.flag(services().store, report_id, citizen_id, body, now_iso(), services().settings.flag_threshold)
     return json_response(flagged, 201)

@@ -14,6 +14,7 @@ from chalicelib.http import (
     idempotency_key,
     json_body,
     json_response,
+    parsed_body,
     query,
 )
 from civic.bootstrap import services
@@ -47,26 +48,30 @@ def my_preferences():
 @bp.route("/v1/contacts/verify", methods=["POST"], cors=CORS, content_types=BODY_TYPES)
 @endpoint
 def verify_contact_by_link():
+    from civic.domain import inputs
+
     # Public: the token from the link is the secret, so an Open311 submitter without an account can confirm.
     from civic.services import contacts
-    return contacts.confirm_token(json_body(bp.current_request), store=services().verification.store, now=_now())
+    return contacts.confirm_token(parsed_body(bp.current_request, inputs.ContactToken), store=services().verification.store, now=_now())
 
 
 @bp.route("/v1/me/contacts/verify", methods=["POST"], authorizer=authorizer, cors=CORS, content_types=BODY_TYPES)
 @endpoint
 def verify_my_contact():
+    from civic.domain import inputs
     from civic.services import contacts
     request = bp.current_request
-    return contacts.confirm_code(claims(request)["sub"], json_body(request), store=services().verification.store,
+    return contacts.confirm_code(claims(request)["sub"], parsed_body(request, inputs.ContactCode), store=services().verification.store,
                                  notify_store=services().notify_store, now=_now())
 
 
 @bp.route("/v1/me/devices", methods=["POST"], authorizer=authorizer, cors=CORS, content_types=BODY_TYPES)
 @endpoint
 def register_device():
+    from civic.domain import inputs
     from civic.services import notify
     request = bp.current_request
-    return json_response(notify.add_device(claims(request)["sub"], json_body(request), store=services().notify_store), 201)
+    return json_response(notify.add_device(claims(request)["sub"], parsed_body(request, inputs.DeviceInput), store=services().notify_store), 201)
 
 
 @bp.route("/v1/me/devices/{token}", methods=["DELETE"], authorizer=authorizer, cors=CORS)

@@ -11,6 +11,7 @@ from chalicelib.http import (
     endpoint,
     json_body,
     json_response,
+    parsed_body,
     query,
     seen_version,
     staff_member,
@@ -54,10 +55,12 @@ def staff_action(report_id):
            content_types=BODY_TYPES)
 @endpoint
 def staff_evidence(report_id):
+    from civic.domain import inputs
     request = bp.current_request
     member = staff_member(request)
     return json_response(
-        staff.request_evidence(services().store, services().signer, member, report_id, json_body(request),
+        staff.request_evidence(services().store, services().signer, member, report_id,
+                               parsed_body(request, inputs.EvidenceRequest),
                                services().directory.tree, services().settings, now_iso()),
         201,
     )

@@ -1,6 +1,7 @@
 """Request bodies. Limits and kinds come from the domain (never repeated here).
 
-`ReportSubmission` and `MediaDeclaration` are the domain's own models (civic.domain.submission).
+`ReportSubmission` and `MediaDeclaration` are the domain's own models (civic.domain.submission), and so
+are the small bodies the services take as typed inputs (civic.domain.inputs).
 """
 
 from __future__ import annotations
@@ -11,19 +12,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib.schemas.common import ActionName, AlertKind, AlertSeverity, CategoryCode, Code, Priority, Text, UnitKind
 from civic.domain import submission
-from civic.domain.contacts import CODE_PATTERN, TOKEN_PATTERN, VERIFIABLE
-from civic.domain.moderation import FLAG_REASONS
-from civic.domain.notify import CHANNELS, DEVICE_PLATFORMS, LANGUAGES
+from civic.domain.inputs import ContactCode, ContactToken, DeviceInput, EvidenceRequest, FlagInput, RatingInput, Reply
+from civic.domain.notify import CHANNELS, LANGUAGES
 from civic.domain.reports import MAX_ADDRESS, MAX_DESCRIPTION
 from civic.domain.submission import MediaDeclaration
 from civic.domain.units import SCOPES
 from civic.domain.workflow import MAX_TEXT, MIN_ANSWER
-from civic.services.intake import MAX_FLAG_TEXT
-from civic.services.staff import MAX_EVIDENCE
 from civic.services.staff_admin import EMAIL as STAFF_EMAIL
 from civic.services.staff_admin import ROLES as STAFF_ROLES
 
-__all__ = ["MediaDeclaration", "ReportSubmission"]
+__all__ = ["ContactCode", "ContactToken", "DeviceInput", "EvidenceRequest", "FlagInput", "MediaDeclaration",
+           "RatingInput", "Reply", "ReportSubmission"]
 
 HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 MAX_COMMENT = 1000
@@ -55,22 +54,15 @@ class ReportSubmission(submission.ReportSubmission):
 
 
 class Closed(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A body of exactly these fields, types as sent (the admin routes validate with these)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
-class Reply(BaseModel):
-    text: str = Field(min_length=1, max_length=MAX_TEXT)
 
 
-class RatingInput(Closed):
-    satisfied: bool
-    stars: int = Field(ge=1, le=5)
-    comment: str = Field(None, max_length=MAX_COMMENT)
 
 
-class FlagInput(Closed):
-    reason: Literal[tuple(FLAG_REASONS)]  # type: ignore[valid-type]
-    text: str = Field(None, max_length=MAX_FLAG_TEXT)
 
 
 class StaffAction(BaseModel):
@@ -92,8 +84,6 @@ class StaffAction(BaseModel):
     evidence: list[str] = None
 
 
-class EvidenceRequest(Closed):
-    media: list[MediaDeclaration] = Field(min_length=1, max_length=MAX_EVIDENCE)
 
 
 class UnitContact(Closed):
@@ -156,22 +146,10 @@ class Preferences(Closed):
     home_unit: str | None = Field(None, description="An administrative unit's code")
 
 
-class ContactToken(BaseModel):
-    """The token of a verification link (the secret: no sign-in needed)."""
-
-    token: str = Field(pattern=TOKEN_PATTERN.pattern)
 
 
-class ContactCode(BaseModel):
-    """The code of a verification message, for one of my contacts."""
-
-    channel: Literal[tuple(VERIFIABLE)]  # type: ignore[valid-type]
-    code: str = Field(pattern=CODE_PATTERN.pattern)
 
 
-class DeviceInput(BaseModel):
-    platform: Literal[DEVICE_PLATFORMS]  # type: ignore[valid-type]
-    token: str = Field(min_length=8, max_length=4096)
 
 
 class AlertAreaUnits(BaseModel):

@@ -83,27 +83,6 @@ def status(channel: str, address: str | None, verified: frozenset[str], pending:
     return "unverified"
 
 
-def parse_token(body: object) -> str:
-    token = body.get("token") if isinstance(body, dict) else None
-    if not isinstance(token, str) or not TOKEN_PATTERN.match(token):
-        raise Invalid("invalid_request", text("Cần mã xác nhận trong liên kết", "The token from the link is required"),
-                      {"token": text("Mã trong liên kết xác nhận", "The token in the confirmation link")})
-    return token
-
-
-def parse_code(body: object) -> tuple[str, str]:
-    errors = {}
-    channel = body.get("channel") if isinstance(body, dict) else None
-    code = body.get("code") if isinstance(body, dict) else None
-    if not isinstance(channel, str) or channel not in VERIFIABLE:  # {} or [] would not even hash
-        errors["channel"] = text("email, sms hoặc zalo", "email, sms or zalo")
-    if not isinstance(code, str) or not CODE_PATTERN.match(code):
-        errors["code"] = text("Mã gồm 6 chữ số", "A 6-digit code")
-    if errors:
-        raise Invalid("invalid_request", text("Yêu cầu xác nhận không hợp lệ", "Invalid confirmation request"), errors)
-    return str(channel), str(code)
-
-
 def check_code(pending: Pending | None, contact: str | None, code: str, now_epoch: int) -> bool:
     """True when the code confirms the pending verification of the person's current address; raises
     when there is nothing to confirm or too many wrong codes were tried; False for a wrong code."""

@@ -6,13 +6,16 @@ Kept apart from civic.domain.reports so that reading reports never pays for pyda
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from civic.domain.errors import Invalid
 from civic.domain.reports import MAX_ADDRESS, MAX_DESCRIPTION, MAX_MEDIA
 from civic.i18n import Text, text
+
+# Text a person typed: control characters refused, trimmed, not blank.
+FilledText = Annotated[str, AfterValidator(lambda value: not_blank(value))]
 
 
 class MediaDeclaration(BaseModel):
@@ -28,7 +31,7 @@ class ReportSubmission(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     category: str = Field(min_length=1, max_length=64)
-    description: str = Field(max_length=MAX_DESCRIPTION)
+    description: FilledText = Field(max_length=MAX_DESCRIPTION)
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     address: str | None = Field(None, max_length=MAX_ADDRESS)
@@ -50,21 +53,20 @@ class ReportSubmission(BaseModel):
             raise ValueError("must be a finite number")
         return value
 
-    @field_validator("description")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        value = _printable(value).strip()
-        if not value:
-            raise ValueError("must not be empty")
-        return value
-
     @field_validator("address")
     @classmethod
     def _strip(cls, value: str | None) -> str | None:
-        return _printable(value).strip() or None if value is not None else None
+        return printable(value).strip() or None if value is not None else None
 
 
-def _printable(value: str) -> str:
+def not_blank(value: str) -> str:
+    value = printable(value).strip()
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+def printable(value: str) -> str:
     """Text without control characters (NUL, escapes), which no person types; newlines and tabs stay."""
     if any(ord(ch) < 32 and ch not in "\n\t\r" or ord(ch) == 127 for ch in value):
         raise ValueError("must not contain control characters")

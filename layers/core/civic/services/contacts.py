@@ -11,13 +11,16 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from civic.clock import local_day, parse_utc
 from civic.domain import contacts as rules
 from civic.domain import notify as core
 from civic.domain.contacts import MAX_ATTEMPTS, VERIFIABLE, Pending
 from civic.domain.ports import ContactStore, NotifyQueue, NotifyStore
+
+if TYPE_CHECKING:
+    from civic.domain.inputs import ContactCode, ContactToken
 
 # Fields of the preferences view whose status GET /v1/me/preferences shows, by channel.
 VIEW_FIELDS = VERIFIABLE
@@ -91,19 +94,19 @@ def request(prefs: core.Preferences, channels: Iterable[str], *, store: ContactS
     return out
 
 
-def confirm_token(body: Any, *, store: ContactStore, now: str) -> dict[str, Any]:
+def confirm_token(body: ContactToken, *, store: ContactStore, now: str) -> dict[str, Any]:
     """POST /v1/contacts/verify: the link's token is the secret (works without an account)."""
-    pending = store.pending_by_token(rules.secret_hash(rules.parse_token(body)))
+    pending = store.pending_by_token(rules.secret_hash(body.token))
     if pending is None or not pending.live(_epoch(now)):
         raise rules.invalid_token()
     store.confirm(pending)
     return {"verified": True, "channel": pending.channel}
 
 
-def confirm_code(user_id: str, body: Any, *, store: ContactStore, notify_store: NotifyStore,
+def confirm_code(user_id: str, body: ContactCode, *, store: ContactStore, notify_store: NotifyStore,
                  now: str) -> dict[str, Any]:
     """POST /v1/me/contacts/verify: the code, for the signed-in owner of the contact."""
-    channel, code = rules.parse_code(body)
+    channel, code = body.channel, body.code
     prefs = notify_store.get_preferences(user_id)
     address = prefs.address(channel) if prefs else None
     contact = rules.contact_key(channel, address) if address else None

@@ -16,7 +16,7 @@ from civic.clock import now_iso
 from civic.domain import geo
 from civic.domain.categories import all_categories, require_category
 from civic.domain.errors import Conflict, Invalid, NotFound, TooLarge
-from civic.domain.moderation import FLAG_REASONS, FLAG_REASONS_DATA, REVIEW_PENDING, hide_reason, is_public
+from civic.domain.moderation import FLAG_REASONS_DATA, REVIEW_PENDING, hide_reason, is_public
 from civic.domain.ports import (
     AlreadyFlagged,
     ConcurrentChange,
@@ -44,6 +44,7 @@ from civic.domain.statuses import OPEN_STATUSES, STATUSES, WAITING_STATUSES
 from civic.i18n import text
 
 if TYPE_CHECKING:
+    from civic.domain.inputs import FlagInput, RatingInput, Reply
     from civic.domain.submission import ReportSubmission
     from civic.settings import Settings
 
@@ -332,7 +333,7 @@ def categories(lang: str) -> dict[str, Any]:
 
 
 def reply(
-    store: ReportStore, report_id: str, citizen_id: str, body: Any, now: str,
+    store: ReportStore, report_id: str, citizen_id: str, body: Reply, now: str,
     extend: Callable[[str, str, str], str] | None = None,
 ) -> dict[str, Any]:
     """The author answers the unit's request for information; the deadline clock runs again,
@@ -342,10 +343,7 @@ def reply(
         raise NotFound("Không tìm thấy phản ánh", "Report not found")
     if not report.awaiting_info_since or report.status not in OPEN_STATUSES:
         raise Conflict("no_question", text("Đơn vị không yêu cầu bổ sung thông tin", "The unit asked nothing"))
-    answer = body.get("text") if isinstance(body, dict) else None
-    if not isinstance(answer, str) or not answer.strip() or len(answer) > 4000:
-        raise Invalid("invalid_request", text("Cần nội dung trả lời", "An answer is required"),
-                          {"text": text("1–4000 ký tự", "1–4000 characters")})
+    answer = body.text
     # The clock was paused: push back the deadline in effect (acceptance while waiting to be
     # accepted, resolution afterwards); its warnings start over.
     field = "accept_due_at" if report.status in WAITING_STATUSES else "due_at"
@@ -356,7 +354,7 @@ def reply(
     updated = change(report, at=now, **updates)
     # The reply may carry personal details: staff see it, the public timeline does not.
     event = TimelineEvent(report.id, updated.version, "citizen_reply", updated.updated_at, "citizen", citizen_id,
-                          public=False, status=updated.status, data={"text": answer.strip(), field: getattr(updated, field)})
+                          public=False, status=updated.status, data={"text": answer, field: getattr(updated, field)})
     try:
         store.save(updated, report.version, event)
     except ConcurrentChange:
@@ -390,24 +388,13 @@ def partner_update(store: ReportStore, report_id: str, client_id: str, update_id
     raise Conflict("version_conflict", text("Phản ánh vừa thay đổi; hãy thử lại", "The report changed; retry"))
 
 
-MAX_FLAG_TEXT = 500
 _FLAG_ATTEMPTS = 5
 
 
-def flag(store: ReportStore, report_id: str, citizen_id: str, body: Any, now: str, threshold: int) -> dict[str, Any]:
+def flag(store: ReportStore, report_id: str, citizen_id: str, body: FlagInput, now: str, threshold: int) -> dict[str, Any]:
     """A citizen flags a public report as abusive (one flag per account). The first flag puts it in the
     moderation queue; flags from `threshold` distinct accounts hide it until a moderator decides."""
-    reason = body.get("reason") if isinstance(body, dict) else None
-    note = body.get("text") if isinstance(body, dict) else None
-    fields = {}
-    if not isinstance(body, dict) or set(body) - {"reason", "text"}:
-        fields["body"] = text("Chỉ gồm reason, text", "Only reason, text")
-    if not isinstance(reason, str) or reason not in FLAG_REASONS:
-        fields["reason"] = text(", ".join(FLAG_REASONS), ", ".join(FLAG_REASONS))
-    if note is not None and (not isinstance(note, str) or len(note) > MAX_FLAG_TEXT):
-        fields["text"] = text(f"Tối đa {MAX_FLAG_TEXT} ký tự", f"At most {MAX_FLAG_TEXT} characters")
-    if fields or not isinstance(reason, str):
-        raise Invalid("invalid_request", text("Báo cáo vi phạm không hợp lệ", "Invalid flag"), fields)
+    reason, note = body.reason, body.text
     for _ in range(_FLAG_ATTEMPTS):
         report = _load(store, report_id)
         if not is_public(report, all_categories().get(report.category)):
@@ -440,7 +427,7 @@ def flag(store: ReportStore, report_id: str, citizen_id: str, body: Any, now: st
 RATING_WINDOW_DAYS = 7
 
 
-def rate(store: ReportStore, report_id: str, citizen_id: str, body: Any, now: str) -> dict[str, Any]:
+def rate(store: ReportStore, report_id: str, citizen_id: str, body: RatingInput, now: str) -> dict[str, Any]:
     """The author rates the published result: satisfied or not, 1–5 stars, an optional comment.
 
     Rating closes the report; it can be changed while the rating window (7 days from the result)
@@ -448,18 +435,7 @@ def rate(store: ReportStore, report_id: str, citizen_id: str, body: Any, now: st
     report = _load(store, report_id)
     if report.citizen_id != citizen_id:
         raise NotFound("Không tìm thấy phản ánh", "Report not found")
-    if not isinstance(body, dict) or set(body) - {"satisfied", "stars", "comment"}:
-        raise Invalid("invalid_request", text("Chỉ gồm satisfied, stars, comment", "Only satisfied, stars, comment"))
-    satisfied, stars, comment = body.get("satisfied"), body.get("stars"), body.get("comment")
-    fields = {}
-    if not isinstance(satisfied, bool):
-        fields["satisfied"] = text("true hoặc false", "true or false")
-    if not isinstance(stars, int) or isinstance(stars, bool) or not 1 <= stars <= 5:
-        fields["stars"] = text("Số nguyên từ 1 đến 5", "An integer from 1 to 5")
-    if comment is not None and (not isinstance(comment, str) or len(comment) > 1000):
-        fields["comment"] = text("Tối đa 1000 ký tự", "At most 1000 characters")
-    if fields:
-        raise Invalid("invalid_request", text("Đánh giá không hợp lệ", "Invalid rating"), fields)
+    satisfied, stars, comment = body.satisfied, body.stars, body.comment
     window_open = report.resolved_at is not None and now <= _plus_days(report.resolved_at, RATING_WINDOW_DAYS)
     if not (report.status == "resolved" or (report.status == "closed" and report.rating and window_open)):
         raise Conflict("not_ratable", text("Chỉ đánh giá kết quả đã công bố, trong 7 ngày",

@@ -23,6 +23,7 @@ from civic.domain.units import UnitTree
 from civic.i18n import text
 
 if TYPE_CHECKING:
+    from civic.domain.inputs import DeviceInput
     from civic.services.contacts import Verification
     from civic.services.routing import Locator
     from civic.settings import Settings
@@ -238,14 +239,9 @@ def save_preferences(user_id: str, body: Any, *, store: NotifyStore, unit_exists
     return _view(after, user_id, claims, verification, now)
 
 
-def add_device(user_id: str, body: Any, *, store: NotifyStore) -> dict[str, Any]:
-    if not isinstance(body, dict) or body.get("platform") not in core.DEVICE_PLATFORMS or \
-            not isinstance(body.get("token"), str) or not 8 <= len(body["token"]) <= 4096:
-        raise Invalid("invalid_request", text("Thiết bị không hợp lệ", "Invalid device"),
-                          {"platform": text("android, ios hoặc web", "android, ios or web"),
-                           "token": text("Mã thiết bị (8–4096 ký tự)", "The push token (8–4096 characters)")})
-    created = store.add_device(user_id, body["platform"], body["token"])
-    return {"platform": body["platform"], "registered": True, "new": created}
+def add_device(user_id: str, device: DeviceInput, *, store: NotifyStore) -> dict[str, Any]:
+    created = store.add_device(user_id, device.platform, device.token)
+    return {"platform": device.platform, "registered": True, "new": created}
 
 
 def remove_device(user_id: str, token: str, *, store: NotifyStore) -> dict[str, Any]:

@@ -37,11 +37,11 @@ from civic.domain.workflow import OPEN, Actor, Context, WorkflowError, allowed_a
 from civic.i18n import text
 
 if TYPE_CHECKING:
+    from civic.domain.inputs import EvidenceRequest
     from civic.settings import Settings
 
 # A moderator only moderates (civic.domain.moderation), everywhere; a staff role outranks it.
 ROLE_RANK = {"moderator": 0, "officer": 1, "leader": 2, "coordinator": 3}
-MAX_EVIDENCE = 5  # per request
 MAX_REVIEW = 500  # the moderation queue lists at most this many reports
 MAX_EVIDENCE_TOTAL = 20  # per report
 
@@ -241,23 +241,12 @@ def act(
 
 
 def request_evidence(
-    store: ReportStore, signer: UploadSigner, member: StaffMember, report_id: str, body: Any, tree: UnitTree,
-    settings: Settings, now: str,
+    store: ReportStore, signer: UploadSigner, member: StaffMember, report_id: str, request: EvidenceRequest,
+    tree: UnitTree, settings: Settings, now: str,
 ) -> dict[str, Any]:
     """POST /v1/staff/reports/{id}/evidence: presigned uploads for evidence, processed like any photo."""
-    from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-    from civic.domain.submission import MediaDeclaration, validation_error
     from civic.services.intake import upload_slots
 
-    class EvidenceRequest(BaseModel):
-        model_config = ConfigDict(extra="forbid", strict=True)
-        media: list[MediaDeclaration] = Field(min_length=1, max_length=MAX_EVIDENCE)
-
-    try:
-        request = EvidenceRequest.model_validate(body)
-    except ValidationError as exc:
-        raise validation_error(exc) from None
     if member.role == "moderator":  # moderators only moderate
         raise Forbidden(text("Người kiểm duyệt không xử lý phản ánh", "Moderators do not handle reports"))
     report = _visible(store, member, report_id, tree)
