@@ -109,3 +109,60 @@ def test_a_file_that_is_not_a_pdf_is_refused_whatever_its_name():
 def test_bytes_after_the_end_never_reach_the_published_copy():
     doc = clean_pdf(pdf() + b"\nPK\x03\x04 a zip riding along")
     assert b"PK\x03\x04" not in doc.data and re.search(rb"%%EOF\s*$", doc.data)
+
+
+# ------------------------------------------------------------------ through the media pipeline
+
+
+def evidence_upload(data: bytes):
+    """An accepted report with one PDF evidence item declared by an officer, and its upload."""
+    from dataclasses import replace
+
+    from civic.domain.reports import MediaItem, new_report
+    from civic.domain.submission import ReportSubmission
+    from civic_dev.fakes import InMemoryReportStore
+    from tests.unit.test_media import Blobs
+
+    store = InMemoryReportStore()
+    sub = ReportSubmission(category="traffic", description="Biển báo đổ", lat=21.0285, lon=105.8542)
+    report, event = new_report(sub, citizen_id="citizen-1", tracking_code="HN-PDF001", now="2026-11-20T00:00:00.000Z")
+    item = MediaItem("doc1", "document", "application/pdf", len(data), role="evidence", uploader="officer-1")
+    store.create(replace(report, status="accepted", media=[item]), event)
+    key = f"uploads/{report.id}/doc1"
+    return store, report.id, key, Blobs({("up", key): data}, {("up", key): "officer-1"})
+
+
+def process(store, key, blobs, size):
+    from civic.services.media import Upload, process_upload
+    from civic_dev.fakes import InMemoryPhotoRegistry
+
+    return process_upload(Upload("up", key, size), store=store, blobs=blobs, photos=InMemoryPhotoRegistry(),
+                          media_bucket="media", now="2026-11-20T00:01:00.000Z")
+
+
+def test_pdf_evidence_is_published_clean_with_its_page_count():
+    from civic.domain.reports import media_detail
+
+    data = pdf(pages=4)
+    store, report_id, key, blobs = evidence_upload(data)
+    assert process(store, key, blobs, len(data)) == "ready"
+    item = store.get(report_id).media[0]
+    assert item.status == "ready" and item.pages == 4 and item.formats == ["application/pdf"]
+    published = blobs.objects[("media", f"{item.renditions['document']}.pdf")]
+    assert b"Nguyen Van An" not in published and len(PdfReader(io.BytesIO(published)).pages) == 4
+    assert ("up", key) not in blobs.objects  # the original (with its metadata) is gone
+    shown = media_detail(item, "https://cdn.test")
+    assert shown["kind"] == "document" and shown["pages"] == 4
+    assert shown["renditions"] == {"document": f"https://cdn.test/media/{report_id}/doc1/document.pdf"}
+    # Evidence is not public on upload (it is, with the approved result).
+    assert store.timeline(report_id)[-1].type == "media_added" and store.timeline(report_id)[-1].public is False
+
+
+def test_an_encrypted_pdf_is_refused_with_a_reason_its_uploader_reads():
+    data = pdf(build=lambda w: w.encrypt("secret", algorithm="RC4-128"))
+    store, report_id, key, blobs = evidence_upload(data)
+    assert process(store, key, blobs, len(data)) == "refused:pdf_encrypted"
+    item = store.get(report_id).media[0]
+    assert item.status == "refused" and item.reason["code"] == "pdf_encrypted"
+    assert "mật khẩu" in item.reason["vi"] and "encrypted" in item.reason["en"]
+    assert not [k for k in blobs.objects if k[0] == "media"] and ("up", key) not in blobs.objects

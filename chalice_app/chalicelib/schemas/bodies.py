@@ -1,6 +1,7 @@
 """Request bodies. Limits and kinds come from the domain (never repeated here).
 
-`ReportSubmission` and `MediaDeclaration` are the domain's own models (civic.domain.submission).
+`ReportSubmission`, `MediaDeclaration` and `EvidenceDeclaration` are the domain's own models
+(civic.domain.submission).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from civic.domain.contacts import CODE_PATTERN, TOKEN_PATTERN, VERIFIABLE
 from civic.domain.moderation import FLAG_REASONS
 from civic.domain.notify import CHANNELS, DEVICE_PLATFORMS, LANGUAGES
 from civic.domain.reports import MAX_ADDRESS, MAX_DESCRIPTION
-from civic.domain.submission import MediaDeclaration
+from civic.domain.submission import EvidenceDeclaration, MediaDeclaration
 from civic.domain.units import SCOPES
 from civic.domain.workflow import MAX_TEXT, MIN_ANSWER
 from civic.services.intake import MAX_FLAG_TEXT
@@ -23,7 +24,7 @@ from civic.services.staff import MAX_EVIDENCE
 from civic.services.staff_admin import EMAIL as STAFF_EMAIL
 from civic.services.staff_admin import ROLES as STAFF_ROLES
 
-__all__ = ["MediaDeclaration", "ReportSubmission"]
+__all__ = ["EvidenceDeclaration", "MediaDeclaration", "ReportSubmission"]
 
 HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 MAX_COMMENT = 1000
@@ -93,7 +94,9 @@ class StaffAction(BaseModel):
 
 
 class EvidenceRequest(Closed):
-    media: list[MediaDeclaration] = Field(min_length=1, max_length=MAX_EVIDENCE)
+    media: list[EvidenceDeclaration] = Field(
+        min_length=1, max_length=MAX_EVIDENCE, description="Photos, videos or PDF documents (evidence only)"
+    )
 
 
 class UnitContact(Closed):
