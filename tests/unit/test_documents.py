@@ -166,3 +166,51 @@ def test_an_encrypted_pdf_is_refused_with_a_reason_its_uploader_reads():
     assert item.status == "refused" and item.reason["code"] == "pdf_encrypted"
     assert "mật khẩu" in item.reason["vi"] and "encrypted" in item.reason["en"]
     assert not [k for k in blobs.objects if k[0] == "media"] and ("up", key) not in blobs.objects
+
+
+def test_the_upload_policy_allows_a_pdf_only_as_evidence(monkeypatch):
+    """The presigned POST (boto3's real policy, signed offline) pins the declared type; only the evidence
+    form may declare a PDF, and then within the document size limit."""
+    import base64
+    import json
+    from dataclasses import replace
+
+    from civic.adapters.s3.uploads import S3UploadSigner
+    from civic.domain.errors import DomainError
+    from civic.domain.reports import new_report
+    from civic.domain.submission import ReportSubmission
+    from civic.services import intake, staff
+    from civic.settings import Settings
+    from civic_dev.fakes import InMemoryReportStore
+    from tests.unit.test_workflow import TREE
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    settings = Settings(uploads_bucket="uploads", media_base_url="https://cdn.test")
+    signer = S3UploadSigner(settings)
+    pdf_media = {"content_type": "application/pdf", "size": 50_000}
+
+    # A citizen's report: refused before anything is stored or signed.
+    with pytest.raises(DomainError) as err:
+        intake.parse_submission({"category": "traffic", "description": "Ổ gà", "lat": 21.03, "lon": 105.85,
+                                 "media": [pdf_media]}, settings)
+    assert "media.0.content_type" in err.value.fields and "PDF" not in err.value.fields["media.0.content_type"].en
+
+    store = InMemoryReportStore()
+    sub = ReportSubmission(category="traffic", description="Ổ gà", lat=21.0, lon=105.8)
+    report, event = new_report(sub, citizen_id="citizen", tracking_code="HN-PDF002", now="2026-11-20T01:00:00.000Z")
+    store.create(replace(report, status="accepted", unit_code="W1"), event)
+    officer = staff.StaffMember("officer-1", "officer", ("W1",))
+    answer = staff.request_evidence(store, signer, officer, report.id, {"media": [pdf_media]}, TREE, settings, "t")
+    policy = json.loads(base64.b64decode(answer["uploads"][0]["fields"]["policy"]))
+    assert {"Content-Type": "application/pdf"} in policy["conditions"]
+    assert ["content-length-range", 1, 50_000] in policy["conditions"]
+    # Over the document limit, or an unknown type: a bilingual 400/413 naming the field, nothing stored.
+    version = store.get(report.id).version
+    for media, field in (({"content_type": "application/pdf", "size": settings.max_upload_bytes_document + 1}, "media.0.size"),
+                         ({"content_type": "application/x-msdownload", "size": 10}, "media.0.content_type")):
+        with pytest.raises(DomainError) as err:
+            staff.request_evidence(store, signer, officer, report.id, {"media": [media]}, TREE, settings, "t")
+        assert field in err.value.fields and err.value.fields[field].vi
+    assert "PDF" in err.value.fields["media.0.content_type"].en
+    assert store.get(report.id).version == version
