@@ -175,8 +175,7 @@ def _document(report: Report, item: MediaItem, data: bytes, blobs: BlobStore, me
         return _refused(item, exc.code)
     stem = rendition_stem(report.id, item.media_id, "document")
     blobs.write(media_bucket, f"{stem}.{EXTENSIONS[item.content_type]}", doc.data, item.content_type)
-    ready = replace(item, status="ready", renditions={"document": stem}, formats=[item.content_type], pages=doc.pages,
-                    sha256=hashlib.sha256(data).hexdigest())
+    ready = replace(item, status="ready", renditions={"document": stem}, formats=[item.content_type], pages=doc.pages)
     return ready, set(), "ready"
 
 
