@@ -333,3 +333,27 @@ def test_a_report_is_assigned_only_to_staff_of_its_unit(whom):
     assert refused.value.kind == "invalid" and "to" in refused.value.fields
     assert refused.value.fields["to"].vi and refused.value.fields["to"].en
     assert store.get(rid) == before and len(store.timeline(rid)) == 1
+
+
+def test_a_flagged_category_may_be_resolved_with_the_answer_alone_a_default_one_may_not():
+    from civic.domain.categories import all_categories, evidence_optional
+
+    # The data: culture and tourism (staff conduct at a heritage site) is flagged; the default is "answer and evidence".
+    assert all_categories()["culture_tourism"].public()["evidence_optional"] is True
+    assert all_categories()["traffic"].public()["evidence_optional"] is False
+    store = InMemoryReportStore()
+    answer = "Ban quản lý di tích đã nhắc nhở nhân viên soát vé về thái độ phục vụ."
+    context = replace(ctx(), evidence_optional=evidence_optional)
+    for category, allowed in (("culture_tourism", True), ("traffic", False)):
+        rid = routed(store, unit="W2", status="accepted")
+        store.reports[rid] = replace(store.get(rid), category=category)
+        before = store.get(rid)
+        body = {"action": "resolve", "answer": answer, "evidence": [], "version": before.version}
+        if allowed:
+            view = staff.act(store, OFFICER_W2, rid, body, None, TREE, context, SETTINGS)
+            assert view["status"] == "resolved" and view["answer"] == answer and view["evidence"] == []
+        else:
+            with pytest.raises(DomainError) as err:
+                staff.act(store, OFFICER_W2, rid, body, None, TREE, context, SETTINGS)
+            assert err.value.kind == "invalid" and "evidence" in err.value.fields
+            assert "minh chứng" in err.value.message.vi and store.get(rid) == before  # nothing changed

@@ -8,6 +8,8 @@ export const FLAG_REASONS = [];
 // The deployment's name ({vi, en}), shown in the title and header.
 export const PROVINCE = {};
 export const STATUS_ORDER = [];
+// The content types each upload form accepts: {report: [...], evidence: [...]} (civic/domain/reports.py).
+export const MEDIA_TYPES = { report: [], evidence: [] };
 const STAGE = {};
 
 export function useConfig(cfg) {
@@ -24,6 +26,7 @@ export function useConfig(cfg) {
     window.CIVIC_TILE_ATTRIBUTION = cfg.tile_attribution || "";
   }
   Object.assign(PROVINCE, (cfg && cfg.province_name && cfg.province_name.vi) ? cfg.province_name : {});
+  Object.assign(MEDIA_TYPES, (cfg && cfg.media_types) || {});
   FLAG_REASONS.length = 0;
   for (const r of (cfg && cfg.flag_reasons) || []) FLAG_REASONS.push([r.code, r.label]);
 }

@@ -89,7 +89,13 @@ export function select(name, options, value) {
   );
 }
 
-/** Pictures of a media list (ready renditions), linked to the large size. */
+/** A document (PDF evidence) as a link with its page count: never shown as a picture. */
+function documentLink(m) {
+  const name = m.pages === 1 ? t("document_page") : t("document_pages", { n: m.pages ?? "?" });
+  return h("a", { class: "document", href: m.renditions.document, target: "_blank", rel: "noopener" }, name);
+}
+
+/** Pictures of a media list (ready renditions), linked to the large size; documents as links. */
 export function gallery(items, alt) {
   const ready = (items || []).filter((m) => m.status === "ready" && m.renditions);
   if (!ready.length) return null;
@@ -100,7 +106,9 @@ export function gallery(items, alt) {
       h(
         "li",
         {},
-        m.kind === "video"
+        m.kind === "document"
+          ? documentLink(m)
+          : m.kind === "video"
           ? h("video", { src: m.renditions.original || Object.values(m.renditions)[0], controls: true, preload: "metadata" })
           : h("a", { href: m.renditions.large || m.renditions.card }, h("img", { src: m.renditions.thumb || m.renditions.card, alt, loading: "lazy", width: 200, height: 200 })),
       ),

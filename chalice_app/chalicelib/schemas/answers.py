@@ -99,6 +99,11 @@ class ProvinceName(BaseModel):
     en: str
 
 
+class MediaTypes(BaseModel):
+    report: list[str] = Field(description="A citizen's photos and videos (POST /v1/reports)")
+    evidence: list[str] = Field(description="A result's evidence (POST /v1/staff/reports/{report_id}/evidence)")
+
+
 class PublicConfig(BaseModel):
     region: str
     user_pool_id: str
@@ -120,6 +125,7 @@ class PublicConfig(BaseModel):
     map_zoom: int = Field(ge=3, le=19)
     tile_url: str | None = Field(description="A base-map tile URL ({z}/{x}/{y}); null: boundaries and markers only")
     tile_attribution: str | None
+    media_types: MediaTypes = Field(description="The content types each kind of upload accepts")
 
 
 class QuestionOption(BaseModel):
@@ -149,6 +155,9 @@ class Category(BaseModel):
         None, description="When reports of this category become public (shown to the citizen before sending)"
     )
     publish_note: Text = None
+    evidence_optional: bool = Field(
+        None, description="A resolution may be the answer alone (otherwise it needs evidence too)"
+    )
 
 
 class CategoryList(BaseModel):
@@ -176,10 +185,13 @@ class SubmissionCreated(BaseModel):
 
 class Media(BaseModel):
     media_id: str
-    kind: Literal["photo", "video"]
+    kind: Literal["photo", "video", "document"]
     status: Literal["pending", "ready", "refused"]
-    format: str = Field(None, description="jpeg, webp, or a video's content type (ready items)")
-    renditions: dict[str, str] = Field(None, description="Rendition name → URL (ready items)")
+    format: str = Field(None, description="jpeg, webp, or a video's or document's content type (ready items)")
+    renditions: dict[str, str] = Field(
+        None, description="Rendition name → URL (ready items); a document has one, `document` (its PDF)"
+    )
+    pages: int = Field(None, ge=1, description="A document's page count (ready documents)")
     content_type: str = Field(None, description="Owner and staff views")
     role: Literal["report", "evidence"] = Field(None, description="Owner and staff views")
     hidden: Literal[True] = Field(None, description="Taken down by a moderator (owner and staff views)")

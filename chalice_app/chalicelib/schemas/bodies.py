@@ -1,7 +1,7 @@
 """Request bodies. Limits and kinds come from the domain (never repeated here).
 
-`ReportSubmission` and `MediaDeclaration` are the domain's own models (civic.domain.submission), and so
-are the small bodies the services take as typed inputs (civic.domain.inputs).
+`ReportSubmission`, `MediaDeclaration` and `EvidenceDeclaration` are the domain's own models
+(civic.domain.submission), and so are the small bodies the services take as typed inputs (civic.domain.inputs).
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from civic.domain import submission
 from civic.domain.inputs import ContactCode, ContactToken, DeviceInput, EvidenceRequest, FlagInput, RatingInput, Reply
 from civic.domain.notify import CHANNELS, LANGUAGES
 from civic.domain.reports import MAX_ADDRESS, MAX_DESCRIPTION
-from civic.domain.submission import MediaDeclaration
+from civic.domain.submission import EvidenceDeclaration, MediaDeclaration
 from civic.domain.units import SCOPES
 from civic.domain.workflow import MAX_TEXT, MIN_ANSWER
 from civic.services.staff_admin import EMAIL as STAFF_EMAIL
 from civic.services.staff_admin import ROLES as STAFF_ROLES
 
-__all__ = ["ContactCode", "ContactToken", "DeviceInput", "EvidenceRequest", "FlagInput", "MediaDeclaration",
-           "RatingInput", "Reply", "ReportSubmission"]
+__all__ = ["ContactCode", "ContactToken", "DeviceInput", "EvidenceDeclaration", "EvidenceRequest", "FlagInput",
+           "MediaDeclaration", "RatingInput", "Reply", "ReportSubmission"]
 
 HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 MAX_COMMENT = 1000

@@ -155,12 +155,17 @@ OPERATIONS: tuple[Op, ...] = (
        description=(
            "Actions and their fields: `accept`; `refuse` (reason, text?); `transfer` (to_unit or\n"
            "to=superior, reason); `assign` (to); `set_priority` (priority); `note` (text);\n"
-           "`request_info` (question); `resolve` (answer ≥ 10 characters, evidence); `approve`;\n"
+           "`request_info` (question); `resolve` (answer ≥ 10 characters, evidence: ready evidence\n"
+           "ids, required unless the category is `evidence_optional`); `approve`;\n"
            "`return` (reason); `reopen` (reason). The version comes from `version` or `If-Match`.\n"),
        parameters=("ReportId", "AcceptLanguage", IF_MATCH), body=b.StaffAction),
     Op("/v1/staff/reports/{report_id}/evidence", "post", "staffEvidence", ("staff",),
        "Presigned uploads for the evidence of a result",
        Answer("One upload slot per declared file", a.EvidenceSlots), (400, 401, 403, 404, 409, 413), status=201,
+       description=(
+           "Photos, videos or PDF documents. Each upload is checked by the media pipeline; a refused file\n"
+           "(e.g. an encrypted PDF, or one with JavaScript or embedded files) keeps its reason on the\n"
+           "media item of the staff view. A ready PDF is published without its metadata, with its page count.\n"),
        security="bearer", parameters=("ReportId", "AcceptLanguage"), body=b.EvidenceRequest),
     Op("/v1/staff/templates", "get", "answerTemplates", ("staff",),
        "Answer templates for results (of one category, or all)",

@@ -176,6 +176,7 @@ class Services:
 
     def workflow_context(self, now: str):
         """What staff actions need to know: units (transfer, approval) and deadlines."""
+        from civic.domain.categories import evidence_optional
         from civic.domain.workflow import Context
         from civic.services.routing import report_deadlines
 
@@ -185,6 +186,7 @@ class Services:
             unit_exists=lambda code: code in tree,
             parent_of=lambda code: (tree.get(code).parent_code if tree.get(code) else None),
             requires_approval=lambda code: bool(tree.get(code) and tree.get(code).requires_approval),
+            evidence_optional=evidence_optional,  # the category's flag (civic/data/categories.json)
             may_be_assigned=lambda whom, unit: unit is not None and (
                 # one of the unit's departments (not a ward under a district: that is a transfer)
                 (whom in tree and tree.get(whom).parent_code == unit and tree.get(whom).is_agency)

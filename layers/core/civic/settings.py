@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     upload_url_ttl_seconds: int = 900
     max_upload_bytes_photo: int = 15 * 1024 * 1024
     max_upload_bytes_video: int = 100 * 1024 * 1024
+    # PDF evidence (civic.media.documents has the same bound): a few scanned pages fit well within it.
+    max_upload_bytes_document: int = 20 * 1024 * 1024
     # Citizens' abuse flags: this many distinct accounts hide a report until a moderator reviews it.
     flag_threshold: int = Field(3, ge=1, le=100)
     # GET /v1/staff/inbox/export writes at most this many rows (and says so when it cut the list).
@@ -104,6 +106,11 @@ class Settings(BaseSettings):
     quota_open311_per_hour: int = Field(60, ge=0)
     quota_anonymous_reads_per_minute: int = Field(300, ge=0)
     quota_flags_per_day: int = Field(20, ge=0)
+
+    def max_upload_bytes(self, kind: str) -> int:
+        """The size limit of one upload of this media kind (photo, video, document)."""
+        return {"video": self.max_upload_bytes_video, "document": self.max_upload_bytes_document}.get(
+            kind, self.max_upload_bytes_photo)
 
     @field_validator("service_bbox", "feed_default_bbox", mode="before")
     @classmethod

@@ -2,7 +2,7 @@
 // the state machine allows for my role (the API lists them in `allowed_actions`).
 import { api, qs, upload, user } from "../api.js";
 import { ACTIONS, DUE_STATE, label, pick, PRIORITY, REFUSAL, STATUS, t } from "../i18n.js";
-import { staffStatuses } from "../kinds.js";
+import { MEDIA_TYPES, staffStatuses } from "../kinds.js";
 import { newMap, pin } from "../map.js";
 import { errorBox, field, gallery, h, loading, mount, select, statusBadge, when } from "../ui.js";
 import { eventText, timelineList, unitName } from "./citizen.js";
@@ -149,7 +149,7 @@ export async function staffReportPage(main, ctx) {
           report.answer ? [h("h2", {}, t("result")), h("p", {}, report.answer)] : null,
           evidence.length ? [h("h3", {}, t("evidence")), gallery(evidence, t("evidence"))] : null,
         ),
-        h("section", { class: "card", id: "actions" }, h("h2", {}, t("actions")), actionsPanel(report, (updated, msg) => render(updated, msg))),
+        h("section", { class: "card", id: "actions" }, h("h2", {}, t("actions")), actionsPanel(report, (updated, msg) => render(updated, msg), cats)),
       ),
       h("section", { class: "card" }, h("h2", {}, t("timeline")), timelineList(report.timeline, true)),
     );
@@ -184,14 +184,15 @@ function mediaStates(media) {
     m.reason ? ` — ${pick(m.reason)}` : "")));
 }
 
-function actionsPanel(report, onDone) {
+function actionsPanel(report, onDone, cats) {
   const allowed = report.allowed_actions || [];
   if (!allowed.length) return h("p", { class: "muted" }, t("no_actions"));
-  return allowed.map((action) => actionForm(report, action, onDone));
+  const category = ((cats && cats.items) || []).find((c) => c.code === report.category);
+  return allowed.map((action) => actionForm(report, action, onDone, category));
 }
 
 /** One action as a disclosure with its form; sends the version seen, reloads on a conflict. */
-function actionForm(report, action, onDone) {
+function actionForm(report, action, onDone, category) {
   const out = h("div", { "aria-live": "polite" });
   const controls = [];
   const body = () => ({});
@@ -258,9 +259,11 @@ function actionForm(report, action, onDone) {
           });
         })
         .catch(() => {});
-      const files = h("input", { type: "file", name: "evidence", multiple: true, accept: "image/jpeg,image/png,image/webp,image/heic" });
+      const files = h("input", { type: "file", name: "evidence", multiple: true, accept: MEDIA_TYPES.evidence.join(",") });
       const progress = h("div", { class: "files", "aria-live": "polite" });
-      controls.push(field(t("template"), tpl), field(t("answer"), answer), field(t("evidence_files"), files), progress);
+      // Some categories take the answer alone (the server checks it too); the label says so.
+      const filesLabel = t(category && category.evidence_optional ? "evidence_optional" : "evidence_files");
+      controls.push(field(t("template"), tpl), field(t("answer"), answer), field(filesLabel, files), progress);
       let evidenceIds = [];
       before = async () => {
         const chosen = Array.from(files.files || []);

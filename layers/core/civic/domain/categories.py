@@ -28,6 +28,9 @@ class Category:
     questions: tuple[Question, ...] = ()
     # When its reports become public (civic.domain.moderation.PUBLISH_POLICIES): shown before sending.
     publish: PublishPolicy = "immediate"
+    # A result may be the answer alone (a complaint about staff conduct has no natural photo); by default
+    # a resolution needs the answer and evidence (civic.domain.workflow's resolve step).
+    evidence_optional: bool = False
 
     def public(self, lang: str | None = None) -> dict[str, Any]:
         out = {
@@ -39,6 +42,7 @@ class Category:
             "questions": [q.public() for q in self.questions],
             "publish": self.publish,
             "publish_note": PUBLISH_POLICIES[self.publish].as_dict(),
+            "evidence_optional": self.evidence_optional,
         }
         if lang:
             out["label"] = self.name.get(lang)
@@ -58,9 +62,23 @@ def all_categories() -> dict[str, Category]:
             group=Text(**item["group"]) if item.get("group") else None,
             questions=tuple(Question.from_data(q) for q in item.get("questions", ())),
             publish=_policy(item.get("publish", "immediate")),
+            evidence_optional=_flag(item, "evidence_optional"),
         )
         for item in raw
     }
+
+
+def _flag(item: dict[str, Any], name: str) -> bool:
+    value = item.get(name, False)
+    if not isinstance(value, bool):  # "false" in the file must not read as true
+        raise ValueError(f"category {item.get('code')!r}: {name} must be true or false, not {value!r}")
+    return value
+
+
+def evidence_optional(code: str) -> bool:
+    """Whether a resolution in this category may be the answer alone (unknown categories: no)."""
+    category = all_categories().get(code)
+    return bool(category and category.evidence_optional)
 
 
 def _policy(raw: str) -> PublishPolicy:

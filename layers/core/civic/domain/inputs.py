@@ -16,7 +16,13 @@ from civic.domain.contacts import CODE_PATTERN, TOKEN_PATTERN, VERIFIABLE
 from civic.domain.errors import Invalid
 from civic.domain.moderation import FLAG_REASONS
 from civic.domain.notify import DEVICE_PLATFORMS
-from civic.domain.submission import FilledText, MediaDeclaration, validation_error
+from civic.domain.submission import (
+    EVIDENCE_MESSAGES,
+    EvidenceDeclaration,
+    FilledText,
+    MediaDeclaration,
+    validation_error,
+)
 from civic.i18n import Text
 from civic.i18n import text as vi_en  # `text` is also a field name below
 
@@ -31,6 +37,7 @@ class Input(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
     HINTS: ClassVar[dict[str, Text]] = {}
+    MESSAGES: ClassVar[dict[str, Text]] = {}  # by pydantic error type, over civic.domain.submission's
     TITLE: ClassVar[Text] = vi_en("Dữ liệu gửi lên không hợp lệ", "The request is not valid")
 
     @classmethod
@@ -39,7 +46,7 @@ class Input(BaseModel):
         try:
             return cls.model_validate(body)
         except ValidationError as exc:
-            refused = validation_error(exc)
+            refused = validation_error(exc, cls.MESSAGES)
             fields = {name: cls.HINTS.get(name.split(".")[0], message) for name, message in refused.fields.items()}
             if "body" in fields:  # not an object at all
                 fields["body"] = vi_en("Cần một đối tượng JSON", "A JSON object is required")
@@ -81,9 +88,11 @@ class FlagInput(Input):
 
 
 class EvidenceRequest(Input):
-    """Staff declare the evidence files they are about to upload."""
+    """Staff declare the evidence files they are about to upload: photos, videos or PDF documents."""
 
-    media: list[MediaDeclaration] = Field(min_length=1, max_length=MAX_EVIDENCE)
+    media: list[EvidenceDeclaration] = Field(
+        min_length=1, max_length=MAX_EVIDENCE, description="Photos, videos or PDF documents (evidence only)")
+    MESSAGES = EVIDENCE_MESSAGES
 
 
 class DeviceInput(Input):

@@ -27,6 +27,10 @@ MAX_ADDRESS = 300
 MAX_MEDIA = 5
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic")
 VIDEO_TYPES = ("video/mp4", "video/quicktime")
+# Documents are evidence of a result only: a citizen's report is published as it comes, and a PDF
+# cannot be re-encoded from pixels or masked like its text (civic.domain.privacy).
+DOCUMENT_TYPES = ("application/pdf",)
+MEDIA_TYPES = {"report": PHOTO_TYPES + VIDEO_TYPES, "evidence": PHOTO_TYPES + VIDEO_TYPES + DOCUMENT_TYPES}
 
 # Tracking codes: no 0/O, 1/I/L, U/V look-alikes, so they survive being read aloud or retyped.
 TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"
@@ -52,7 +56,7 @@ def normalise_tracking_code(raw: str) -> str:
 @dataclass
 class MediaItem:
     media_id: str
-    kind: Literal["photo", "video"]
+    kind: Literal["photo", "video", "document"]
     content_type: str
     declared_size: int
     status: Literal["pending", "ready", "refused"] = "pending"
@@ -65,6 +69,7 @@ class MediaItem:
     role: Literal["report", "evidence"] = "report"  # the citizen's photos, or staff's evidence of a result
     uploader: str | None = None  # who may upload it (None: the report's author)
     hidden: bool = False  # taken down by a moderator: staff and the author still see it
+    pages: int | None = None  # a document's page count, shown beside its link
 
 
 @dataclass
@@ -147,7 +152,9 @@ def upload_key(report_id: str, media_id: str) -> str:
     return f"uploads/{report_id}/{media_id}"
 
 
-def media_kind(content_type: str) -> Literal["photo", "video"]:
+def media_kind(content_type: str) -> Literal["photo", "video", "document"]:
+    if content_type in DOCUMENT_TYPES:
+        return "document"
     return "video" if content_type in VIDEO_TYPES else "photo"
 
 
@@ -208,8 +215,8 @@ def change(report: Report, *, at: str, **updates: Any) -> Report:
 # ---------------------------------------------------------------- views
 
 
-# File extension of each stored format (photo renditions by format, videos by content type).
-EXTENSIONS = {"jpeg": "jpg", "webp": "webp", "video/mp4": "mp4", "video/quicktime": "mov"}
+# File extension of each stored format (photo renditions by format, videos and documents by content type).
+EXTENSIONS = {"jpeg": "jpg", "webp": "webp", "video/mp4": "mp4", "video/quicktime": "mov", "application/pdf": "pdf"}
 
 
 def _media_public(item: MediaItem, media_base_url: str, image_format: str = "jpeg") -> dict[str, Any]:
@@ -220,6 +227,8 @@ def _media_public(item: MediaItem, media_base_url: str, image_format: str = "jpe
         base = media_base_url.rstrip("/")
         out["format"] = fmt
         out["renditions"] = {name: f"{base}/{stem}.{EXTENSIONS[fmt]}" for name, stem in item.renditions.items()}
+        if item.pages is not None:
+            out["pages"] = item.pages
     return out
 
 

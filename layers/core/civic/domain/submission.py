@@ -25,6 +25,17 @@ class MediaDeclaration(BaseModel):
     size: int = Field(gt=0)
 
 
+class EvidenceDeclaration(BaseModel):
+    """A file of a result's evidence (POST /v1/staff/reports/{id}/evidence): media, or a PDF document."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    content_type: Literal[
+        "image/jpeg", "image/png", "image/webp", "image/heic", "video/mp4", "video/quicktime", "application/pdf"
+    ]
+    size: int = Field(gt=0)
+
+
 class ReportSubmission(BaseModel):
     """The body of POST /v1/reports: mobile, web, Open311 and chat clients all send this."""
 
@@ -94,15 +105,26 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc) or "body"
 
 
-def validation_error(exc: ValidationError) -> Invalid:
+# The evidence form also takes PDF documents.
+EVIDENCE_MESSAGES: dict[str, Text] = {
+    "literal_error": text(
+        "Định dạng không được hỗ trợ (JPEG, PNG, WebP, HEIC, MP4, MOV, PDF)",
+        "Unsupported type (JPEG, PNG, WebP, HEIC, MP4, MOV, PDF)",
+    ),
+    "too_long": text("Quá nhiều tệp (tối đa 5 tệp mỗi lần)", "Too many files (at most 5 at a time)"),
+}
+
+
+def validation_error(exc: ValidationError, messages: dict[str, Text] | None = None) -> Invalid:
+    table = {**_FIELD_MESSAGES, **(messages or {})}
     fields: dict[str, Text] = {}
     for err in exc.errors():
         name = _field_name(err["loc"])
         if name in fields:
             continue
         kind = err["type"]
-        if kind in _FIELD_MESSAGES:
-            fields[name] = _FIELD_MESSAGES[kind]
+        if kind in table:
+            fields[name] = table[kind]
         elif kind.endswith("_type") or kind.endswith("_parsing"):
             fields[name] = text("Sai kiểu dữ liệu", f"Wrong type: {err['msg']}")
         else:

@@ -136,7 +136,7 @@ def upload_slots(
     for item in report.media:
         if item.status != "pending" or item.role != role:
             continue
-        limit = settings.max_upload_bytes_video if item.kind == "video" else settings.max_upload_bytes_photo
+        limit = settings.max_upload_bytes(item.kind)
         # The declared size is what the citizen promised; allow it exactly, never more than the limit.
         post = signer.presign_post(
             upload_key(report.id, item.media_id), item.content_type, min(item.declared_size, limit),

@@ -3,6 +3,8 @@
 Photos are rendered by civic.media.imaging (one decode, upright, no metadata, three sizes, JPEG and
 WebP); their EXIF position is compared with the reported place and their hash with earlier
 reports' photos. Videos are checked by container structure and stored with metadata blanked.
+PDF documents (evidence only) are checked by civic.media.documents and published as a copy rewritten
+without Info or XMP, with their page count.
 A file that is not what it says is refused with a reason the citizen can read, and deleted.
 """
 
@@ -16,6 +18,7 @@ from civic.domain import geo
 from civic.domain.ports import ConcurrentChange, ReportStore
 from civic.domain.reports import EXTENSIONS, MediaItem, Report, TimelineEvent, change
 from civic.i18n import Text, text
+from civic.media.documents import MAX_PAGES
 
 # Reasons a citizen reads when a file is refused (codes from civic.media.imaging and this module).
 REFUSALS: dict[str, Text] = {
@@ -27,6 +30,13 @@ REFUSALS: dict[str, Text] = {
     "svg_refused": text("Không nhận ảnh SVG vì có thể chứa mã độc", "SVG images are refused: they can carry scripts"),
     "polyglot": text("Tệp chứa dữ liệu lạ sau phần ảnh", "The file carries unexpected data after the image"),
     "too_large": text("Tệp lớn hơn dung lượng đã khai báo", "The file is larger than declared"),
+    "pdf_encrypted": text("Tệp PDF có mật khẩu hoặc bị mã hoá: hãy gửi bản không khoá",
+                          "The PDF is encrypted or password-protected: send an unlocked copy"),
+    "pdf_active_content": text("Tệp PDF chứa mã JavaScript hoặc lệnh mở chương trình, tệp khác",
+                               "The PDF carries JavaScript or actions that launch programs or open other files"),
+    "pdf_embedded_files": text("Tệp PDF có tệp khác đính kèm bên trong", "The PDF has other files embedded in it"),
+    "too_many_pages": text(f"Tệp PDF quá nhiều trang (tối đa {MAX_PAGES} trang)",
+                           f"The PDF has too many pages (at most {MAX_PAGES})"),
 }
 # A photo taken this far from the reported place is flagged for the officer (iHanoi and Điện Biên
 # Smart value "verified locations").
@@ -134,6 +144,8 @@ def _examine(
         return _refused(item, "too_large")
     if item.kind == "video":
         return _video(report, item, data, blobs, media_bucket)
+    if item.kind == "document":
+        return _document(report, item, data, blobs, media_bucket)
     return _photo(report, item, data, blobs, photos, media_bucket, far_m)
 
 
@@ -152,6 +164,19 @@ def _video(report: Report, item: MediaItem, data: bytes, blobs: BlobStore, media
     stem = rendition_stem(report.id, item.media_id, "video")
     blobs.write(media_bucket, f"{stem}.{EXTENSIONS[item.content_type]}", clean, item.content_type)
     return replace(item, status="ready", renditions={"video": stem}, formats=[item.content_type]), set(), "ready"
+
+
+def _document(report: Report, item: MediaItem, data: bytes, blobs: BlobStore, media_bucket: str) -> _Examined:
+    from civic.media.documents import DocumentRefused, clean_pdf
+
+    try:
+        doc = clean_pdf(data, declared_type=item.content_type)
+    except DocumentRefused as exc:
+        return _refused(item, exc.code)
+    stem = rendition_stem(report.id, item.media_id, "document")
+    blobs.write(media_bucket, f"{stem}.{EXTENSIONS[item.content_type]}", doc.data, item.content_type)
+    ready = replace(item, status="ready", renditions={"document": stem}, formats=[item.content_type], pages=doc.pages)
+    return ready, set(), "ready"
 
 
 def _photo(

@@ -244,17 +244,18 @@ def request_evidence(
     store: ReportStore, signer: UploadSigner, member: StaffMember, report_id: str, request: EvidenceRequest,
     tree: UnitTree, settings: Settings, now: str,
 ) -> dict[str, Any]:
-    """POST /v1/staff/reports/{id}/evidence: presigned uploads for evidence, processed like any photo."""
+    """POST /v1/staff/reports/{id}/evidence: presigned uploads for evidence (photos, videos, PDF documents),
+    checked by the media pipeline like a citizen's files."""
     from civic.services.intake import upload_slots
 
     if member.role == "moderator":  # moderators only moderate
         raise Forbidden(text("Người kiểm duyệt không xử lý phản ánh", "Moderators do not handle reports"))
     report = _visible(store, member, report_id, tree)
     for index, item in enumerate(request.media):
-        limit = settings.max_upload_bytes_video if item.content_type.startswith("video/") else settings.max_upload_bytes_photo
+        limit = settings.max_upload_bytes(media_kind(item.content_type))
         if item.size > limit:
             raise TooLarge("media_too_large", text("Tệp quá lớn", "File too large"),
-                           {f"media.{index}.size": text("Quá dung lượng cho phép", "Over the size limit")})
+                           {f"media.{index}.size": text(f"Tối đa {limit // 2**20} MB", f"At most {limit // 2**20} MB")})
     if report.status not in ("accepted", "in_progress"):
         raise Conflict("illegal_action", text("Chỉ thêm minh chứng khi đang xử lý", "Evidence is added while handling"))
     if sum(1 for m in report.media if m.role == "evidence") + len(request.media) > MAX_EVIDENCE_TOTAL:

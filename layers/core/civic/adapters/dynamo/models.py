@@ -101,6 +101,7 @@ class MediaMap(MapAttribute):
     role = UnicodeAttribute(null=True)
     uploader = UnicodeAttribute(null=True)
     hidden = BooleanAttribute(null=True)
+    pages = NumberAttribute(null=True)
 
 
 class ReportModel(Model):

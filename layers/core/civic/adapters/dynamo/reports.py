@@ -111,6 +111,7 @@ def report_to_model(report: Report) -> ReportModel:
                 role=m.role,
                 uploader=m.uploader,
                 hidden=m.hidden or None,
+                pages=m.pages,
             )
             for m in report.media
         ],
@@ -176,6 +177,7 @@ def model_to_report(model: ReportModel) -> Report:
                 role=m.role or "report",
                 uploader=m.uploader,
                 hidden=bool(m.hidden),
+                pages=int(m.pages) if m.pages is not None else None,
             )
             for m in (model.media or [])
         ],
