@@ -21,7 +21,7 @@ from chalice import Blueprint
 from chalicelib.http import CORS, endpoint, json_response, language
 from civic import __version__
 from civic.bootstrap import services
-from civic.domain import moderation, statuses
+from civic.domain import moderation, statuses, wording
 from civic.services import intake
 
 bp = Blueprint(__name__)
@@ -74,6 +74,7 @@ def public_config():
         # Kinds the web app shows, from the domain's tables (never re-declared in JavaScript).
         "statuses": [s.as_dict() for s in statuses.TABLE],
         "flag_reasons": [{"code": c, "label": label.as_dict()} for c, label in moderation.FLAG_REASONS.items()],
+        **wording.as_config(),  # how timeline events and the actors' roles read
     }
 
 

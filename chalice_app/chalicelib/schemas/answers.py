@@ -63,6 +63,11 @@ class FlagReasonInfo(BaseModel):
     label: Text
 
 
+class WordingInfo(BaseModel):
+    code: str
+    label: Text
+
+
 class StaffMember(BaseModel):
     user_id: str | None
     email: str
@@ -115,6 +120,8 @@ class PublicConfig(BaseModel):
     flag_reasons: list[FlagReasonInfo] = Field(
         description="What citizens may flag a report for (POST /v1/reports/{report_id}/flags)"
     )
+    events: list[WordingInfo] = Field(description="How each timeline event type reads (civic/domain/wording.py)")
+    roles: list[WordingInfo] = Field(description="How each actor role of a timeline event reads")
     province_name: ProvinceName = Field(description="The province or city served (empty strings when not set)")
     map_center: list[float] | None = Field(min_length=2, max_length=2, description="[lat, lon] where the form's map opens")
     map_zoom: int = Field(ge=3, le=19)
@@ -226,6 +233,7 @@ class ReportView(BaseModel):
     location: Location
     address: str | None
     unit_code: str | None
+    unit_name: Text | None = Field(None, description="The handling unit's name (pages show names, never codes)")
     priority: Priority
     created_at: Time
     updated_at: Time

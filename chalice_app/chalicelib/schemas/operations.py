@@ -44,6 +44,7 @@ class Op:
     body: type[BaseModel] | None = None
     body_type: str = "application/json"
     other_bodies: tuple[tuple[str, type[BaseModel]], ...] = ()  # (content type, model): the same body otherwise sent
+    not_modified: bool = False  # answers with an ETag, and 304 to a current If-None-Match
 
 
 def path_param(name: str, schema: dict[str, Any], description: str | None = None) -> dict[str, Any]:
@@ -100,12 +101,17 @@ OPERATIONS: tuple[Op, ...] = (
        Answer("The report", a.ReportView), (401, 404, 429), security="optional",
        description=(
            "Anyone sees the public view; its author (signed in) sees the owner view: the exact place, the\n"
-           "anonymity choice, every media item's state, a pending question. An invalid token is refused (401).\n"),
-       parameters=("ReportId", "AcceptImage")),
+           "anonymity choice, every media item's state, a pending question. An invalid token is refused (401).\n"
+           "Poll it cheaply with If-None-Match: 304 while the report is unchanged (the follower count and\n"
+           "`following` are not part of the ETag).\n"),
+       parameters=("ReportId", "AcceptImage", "IfNoneMatch"), not_modified=True),
     Op("/v1/track/{code}", "get", "trackReport", ("public",), "A report and its public history by tracking code",
        Answer("The public view with its public timeline", a.TrackedReport), (404, 429),
+       description=(
+           "Units are named (`unit_name`; `unit_name`, `to_unit_name`, `from_unit_name` in event data). Pages\n"
+           "poll it with If-None-Match: 304 without a body while the report is unchanged.\n"),
        parameters=(path_param("code", NON_EMPTY, "The tracking code (case, spaces and a missing dash are forgiven)"),
-                   "AcceptImage")),
+                   "AcceptImage", "IfNoneMatch"), not_modified=True),
     Op("/v1/units/locate", "get", "locateUnit", ("public",),
        "Which unit would handle a report of this category here, now",
        Answer("The routing decision", a.Located), (400, 429, 503), query=q.LocateQuery),
