@@ -612,6 +612,7 @@ class PreferencesView(BaseModel):
     phone: str | None
     zalo_user_id: str | None
     home_unit: str | None
+    follow_units: list[str] = Field(description="Administrative units followed beyond the home one")
     devices: int = Field(ge=0, description="How many devices receive push notifications")
     verification: ContactStates
 

@@ -13,7 +13,7 @@ from chalicelib.schemas.common import ActionName, AlertKind, AlertSeverity, Cate
 from civic.domain import submission
 from civic.domain.contacts import CODE_PATTERN, TOKEN_PATTERN, VERIFIABLE
 from civic.domain.moderation import FLAG_REASONS
-from civic.domain.notify import CHANNELS, DEVICE_PLATFORMS, LANGUAGES
+from civic.domain.notify import CHANNELS, DEVICE_PLATFORMS, LANGUAGES, MAX_FOLLOW_UNITS
 from civic.domain.reports import MAX_ADDRESS, MAX_DESCRIPTION
 from civic.domain.submission import MediaDeclaration
 from civic.domain.units import SCOPES
@@ -154,6 +154,9 @@ class Preferences(Closed):
     phone: str | None = Field(None, description="E.164, e.g. +84912345678")
     zalo_user_id: str | None = None
     home_unit: str | None = Field(None, description="An administrative unit's code")
+    follow_units: list[str] | None = Field(
+        None, max_length=MAX_FOLLOW_UNITS, json_schema_extra={"uniqueItems": True},
+        description="Administrative units followed beyond the home one: their alerts reach me ([] or null: none)")
 
 
 class ContactToken(BaseModel):

@@ -261,7 +261,7 @@ OPERATIONS: tuple[Op, ...] = (
     Op("/v1/me/notifications/{item_id}/read", "post", "markNotificationRead", ("notifications",),
        "Mark one of my notifications read", Answer("Marked read", a.NotificationRead), (401, 404), security="bearer",
        parameters=(path_param("item_id", NON_EMPTY, "The notification's `id` (URL-encoded)"),)),
-    Op("/v1/alerts", "get", "listAlerts", ("public", "notifications"), "Current public alerts (near a point, if given)",
+    Op("/v1/alerts", "get", "listAlerts", ("public", "notifications"), "Current public alerts (near a point, or reaching a unit, if given)",
        Answer("Alerts", a.AlertList), (400, 429), query=q.AlertsQuery),
     Op("/v1/staff/alerts", "post", "publishAlert", ("staff", "notifications"),
        "Publish a public alert (coordinators and admins)",
