@@ -146,6 +146,12 @@ def locate_unit():
     return directory.locate(query(bp.current_request), d.locator, d.tree, d.rules)
 
 
+@bp.route("/v1/areas", methods=["GET"], cors=CORS)
+@endpoint
+def list_areas():
+    return directory.areas(services().directory.tree)
+
+
 @bp.route("/v1/units/{code}", methods=["GET"], cors=CORS)
 @endpoint
 def get_unit(code):

@@ -122,6 +122,7 @@ class PublicConfig(BaseModel):
     )
     events: list[WordingInfo] = Field(description="How each timeline event type reads (civic/domain/wording.py)")
     roles: list[WordingInfo] = Field(description="How each actor role of a timeline event reads")
+    channels: list[WordingInfo] = Field(description="The notification channels, in order, and how they read")
     province_name: ProvinceName = Field(description="The province or city served (empty strings when not set)")
     map_center: list[float] | None = Field(min_length=2, max_length=2, description="[lat, lon] where the form's map opens")
     map_zoom: int = Field(ge=3, le=19)
@@ -359,6 +360,18 @@ class Boundary(BaseModel):
     type: Literal["Feature"]
     properties: dict[str, Any]
     geometry: dict[str, Any]
+
+
+class Area(BaseModel):
+    code: str
+    name_vi: str
+    name_en: str
+    kind: UnitKind
+    parent_code: str | None
+
+
+class AreaList(BaseModel):
+    items: list[Area]
 
 
 class UnitView(Unit):

@@ -115,6 +115,9 @@ OPERATIONS: tuple[Op, ...] = (
     Op("/v1/units/locate", "get", "locateUnit", ("public",),
        "Which unit would handle a report of this category here, now",
        Answer("The routing decision", a.Located), (400, 429, 503), query=q.LocateQuery),
+    Op("/v1/areas", "get", "listAreas", ("public",),
+       "The administrative units (wards, communes and above; no agencies): where people live and what they follow",
+       Answer("Administrative units by parent and name", a.AreaList), (429,)),
     Op("/v1/units/{code}", "get", "getUnit", ("public",), "A unit, its parent chain and children, and its boundary",
        Answer("The unit", a.UnitView), (404, 429), parameters=("UnitCode",)),
     # ------------------------------------------------------------------ citizen

@@ -56,9 +56,22 @@ ROLES: dict[str, Text] = {
 }
 
 
+# The notification channels (civic.domain.notify.CHANNELS, in its order) as the settings page names them.
+CHANNELS: dict[str, Text] = {
+    "inbox": text("Hộp thông báo trong ứng dụng", "In-app notifications"),
+    "email": text("Email", "Email"),
+    "sms": text("Tin nhắn SMS", "SMS"),
+    "push": text("Thông báo đẩy trên điện thoại", "Push notifications"),
+    "zalo": text("Zalo", "Zalo"),
+}
+
+
 def as_config() -> dict[str, list[dict[str, object]]]:
-    """The two tables as GET /v1/config serves them."""
+    """The tables as GET /v1/config serves them."""
+    from civic.domain.notify import CHANNELS as CHANNEL_ORDER
+
     return {
         "events": [{"code": code, "label": label.as_dict()} for code, label in EVENTS.items()],
         "roles": [{"code": code, "label": label.as_dict()} for code, label in ROLES.items()],
+        "channels": [{"code": code, "label": CHANNELS[code].as_dict()} for code in CHANNEL_ORDER],
     }
