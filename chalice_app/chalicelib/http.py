@@ -24,8 +24,9 @@ from civic.i18n import pick_language, text
 # Browsers may send the headers our API reads, and read the ones it answers with.
 CORS = CORSConfig(
     allow_origin="*",
-    allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Accept-Language", "X-Request-Id", "If-Match"],
-    expose_headers=["X-Request-Id", "Location", "Retry-After"],
+    allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Accept-Language", "X-Request-Id", "If-Match",
+                   "If-None-Match"],
+    expose_headers=["X-Request-Id", "Location", "Retry-After", "ETag"],
     max_age=600,
 )
 # JSON is what we read; other declared types reach the handler, which answers invalid_json itself
@@ -312,6 +313,25 @@ def seen_version(request) -> int | None:
     """The report version from an If-Match header ("7" or a quoted ETag "\"7\""), if any."""
     raw = (request.headers.get("if-match") or "").strip().removeprefix("W/").strip('"')
     return int(raw) if re.fullmatch(r"[0-9]{1,11}", raw) else None
+
+
+def seen_tags(request) -> set[str]:
+    """The entity tags of an If-None-Match header, compared weakly (RFC 9110: W/ is ignored). A list too
+    long to be a client's is ignored: the answer is then sent in full."""
+    raw = request.headers.get("if-none-match") or ""
+    if not raw or len(raw) > 1024:
+        return set()
+    tags = {part.strip().removeprefix("W/") for part in raw.split(",") if part.strip()}
+    return {f"W/{t}" for t in tags if re.fullmatch(r'"[\x21\x23-\x7e]{1,64}"', t)}
+
+
+def tagged_response(found, max_age: int = 0) -> Response:
+    """200 with the view and its ETag, or 304 with only the ETag when the client's tag is current. The
+    client revalidates every time (no-cache): a report may change at any moment."""
+    headers = {"ETag": found.tag, "Cache-Control": f"no-cache, max-age={max_age}", "Vary": "Accept, Authorization"}
+    if found.view is None:
+        return Response(body="", status_code=304, headers=headers)
+    return json_response(found.view, 200, headers)
 
 
 def optional_viewer(request) -> str | None:

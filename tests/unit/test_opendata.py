@@ -247,7 +247,7 @@ def test_staff_csv_bom_bilingual_header_local_times_and_no_personal_data():
     assert parsed[1][0] == "HN-HHHHH2"  # the inbox's order: soonest acceptance deadline first
     header = parsed[0]
     assert parsed[1][header.index("Ngày gửi (giờ VN) / Submitted (Vietnam time)")] == "2026-11-22 07:00"
-    assert parsed[1][header.index("Trạng thái / Status")] == "Chờ tiếp nhận / Awaiting acceptance"
+    assert parsed[1][header.index("Trạng thái / Status")] == "Đã chuyển đến đơn vị xử lý / Sent to the handling unit"
     for canary in (PHONE, EMAIL, NAME, "citizen-sub-123"):
         assert canary not in body
     # Another ward's officer gets an empty file (header only); a cap cuts the list and says so.

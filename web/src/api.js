@@ -49,6 +49,20 @@ export async function api(path, { method = "GET", body, auth = false, headers = 
   return data;
 }
 
+/** A conditional GET for polling: `{changed: false}` on 304, else `{changed: true, etag, data}`. The
+ * browser cache is bypassed (no-store) so a 304 reaches the page instead of a stored copy. */
+export async function poll(path, etag, { auth = false } = {}) {
+  const headers = { "Accept-Language": lang(), Accept: "application/json, image/webp" };
+  if (etag) headers["If-None-Match"] = etag;
+  const token = auth ? getToken() : null;
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const res = await fetch(apiBase() + path, { headers, cache: "no-store" });
+  if (res.status === 304) return { changed: false, etag };
+  const data = await res.json().catch(() => null);
+  if (!res.ok) throw new ApiError(res.status, data);
+  return { changed: true, etag: res.headers.get("ETag"), data };
+}
+
 export const qs = (params) => {
   const entries = Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== "");
   return entries.length ? "?" + new URLSearchParams(entries).toString() : "";

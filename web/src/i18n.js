@@ -247,45 +247,57 @@ const T = {
   colour_red: ["Kém", "Poor"],
   colour_grey: ["Chưa có dữ liệu", "No data"],
   open_reports: ["Đang mở", "Open"],
+  // file inputs: the browser's own button speaks the browser's language, ours the page's
+  choose_files: ["Chọn tệp…", "Choose files…"],
+  no_file_chosen: ["Chưa chọn tệp nào", "No file chosen"],
+  files_chosen: ["Đã chọn {n} tệp", "{n} files chosen"],
+  // tracking page refresh
+  updated_now: ["Phản ánh vừa được cập nhật.", "This report was just updated."],
+  show_update: ["Xem cập nhật", "Show the update"],
+  by: ["bởi", "by"],
+  // the citizen's notifications, preferences and alerts
+  nav_notifications: ["Thông báo", "Notifications"],
+  nav_preferences: ["Tùy chọn thông báo", "Notification settings"],
+  nav_alerts: ["Cảnh báo", "Alerts"],
+  notifications_title: ["Thông báo của tôi", "My notifications"],
+  unread_count: ["{n} chưa đọc", "{n} unread"],
+  no_notifications: ["Chưa có thông báo nào.", "No notifications yet."],
+  mark_read: ["Đánh dấu đã đọc", "Mark as read"],
+  read: ["Đã đọc", "Read"],
+  unread: ["Chưa đọc", "Unread"],
+  see_report: ["Xem phản ánh", "See the report"],
+  preferences_title: ["Tùy chọn thông báo", "Notification settings"],
+  channels: ["Kênh nhận thông báo", "Channels"],
+  channels_hint: ["Email, SMS và Zalo chỉ gửi tới liên hệ đã xác nhận.", "Email, SMS and Zalo go only to confirmed contacts."],
+  quiet_hours: ["Giờ yên lặng (không gửi SMS, Zalo, thông báo đẩy)", "Quiet hours (no SMS, Zalo or push)"],
+  quiet_on: ["Bật giờ yên lặng", "Use quiet hours"],
+  quiet_start: ["Từ", "From"],
+  quiet_end: ["Đến", "Until"],
+  message_language: ["Ngôn ngữ của thông báo", "Language of messages"],
+  lang_vi: ["Tiếng Việt", "Vietnamese"],
+  lang_en: ["Tiếng Anh", "English"],
+  home_unit: ["Phường, xã nơi tôi sống", "My home ward or commune"],
+  follow_units: ["Theo dõi thêm các khu vực", "Also follow these areas"],
+  follow_units_hint: ["Cảnh báo cho các khu vực này cũng được gửi tới bạn (tối đa 10).", "Alerts for these areas reach you too (at most 10)."],
+  not_set: ["— Chưa chọn —", "— Not set —"],
+  save: ["Lưu", "Save"],
+  saved: ["Đã lưu.", "Saved."],
+  alerts_title: ["Cảnh báo của chính quyền", "Government alerts"],
+  alerts_for: ["Cảnh báo cho {name}", "Alerts for {name}"],
+  no_alerts: ["Hiện không có cảnh báo nào.", "No current alerts."],
+  alerts_need_area: ["Chọn phường, xã nơi bạn sống trong Tùy chọn thông báo để xem cảnh báo cho khu vực của bạn.", "Choose your home ward in the notification settings to see the alerts for your area."],
+  alerts_everywhere: ["Mọi cảnh báo đang có hiệu lực", "All current alerts"],
+  valid_until: ["Hiệu lực đến", "Valid until"],
 };
 
 // Statuses' labels come from the server (kinds.js fills this from GET /v1/config).
 export const STATUS = {};
 
-export const EVENTS = {
-  submitted: ["Người dân gửi phản ánh", "Report submitted"],
-  routed: ["Chuyển tới đơn vị xử lý", "Routed to the unit"],
-  needs_triage: ["Chờ phân loại", "Waiting for triage"],
-  accept: ["Đơn vị tiếp nhận", "Accepted by the unit"],
-  refuse: ["Từ chối", "Refused"],
-  transfer: ["Chuyển đơn vị", "Transferred"],
-  assign: ["Giao xử lý", "Assigned"],
-  set_priority: ["Đổi mức độ", "Priority changed"],
-  note: ["Ghi chú nội bộ", "Internal note"],
-  request_info: ["Đề nghị bổ sung thông tin", "More information requested"],
-  resolve: ["Có kết quả xử lý", "Result written"],
-  approve: ["Lãnh đạo phê duyệt kết quả", "Result approved"],
-  return: ["Trả lại để xử lý tiếp", "Returned for more work"],
-  reopen: ["Mở lại", "Reopened"],
-  citizen_reply: ["Người dân bổ sung thông tin", "Citizen replied"],
-  partner_update: ["Ý kiến qua ứng dụng đối tác (Open311)", "Comment through a partner app (Open311)"],
-  rated: ["Người dân đánh giá", "Rated by the citizen"],
-  rating_changed: ["Đánh giá được sửa", "Rating changed"],
-  evidence_requested: ["Chuẩn bị minh chứng", "Evidence upload started"],
-  media_added: ["Thêm ảnh, video, tài liệu", "Photo, video or document added"],
-  media_refused: ["Tệp bị từ chối", "File refused"],
-  due_soon: ["Sắp đến hạn", "Due soon"],
-  overdue: ["Quá hạn", "Overdue"],
-  escalate_parent: ["Báo cáo cấp trên", "Escalated to the parent unit"],
-  closed: ["Đóng phản ánh", "Closed"],
-  hide: ["Ẩn khỏi trang công khai", "Hidden from the public"],
-  unhide: ["Hiển thị lại", "Shown again"],
-  redact: ["Biên tập nội dung công khai", "Public text edited"],
-  hide_media: ["Ẩn một ảnh", "A photo hidden"],
-  show_media: ["Hiện lại một ảnh", "A photo shown again"],
-  flag: ["Người dân báo cáo vi phạm", "Flagged by a citizen"],
-  flag_hidden: ["Tạm ẩn do nhiều người báo cáo vi phạm", "Hidden after several flags"],
-};
+// Timeline events' and actors' roles' labels come from the server too (civic/domain/wording.py).
+export const EVENTS = {};
+export const ROLES = {};
+// Notification channels in the server's order: [[code, {vi, en}]].
+export const CHANNELS = [];
 
 export const ACTIONS = {
   accept: ["Tiếp nhận", "Accept"],

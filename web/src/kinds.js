@@ -1,6 +1,6 @@
 // Kinds the server owns, filled once from GET /v1/config (civic/domain/statuses.py) before the first
 // page renders: statuses, their labels, stages and map colours are never re-declared in JavaScript.
-import { STATUS } from "./i18n.js";
+import { CHANNELS, EVENTS, ROLES, STATUS } from "./i18n.js";
 
 export const STATUS_COLOURS = {};
 // What citizens may flag a report for: [[code, {vi, en}]] (civic/domain/moderation.py).
@@ -27,6 +27,10 @@ export function useConfig(cfg) {
   }
   Object.assign(PROVINCE, (cfg && cfg.province_name && cfg.province_name.vi) ? cfg.province_name : {});
   Object.assign(MEDIA_TYPES, (cfg && cfg.media_types) || {});
+  for (const e of (cfg && cfg.events) || []) EVENTS[e.code] = e.label;
+  for (const r of (cfg && cfg.roles) || []) ROLES[r.code] = r.label;
+  CHANNELS.length = 0;
+  for (const c of (cfg && cfg.channels) || []) CHANNELS.push([c.code, c.label]);
   FLAG_REASONS.length = 0;
   for (const r of (cfg && cfg.flag_reasons) || []) FLAG_REASONS.push([r.code, r.label]);
 }

@@ -11,6 +11,7 @@ import { inboxPage, staffReportPage } from "./pages/staff.js";
 import { dashboardPage } from "./pages/dashboard.js";
 import { contactsPage, verifyPage } from "./pages/contacts.js";
 import { adminPage } from "./pages/admin.js";
+import { alertsPage, notificationsPage, preferencesPage } from "./pages/notifications.js";
 
 const ROUTES = [
   [/^\/?$/, homePage],
@@ -27,6 +28,9 @@ const ROUTES = [
   [/^\/contacts$/, contactsPage],
   [/^\/verify\/([A-Za-z0-9_-]+)$/, verifyPage],
   [/^\/admin$/, adminPage],
+  [/^\/inbox$/, notificationsPage],
+  [/^\/preferences$/, preferencesPage],
+  [/^\/alerts$/, alertsPage],
 ];
 
 // Links in messages point at /track/<code>: the same page as #/track/<code>.
@@ -91,6 +95,9 @@ function renderHeader() {
         h("li", {}, link("/reports", "nav_map")),
         h("li", {}, link("/stats", "nav_stats")),
         u && !u.isStaff ? h("li", {}, link("/mine", "nav_mine")) : null,
+        u ? h("li", {}, link("/inbox", "nav_notifications")) : null,
+        u ? h("li", {}, link("/preferences", "nav_preferences")) : null,
+        u ? h("li", {}, link("/alerts", "nav_alerts")) : null,
         u ? h("li", {}, link("/contacts", "nav_contacts")) : null,
         u && u.isStaff ? h("li", {}, link("/staff", "nav_inbox")) : null,
         u && (u.isLeader || u.isStaff) ? h("li", {}, link("/dashboard", "nav_dashboard")) : null,

@@ -78,7 +78,26 @@ export function field(labelText, control, hint) {
   control.id = id;
   const hintEl = hint ? h("small", { class: "hint", id: `${id}-hint` }, hint) : null;
   if (hintEl) control.setAttribute("aria-describedby", hintEl.id);
-  return h("div", { class: "field" }, h("label", { for: id }, labelText), control, hintEl);
+  const isFile = control.tagName === "INPUT" && control.type === "file";
+  return h("div", { class: "field" }, h("label", { for: id }, labelText), isFile ? fileControl(control) : control, hintEl);
+}
+
+/** A file input with a button and a status in the page's language: the browser's own button ("Choose
+ * Files") speaks the browser's language. The native input stays in the page, visually hidden but
+ * focusable, so the keyboard, screen readers and form validation use it as before; the visible button
+ * is a second label of the same input. */
+export function fileControl(input) {
+  input.classList.add("file-native");
+  const status = h("span", { class: "file-status muted", id: `${input.id}-status`, "aria-live": "polite" });
+  const show = () => {
+    const n = (input.files || []).length;
+    status.textContent = n === 0 ? t("no_file_chosen") : n === 1 ? input.files[0].name : t("files_chosen", { n });
+  };
+  input.addEventListener("change", show);
+  input.setAttribute("aria-describedby", [input.getAttribute("aria-describedby"), status.id].filter(Boolean).join(" "));
+  show();
+  return h("span", { class: "file-picker" }, input,
+    h("label", { for: input.id, class: "button secondary file-button", "aria-hidden": "true" }, t("choose_files")), " ", status);
 }
 
 export function select(name, options, value) {

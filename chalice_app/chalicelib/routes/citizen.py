@@ -18,6 +18,8 @@ from chalicelib.http import (
     optional_viewer,
     parsed_body,
     query,
+    seen_tags,
+    tagged_response,
 )
 from civic.bootstrap import services
 from civic.clock import now_iso
@@ -65,16 +67,23 @@ def nearby_reports():
 @endpoint
 def get_report(report_id):
     request = bp.current_request
-    return intake.view_report(
+    # If-None-Match: 304 after reading the report alone (the follower count is not in the ETag).
+    return tagged_response(intake.view_report_tagged(
         services().store, report_id, optional_viewer(request), services().settings, follows=services().follows,
-        image_format=image_format(request),
-    )
+        image_format=image_format(request), names=intake.unit_names(services().directory.tree),
+        seen=seen_tags(request),
+    ))
 
 
 @bp.route("/v1/track/{code}", methods=["GET"], cors=CORS)
 @endpoint
 def track(code):
-    return intake.track(services().store, code, services().settings, image_format(bp.current_request))
+    request = bp.current_request
+    # Pages poll this with If-None-Match: 304 after reading the report alone, before its timeline.
+    return tagged_response(intake.track_tagged(
+        services().store, code, services().settings, image_format(request),
+        names=intake.unit_names(services().directory.tree), seen=seen_tags(request),
+    ))
 
 
 @bp.route("/v1/me", methods=["GET"], authorizer=authorizer, cors=CORS)
@@ -140,6 +149,12 @@ def flag_report(report_id):
 def locate_unit():
     d = services().directory
     return directory.locate(query(bp.current_request), d.locator, d.tree, d.rules)
+
+
+@bp.route("/v1/areas", methods=["GET"], cors=CORS)
+@endpoint
+def list_areas():
+    return directory.areas(services().directory.tree)
 
 
 @bp.route("/v1/units/{code}", methods=["GET"], cors=CORS)

@@ -21,7 +21,7 @@ from chalice import Blueprint
 from chalicelib.http import CORS, endpoint, json_response, language
 from civic import __version__
 from civic.bootstrap import services
-from civic.domain import moderation, reports, statuses
+from civic.domain import moderation, reports, statuses, wording
 from civic.services import intake
 
 bp = Blueprint(__name__)
@@ -76,6 +76,7 @@ def public_config():
         "flag_reasons": [{"code": c, "label": label.as_dict()} for c, label in moderation.FLAG_REASONS.items()],
         # What each upload form accepts (PDF documents are evidence only).
         "media_types": {role: list(types) for role, types in reports.MEDIA_TYPES.items()},
+        **wording.as_config(),  # how timeline events and the actors' roles read
     }
 
 

@@ -109,7 +109,7 @@ def alerts():
     from civic.services import notify
     directory = services().directory
     return notify.alerts_at(query(bp.current_request), store=services().notify_store, locator=directory.locator,
-                            tree=directory.tree, now=_now())
+                            tree=directory.tree, now=_now(), geometry_of=directory.geometry)
 
 
 @bp.route("/v1/staff/alerts", methods=["POST"], authorizer=authorizer, cors=CORS, content_types=BODY_TYPES)

@@ -63,6 +63,11 @@ class FlagReasonInfo(BaseModel):
     label: Text
 
 
+class WordingInfo(BaseModel):
+    code: str
+    label: Text
+
+
 class StaffMember(BaseModel):
     user_id: str | None
     email: str
@@ -120,6 +125,9 @@ class PublicConfig(BaseModel):
     flag_reasons: list[FlagReasonInfo] = Field(
         description="What citizens may flag a report for (POST /v1/reports/{report_id}/flags)"
     )
+    events: list[WordingInfo] = Field(description="How each timeline event type reads (civic/domain/wording.py)")
+    roles: list[WordingInfo] = Field(description="How each actor role of a timeline event reads")
+    channels: list[WordingInfo] = Field(description="The notification channels, in order, and how they read")
     province_name: ProvinceName = Field(description="The province or city served (empty strings when not set)")
     map_center: list[float] | None = Field(min_length=2, max_length=2, description="[lat, lon] where the form's map opens")
     map_zoom: int = Field(ge=3, le=19)
@@ -238,6 +246,7 @@ class ReportView(BaseModel):
     location: Location
     address: str | None
     unit_code: str | None
+    unit_name: Text | None = Field(None, description="The handling unit's name (pages show names, never codes)")
     priority: Priority
     created_at: Time
     updated_at: Time
@@ -363,6 +372,18 @@ class Boundary(BaseModel):
     type: Literal["Feature"]
     properties: dict[str, Any]
     geometry: dict[str, Any]
+
+
+class Area(BaseModel):
+    code: str
+    name_vi: str
+    name_en: str
+    kind: UnitKind
+    parent_code: str | None
+
+
+class AreaList(BaseModel):
+    items: list[Area]
 
 
 class UnitView(Unit):
@@ -616,6 +637,7 @@ class PreferencesView(BaseModel):
     phone: str | None
     zalo_user_id: str | None
     home_unit: str | None
+    follow_units: list[str] = Field(description="Administrative units followed beyond the home one")
     devices: int = Field(ge=0, description="How many devices receive push notifications")
     verification: ContactStates
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from chalicelib.schemas.common import ActionName, AlertKind, AlertSeverity, CategoryCode, Code, Priority, Text, UnitKind
 from civic.domain import submission
 from civic.domain.inputs import ContactCode, ContactToken, DeviceInput, EvidenceRequest, FlagInput, RatingInput, Reply
-from civic.domain.notify import CHANNELS, LANGUAGES
+from civic.domain.notify import CHANNELS, LANGUAGES, MAX_FOLLOW_UNITS
 from civic.domain.reports import MAX_ADDRESS, MAX_DESCRIPTION
 from civic.domain.submission import EvidenceDeclaration, MediaDeclaration
 from civic.domain.units import SCOPES
@@ -144,6 +144,9 @@ class Preferences(Closed):
     phone: str | None = Field(None, description="E.164, e.g. +84912345678")
     zalo_user_id: str | None = None
     home_unit: str | None = Field(None, description="An administrative unit's code")
+    follow_units: list[str] | None = Field(
+        None, max_length=MAX_FOLLOW_UNITS, json_schema_extra={"uniqueItems": True},
+        description="Administrative units followed beyond the home one: their alerts reach me ([] or null: none)")
 
 
 

@@ -44,6 +44,7 @@ class Op:
     body: type[BaseModel] | None = None
     body_type: str = "application/json"
     other_bodies: tuple[tuple[str, type[BaseModel]], ...] = ()  # (content type, model): the same body otherwise sent
+    not_modified: bool = False  # answers with an ETag, and 304 to a current If-None-Match
 
 
 def path_param(name: str, schema: dict[str, Any], description: str | None = None) -> dict[str, Any]:
@@ -100,15 +101,23 @@ OPERATIONS: tuple[Op, ...] = (
        Answer("The report", a.ReportView), (401, 404, 429), security="optional",
        description=(
            "Anyone sees the public view; its author (signed in) sees the owner view: the exact place, the\n"
-           "anonymity choice, every media item's state, a pending question. An invalid token is refused (401).\n"),
-       parameters=("ReportId", "AcceptImage")),
+           "anonymity choice, every media item's state, a pending question. An invalid token is refused (401).\n"
+           "Poll it cheaply with If-None-Match: 304 while the report is unchanged (the follower count and\n"
+           "`following` are not part of the ETag).\n"),
+       parameters=("ReportId", "AcceptImage", "IfNoneMatch"), not_modified=True),
     Op("/v1/track/{code}", "get", "trackReport", ("public",), "A report and its public history by tracking code",
        Answer("The public view with its public timeline", a.TrackedReport), (404, 429),
+       description=(
+           "Units are named (`unit_name`; `unit_name`, `to_unit_name`, `from_unit_name` in event data). Pages\n"
+           "poll it with If-None-Match: 304 without a body while the report is unchanged.\n"),
        parameters=(path_param("code", NON_EMPTY, "The tracking code (case, spaces and a missing dash are forgiven)"),
-                   "AcceptImage")),
+                   "AcceptImage", "IfNoneMatch"), not_modified=True),
     Op("/v1/units/locate", "get", "locateUnit", ("public",),
        "Which unit would handle a report of this category here, now",
        Answer("The routing decision", a.Located), (400, 429, 503), query=q.LocateQuery),
+    Op("/v1/areas", "get", "listAreas", ("public",),
+       "The administrative units (wards, communes and above; no agencies): where people live and what they follow",
+       Answer("Administrative units by parent and name", a.AreaList), (429,)),
     Op("/v1/units/{code}", "get", "getUnit", ("public",), "A unit, its parent chain and children, and its boundary",
        Answer("The unit", a.UnitView), (404, 429), parameters=("UnitCode",)),
     # ------------------------------------------------------------------ citizen
@@ -260,7 +269,7 @@ OPERATIONS: tuple[Op, ...] = (
     Op("/v1/me/notifications/{item_id}/read", "post", "markNotificationRead", ("notifications",),
        "Mark one of my notifications read", Answer("Marked read", a.NotificationRead), (401, 404), security="bearer",
        parameters=(path_param("item_id", NON_EMPTY, "The notification's `id` (URL-encoded)"),)),
-    Op("/v1/alerts", "get", "listAlerts", ("public", "notifications"), "Current public alerts (near a point, if given)",
+    Op("/v1/alerts", "get", "listAlerts", ("public", "notifications"), "Current public alerts (near a point, or reaching a unit, if given)",
        Answer("Alerts", a.AlertList), (400, 429), query=q.AlertsQuery),
     Op("/v1/staff/alerts", "post", "publishAlert", ("staff", "notifications"),
        "Publish a public alert (coordinators and admins)",

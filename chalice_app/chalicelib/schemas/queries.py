@@ -104,6 +104,7 @@ class NotificationsQuery(Query):
 class AlertsQuery(Query):
     lat: float = Field(None, ge=-90, le=90)
     lon: float = Field(None, ge=-180, le=180)
+    unit: str = Field(None, description="An administrative unit's code (not with lat, lon): the alerts that reach it")
 
 
 class Open311OneQuery(Query):

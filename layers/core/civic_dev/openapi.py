@@ -155,6 +155,9 @@ PARAMETERS: dict[str, Any] = {
     "AcceptImage": {"name": "Accept", "in": "header",
                     "description": "Rendition URLs are WebP when this accepts image/webp, JPEG otherwise",
                     "schema": {"type": "string", "enum": ["application/json", "image/webp,application/json"]}},
+    "IfNoneMatch": {"name": "If-None-Match", "in": "header",
+                    "description": "The ETag of the answer the client holds: 304 without a body while it is current",
+                    "schema": {"type": "string", "maxLength": 1024, "examples": ['W/"7-0123456789abcdef"']}},
     "ReportId": {"name": "report_id", "in": "path", "required": True, "schema": _ref("ReportIdValue")},
     "UnitCode": {"name": "code", "in": "path", "required": True, "schema": _ref("Code")},
     "RuleId": {"name": "rule_id", "in": "path", "required": True, "schema": _ref("Code")},
@@ -216,11 +219,15 @@ def build() -> dict[str, Any]:
             responses[str(op.status)] = _ref(op.answer, "responses")
         else:
             answer: dict[str, Any] = {"description": op.answer.description}
-            if op.answer.headers:
-                answer["headers"] = op.answer.headers
+            if op.answer.headers or op.not_modified:
+                answer["headers"] = {**op.answer.headers,
+                                     **({"ETag": _ref("ETag", "headers")} if op.not_modified else {})}
             body = _ref(op.answer.model.__name__) if op.answer.model else op.answer.schema
             answer["content"] = {op.answer.media_type: {"schema": body}}
             responses[str(op.status)] = answer
+        if op.not_modified:
+            responses["304"] = {"description": "Unchanged since the If-None-Match tag; no body",
+                                "headers": {"ETag": _ref("ETag", "headers")}}
         for status in sorted(op.errors):
             if op.path.startswith("/open311/"):
                 name = "Open311TooMany" if status == 429 else "Open311Error"
@@ -248,7 +255,11 @@ def build() -> dict[str, Any]:
                 "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                 "description": "A Cognito user pool id token (`Authorization: Bearer <id token>`)"}},
             "headers": {"RetryAfter": {"description": "Seconds until the quota's window ends", "required": True,
-                                       "schema": {"type": "integer", "minimum": 1}}},
+                                       "schema": {"type": "integer", "minimum": 1}},
+                        "ETag": {"description": (
+                            "A weak tag of this answer: the report's version and what else shapes the view "
+                            "(moderation, who looks, the rendition format); send it back as If-None-Match"),
+                            "required": True, "schema": {"type": "string"}}},
             "parameters": PARAMETERS,
             "responses": _error_responses(open311),
             "schemas": dict(sorted(schemas.items())),

@@ -1,6 +1,6 @@
 // Citizen pages: home, sign in / sign up, submit a report, track it (timeline, result, rating), my reports.
-import { api, ApiError, config, confirmSignUp, newKey, qs, setNewPassword, signIn, signUp, upload, user } from "../api.js";
-import { EVENTS, label, lang, pick, REFUSAL, STATUS, t } from "../i18n.js";
+import { api, ApiError, config, confirmSignUp, newKey, poll, qs, setNewPassword, signIn, signUp, upload, user } from "../api.js";
+import { EVENTS, label, lang, pick, REFUSAL, ROLES, STATUS, t } from "../i18n.js";
 import { FLAG_REASONS } from "../kinds.js";
 import { newMap, pin, bboxBounds, L } from "../map.js";
 import { errorBox, field, gallery, h, loading, mount, select, statusBadge, when } from "../ui.js";
@@ -429,11 +429,13 @@ function plain(v) {
 }
 
 export function eventText(e) {
-  const d = Object.fromEntries(Object.entries(e.data || {}).map(([k, v]) => [k, k === "evidence" ? v : plain(v)]));
+  const raw = e.data || {};
+  const d = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, k === "evidence" ? v : plain(v)]));
   const bits = [];
   if (d.reason) bits.push(REFUSAL[d.reason] ? label(REFUSAL, d.reason) : d.reason);
-  if (d.to_unit) bits.push("→ " + d.to_unit);
-  if (d.unit_code && e.type === "routed") bits.push(d.unit_code);
+  // Units by name where the API names them (public timelines); a code only where no name is known.
+  if (d.to_unit) bits.push("→ " + (raw.to_unit_name ? pick(raw.to_unit_name) : d.to_unit));
+  if (d.unit_code && e.type === "routed") bits.push(raw.unit_name ? pick(raw.unit_name) : d.unit_code);
   if (d.priority) bits.push(d.priority);
   if (d.answer) bits.push(d.answer);
   if (d.note) bits.push(d.note);
@@ -452,13 +454,17 @@ export function timelineList(events, showActor = false) {
         h("time", { datetime: e.at }, when(e.at)), " ",
         h("strong", {}, label(EVENTS, e.type)),
         e.status ? [" ", statusBadge(e.status)] : null,
-        showActor && e.by ? h("span", { class: "muted" }, ` — ${e.by}`) : null,
+        showActor && e.by ? h("span", { class: "muted by" }, ` — ${t("by")} ${label(ROLES, e.by)}`) : null,
         e.public === false ? h("span", { class: "tag" }, t("internal")) : null,
         eventText(e) ? h("p", {}, eventText(e)) : null,
       ),
     ),
   );
 }
+
+// How often an open tracking page asks whether the report changed (a 304 costs one report read); hidden
+// tabs do not ask and ask at once when shown again. A page may set window.CIVIC_POLL_MS (tests do).
+const POLL_MS = () => window.CIVIC_POLL_MS || 30_000;
 
 export async function trackPage(main, { params, go }) {
   const code = h("input", { name: "code", autocomplete: "off", placeholder: "HN-4K7Q2M", required: true, value: params[0] || "" });
@@ -472,9 +478,11 @@ export async function trackPage(main, { params, go }) {
   );
   if (!params[0]) return;
   mount(out, loading());
+  const path = "/v1/track/" + encodeURIComponent(params[0]);
+  let etag = null;
   let report;
   try {
-    report = await api("/v1/track/" + encodeURIComponent(params[0]));
+    ({ etag, data: report } = await poll(path, null));
   } catch (err) {
     if (err.status !== 404) return mount(out, errorBox(err));
     // Hidden or not yet public: its author, signed in, still sees it (from My reports).
@@ -482,6 +490,55 @@ export async function trackPage(main, { params, go }) {
     if (!own) return mount(out, h("p", { class: "alert error", role: "alert" }, t(err.code === "not_public" ? "not_public" : "not_found")));
     report = { ...own, timeline: [] };
   }
+  let drop = await renderTracked(out, report, () => trackPage(main, { params, go }));
+  if (!etag) return drop;
+
+  // Polling: re-render when the report changed, unless the person is filling a form on the page (then
+  // a note offers the update instead of wiping what they typed).
+  let timer = null;
+  let stopped = false;
+  const schedule = () => {
+    clearTimeout(timer);
+    if (!stopped && document.visibilityState === "visible") timer = setTimeout(check, POLL_MS());
+  };
+  const check = async () => {
+    if (stopped || !out.isConnected) return;
+    try {
+      const found = await poll(path, etag);
+      if (found.changed && !stopped && out.isConnected) {
+        etag = found.etag;
+        const busy = out.contains(document.activeElement) && document.activeElement.closest("form");
+        const show = async () => {
+          drop();
+          drop = await renderTracked(out, found.data, () => trackPage(main, { params, go }));
+          out.prepend(h("p", { class: "alert ok updated-note", role: "status" }, t("updated_now")));
+        };
+        if (busy) {
+          out.querySelector(".updated-note")?.remove();
+          out.prepend(h("p", { class: "alert updated-note", role: "status" }, t("updated_now"), " ",
+            h("button", { type: "button", class: "secondary", onclick: show }, t("show_update"))));
+        } else {
+          await show();
+        }
+      }
+    } catch {
+      /* offline or gone: try again at the next turn */
+    }
+    schedule();
+  };
+  const onVisibility = () => (document.visibilityState === "visible" ? check() : clearTimeout(timer));
+  document.addEventListener("visibilitychange", onVisibility);
+  schedule();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+    document.removeEventListener("visibilitychange", onVisibility);
+    drop();
+  };
+}
+
+/** The tracking page's report, its result, the author's panel and the timeline; returns its cleanup. */
+async function renderTracked(out, report, reload) {
   // The author, signed in, also gets the owner view: a question from the unit, and the rating form.
   let mine = null;
   if (user()) mine = await api("/v1/reports/" + report.id, { auth: true }).catch(() => null);
@@ -489,13 +546,15 @@ export async function trackPage(main, { params, go }) {
   const photos = report.media.filter((m) => !evidenceIds.has(m.media_id));
   const evidence = report.media.filter((m) => evidenceIds.has(m.media_id));
   const mapEl = h("div", { class: "map tiny", "aria-hidden": "true" });
+  const handler = report.unit_name || (mine && mine.unit_name);
   mount(
     out,
     h("section", { class: "card report" },
       h("h2", {}, report.tracking_code, " ", statusBadge(report.status)),
       h("dl", { class: "facts" },
         h("dt", {}, t("category")), h("dd", {}, pick(report.category_name) || report.category),
-        h("dt", {}, t("unit")), h("dd", { id: "unit-name" }, report.unit_code || "—"),
+        // The unit by name: citizens do not know unit codes.
+        h("dt", {}, t("unit")), h("dd", { id: "unit-name" }, handler ? pick(handler) : report.unit_code || "—"),
         h("dt", {}, t("created")), h("dd", {}, when(report.created_at)),
         dueLine("accept_due", report.accept_due_at, report.accepted_on_time),
         dueLine("resolve_due", report.due_at, report.resolved_on_time),
@@ -514,15 +573,11 @@ export async function trackPage(main, { params, go }) {
         h("p", { class: "muted" }, when(report.result.resolved_at)),
         evidence.length ? [h("h3", {}, t("evidence")), gallery(evidence, t("evidence"))] : null)
       : null,
-    mine && mine.is_owner ? ownerPanel(mine, () => trackPage(main, { params, go })) : null,
+    mine && mine.is_owner ? ownerPanel(mine, reload) : null,
     mine && !mine.is_owner && !["resolved", "closed", "refused"].includes(report.status) ? h("p", {}, followButton(mine)) : null,
     mine && !mine.is_owner ? flagForm(mine) : null,
     h("section", { class: "card" }, h("h2", {}, t("timeline")), timelineList(report.timeline)),
   );
-  unitName(report.unit_code).then((n) => {
-    const el = document.getElementById("unit-name");
-    if (el) el.textContent = n;
-  });
   const map = newMap(mapEl, { center: [report.location.lat, report.location.lon], zoom: 15 });
   pin([report.location.lat, report.location.lon]).addTo(map);
   return () => map.remove();

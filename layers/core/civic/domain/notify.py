@@ -42,6 +42,7 @@ ALERT_SEVERITIES = ("info", "warning", "severe", "extreme")
 # Alerts of these severities are sent at once even during quiet hours (a flood at 3 a.m. matters).
 URGENT_SEVERITIES = ("severe", "extreme")
 STAFF_ROLES = ("officer", "leader")
+MAX_FOLLOW_UNITS = 10  # areas a person may follow beyond their home ward
 _HHMM = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 
 
@@ -68,6 +69,7 @@ class Preferences:
     phone: str | None = None
     zalo_user_id: str | None = None
     home_unit: str | None = None
+    follow_units: tuple[str, ...] = ()  # areas followed beyond the home ward: their alerts reach the person
     devices: tuple[Device, ...] = ()
     verified: frozenset[str] = frozenset()  # contact keys (civic.domain.contacts) their owner confirmed
 

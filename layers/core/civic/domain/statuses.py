@@ -34,7 +34,7 @@ class Status:
 TABLE: tuple[Status, ...] = (
     Status("submitted", text("Đã gửi", "Submitted"), "new", "open", "#6b7280"),
     Status("needs_triage", text("Chờ phân loại", "Awaiting triage"), "waiting", "open", "#6b7280"),
-    Status("routed", text("Chờ tiếp nhận", "Awaiting acceptance"), "waiting", "open", "#2563eb"),
+    Status("routed", text("Đã chuyển đến đơn vị xử lý", "Sent to the handling unit"), "waiting", "open", "#2563eb"),
     Status("accepted", text("Đã tiếp nhận", "Accepted"), "working", "open", "#2563eb"),
     Status("refused", text("Từ chối", "Refused"), "done", "closed", "#991b1b"),
     Status("in_progress", text("Đang xử lý", "In progress"), "working", "open", "#b45309"),

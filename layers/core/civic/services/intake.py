@@ -8,7 +8,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +47,7 @@ from civic.i18n import text
 if TYPE_CHECKING:
     from civic.domain.inputs import FlagInput, RatingInput, Reply
     from civic.domain.submission import ReportSubmission
+    from civic.domain.units import UnitTree
     from civic.settings import Settings
 
 DEFAULT_PAGE = 20
@@ -167,23 +169,97 @@ def _load(store: ReportStore, report_id: str) -> Report:
     return report
 
 
+# A unit's name in both languages ({"vi", "en"}), or None for an unknown code: public answers name units.
+UnitNames = Callable[[str], "dict[str, str] | None"]
+
+
+def unit_names(tree: UnitTree) -> UnitNames:
+    """Names from the unit tree (cached per container), for the public views and timelines."""
+    def name(code: str) -> dict[str, str] | None:
+        unit = tree.get(code) if code else None
+        return {"vi": unit.name_vi, "en": unit.name_en} if unit else None
+    return name
+
+
+# Event data holding a unit's code, and the key its name is added under.
+_NAMED_UNITS = {"unit_code": "unit_name", "to_unit": "to_unit_name", "from_unit": "from_unit_name"}
+# Raise when the views change shape, so clients holding an old tag get the new answer.
+_VIEW_REVISION = "1"
+
+
+@dataclass(frozen=True)
+class Tagged:
+    """An answer and its entity tag; `view` is None when the caller's tag is still current."""
+
+    tag: str
+    view: dict[str, Any] | None
+
+
+def version_tag(report: Report, viewer: str, image_format: str, settings: Settings, names: UnitNames | None) -> str:
+    """What the answer depends on, as a weak tag: the report's version (every change, moderation included,
+    is a new version), who is looking (public or owner), the rendition format, and what shapes the view
+    without being part of the report (its unit's current name, the category's privacy, the media host).
+    Cheap: no read beyond the report itself."""
+    import hashlib
+
+    category = all_categories().get(report.category)
+    parts = (
+        _VIEW_REVISION, report.id, report.version, viewer, image_format, report.hidden, report.review,
+        sorted((report.redacted or {}).items()), names(report.unit_code) if names and report.unit_code else None,
+        bool(category and category.private_location), category.name.as_dict() if category else None,
+        settings.media_base_url,
+    )
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+    return f'W/"{report.version}-{digest}"'
+
+
+def _named(view: dict[str, Any], report: Report, names: UnitNames | None) -> dict[str, Any]:
+    view["unit_name"] = names(report.unit_code) if names and report.unit_code else None
+    return view
+
+
+def _named_event(event: dict[str, Any], names: UnitNames | None) -> dict[str, Any]:
+    if names:
+        data = event["data"]
+        for key, name_key in _NAMED_UNITS.items():
+            if isinstance(data.get(key), str) and (name := names(data[key])):
+                data[name_key] = name
+    return event
+
+
 def view_report(
     store: ReportStore, report_id: str, viewer_id: str | None, settings: Settings, follows: FollowStore | None = None,
-    image_format: str = "jpeg",
+    image_format: str = "jpeg", names: UnitNames | None = None,
 ) -> dict[str, Any]:
+    view = view_report_tagged(store, report_id, viewer_id, settings, follows, image_format, names).view
+    assert view is not None  # no tag was given
+    return view
+
+
+def view_report_tagged(
+    store: ReportStore, report_id: str, viewer_id: str | None, settings: Settings, follows: FollowStore | None = None,
+    image_format: str = "jpeg", names: UnitNames | None = None, seen: Iterable[str] = (),
+) -> Tagged:
+    """The report as this viewer may see it, with its tag; no view (and no further read) when the tag is
+    among `seen`. The follower count and the viewer's following are not in the tag."""
     report = _load(store, report_id)
     category = all_categories().get(report.category)
-    if viewer_id and viewer_id == report.citizen_id:
-        view = owner_view(report, category, settings.media_base_url, image_format)
-    elif is_public(report, category):
-        view = public_view(report, category, settings.media_base_url, image_format)
-    else:  # hidden, or not yet published: as if it did not exist
+    owner = bool(viewer_id and viewer_id == report.citizen_id)
+    if not owner and not is_public(report, category):  # hidden, or not yet published: as if it did not exist
         raise NotFound("Không tìm thấy phản ánh", "Report not found")
+    tag = version_tag(report, "owner" if owner else "public", image_format, settings, names)
+    if tag in seen:
+        return Tagged(tag, None)
+    if owner:
+        view = owner_view(report, category, settings.media_base_url, image_format)
+    else:
+        view = public_view(report, category, settings.media_base_url, image_format)
+    _named(view, report, names)
     if follows is not None:
         view["followers"] = follows.count(report.id)
         if viewer_id and viewer_id != report.citizen_id:
             view["following"] = follows.is_following(report.id, viewer_id)
-    return view
+    return Tagged(tag, view)
 
 
 def set_following(store: ReportStore, follows: FollowStore, report_id: str, user_id: str, on: bool) -> dict[str, Any]:
@@ -200,7 +276,17 @@ def set_following(store: ReportStore, follows: FollowStore, report_id: str, user
     return {"report_id": report.id, "following": on, "followers": follows.count(report.id)}
 
 
-def track(store: ReportStore, code: str, settings: Settings, image_format: str = "jpeg") -> dict[str, Any]:
+def track(store: ReportStore, code: str, settings: Settings, image_format: str = "jpeg",
+          names: UnitNames | None = None) -> dict[str, Any]:
+    view = track_tagged(store, code, settings, image_format, names).view
+    assert view is not None  # no tag was given
+    return view
+
+
+def track_tagged(store: ReportStore, code: str, settings: Settings, image_format: str = "jpeg",
+                 names: UnitNames | None = None, seen: Iterable[str] = ()) -> Tagged:
+    """The public view and its public timeline by tracking code, with its tag; when the tag is among
+    `seen` nothing more is read (the timeline included) and no view is built."""
     report = store.get_by_tracking(normalise_tracking_code(code or ""))
     if report is None:
         raise NotFound("Không tìm thấy mã theo dõi", "Tracking code not found")
@@ -209,9 +295,12 @@ def track(store: ReportStore, code: str, settings: Settings, image_format: str =
         raise NotFound("Phản ánh này chưa được công khai hoặc đã bị ẩn; người gửi xem được trong mục Phản ánh của tôi",
                        "This report is not public (not yet, or hidden); its author sees it under My reports",
                        code="not_public")
-    view = public_view(report, category, settings.media_base_url, image_format)
-    view["timeline"] = [public_event(e) for e in store.timeline(report.id) if e.public]
-    return view
+    tag = version_tag(report, "public", image_format, settings, names)
+    if tag in seen:
+        return Tagged(tag, None)
+    view = _named(public_view(report, category, settings.media_base_url, image_format), report, names)
+    view["timeline"] = [_named_event(public_event(e), names) for e in store.timeline(report.id) if e.public]
+    return Tagged(tag, view)
 
 
 # ---------------------------------------------------------------- listings

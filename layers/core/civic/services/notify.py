@@ -118,7 +118,7 @@ def fan_out(job: Mapping[str, Any], *, store: NotifyStore, queue: NotifyQueue, n
 
 # ------------------------------------------------------------------ preferences, devices, inbox
 
-PREF_FIELDS = ("channels", "language", "quiet_hours", "email", "phone", "zalo_user_id", "home_unit")
+PREF_FIELDS = ("channels", "language", "quiet_hours", "email", "phone", "zalo_user_id", "home_unit", "follow_units")
 PHONE = r"^\+[1-9][0-9]{7,14}$"
 EMAIL = r"^[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,}$"
 
@@ -130,7 +130,8 @@ def preferences_view(prefs: core.Preferences | None, user_id: str, claims_email:
         "channels": list(p.channels), "language": p.language,
         "quiet_hours": {"start": p.quiet_start, "end": p.quiet_end} if p.quiet_start and p.quiet_end else None,
         "email": p.email or claims_email, "phone": p.phone, "zalo_user_id": p.zalo_user_id,
-        "home_unit": p.home_unit, "devices": len(p.devices), "verification": dict(verification or {}),
+        "home_unit": p.home_unit, "follow_units": list(p.follow_units), "devices": len(p.devices),
+        "verification": dict(verification or {}),
     }
 
 
@@ -205,9 +206,30 @@ def parse_preferences(body: Any, unit_exists: Callable[[str], bool]) -> dict[str
             errors["home_unit"] = text("Mã một đơn vị hành chính", "The code of an administrative unit")
         else:
             out["home_unit"] = unit
+    if "follow_units" in body:
+        follow = body["follow_units"]
+        if follow is None or follow == []:
+            out["follow_units"] = None
+        elif not isinstance(follow, list) or len(follow) > core.MAX_FOLLOW_UNITS or len(set(map(str, follow))) != len(follow) \
+                or not all(isinstance(u, str) and unit_exists(u) for u in follow):
+            errors["follow_units"] = text(
+                f"Tối đa {core.MAX_FOLLOW_UNITS} mã đơn vị hành chính khác nhau",
+                f"At most {core.MAX_FOLLOW_UNITS} distinct administrative unit codes")
+        else:
+            out["follow_units"] = list(follow)
     if errors:
         raise Invalid("invalid_request", text("Tùy chọn thông báo không hợp lệ", "Invalid notification preferences"), errors)
     return out
+
+
+def _areas(prefs: core.Preferences | None) -> dict[str, str]:
+    """The areas a person chose, and why (home wins over follow): alerts for them reach the person."""
+    if prefs is None:
+        return {}
+    chosen = {code: "follow" for code in prefs.follow_units}
+    if prefs.home_unit:
+        chosen[prefs.home_unit] = "home"
+    return chosen
 
 
 def save_preferences(user_id: str, body: Any, *, store: NotifyStore, unit_exists: Callable[[str], bool], now: str,
@@ -220,12 +242,12 @@ def save_preferences(user_id: str, body: Any, *, store: NotifyStore, unit_exists
     if before is None and claims_email and "email" not in changes:
         changes["email"] = claims_email  # the signed-in address, so email works without retyping it
     after = store.save_preferences(user_id, changes) if changes else before
-    old_home, new_home = before.home_unit if before else None, after.home_unit if after else None
-    if old_home != new_home:  # the area index follows the registered home area
-        if old_home:
-            store.unindex_area(old_home, user_id)
-        if new_home:
-            store.index_area(new_home, user_id, "home", now)
+    old, new = _areas(before), _areas(after)
+    for code in old.keys() - new.keys():  # the area index follows the chosen areas
+        store.unindex_area(code, user_id)
+    for code, source in new.items():
+        if old.get(code) != source:
+            store.index_area(code, user_id, source, now)
     if verification is None:
         return preferences_view(after, user_id, claims_email)
     from civic.domain.contacts import VERIFIABLE
@@ -378,11 +400,30 @@ def publish_alert(body: Any, *, actor: str, store: NotifyStore, queue: NotifyQue
 
 
 def alerts_at(params: Mapping[str, str], *, store: NotifyStore, locator: Callable[[], Locator], tree: UnitTree,
-              now: str) -> dict[str, Any]:
-    """GET /v1/alerts?lat&lon: the active alerts whose area contains the point (all active ones
-    without a point)."""
+              now: str, geometry_of: Callable[[str], Any] | None = None) -> dict[str, Any]:
+    """GET /v1/alerts?lat&lon: the active alerts whose area contains the point; ?unit=CODE: those that
+    reach that administrative unit (named it or a unit above it, or drawn over its boundary), as the
+    fan-out does; all active ones without either."""
     active = [a for a in store.alerts() if a.active(now)]
-    if "lat" in params or "lon" in params:
+    if "unit" in params:
+        code = params["unit"]
+        unit = tree.get(code)
+        if unit is None or unit.is_agency or "lat" in params or "lon" in params:
+            raise Invalid("invalid_request", text("Đơn vị không hợp lệ", "Invalid unit"),
+                          {"unit": text("Mã một đơn vị hành chính (không kèm lat, lon)",
+                                        "An administrative unit's code (without lat, lon)")})
+        reaches = {code, *tree.ancestors(code)}
+        boundary = geometry_of(code) if geometry_of else None
+
+        def over(alert: Alert) -> bool:
+            if alert.polygon:
+                from shapely.geometry import shape
+
+                return boundary is not None and bool(shape(alert.polygon).intersects(boundary))
+            return bool(reaches & set(alert.units))
+
+        active = [a for a in active if over(a)]
+    elif "lat" in params or "lon" in params:
         from civic.services.units import _number
 
         lat, lon = _number(params, "lat", -90, 90), _number(params, "lon", -180, 180)

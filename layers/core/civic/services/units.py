@@ -84,6 +84,15 @@ def locate(
     }
 
 
+def areas(tree: UnitTree) -> dict[str, Any]:
+    """GET /v1/areas: the administrative units (no agencies), for pickers of a home ward and areas to
+    follow; from the in-memory tree, ordered by their parent and Vietnamese name."""
+    units = [u for u in tree.by_code.values() if not u.is_agency]
+    units.sort(key=lambda u: (u.parent_code or "", u.name_vi, u.code))
+    return {"items": [{"code": u.code, "name_vi": u.name_vi, "name_en": u.name_en, "kind": u.kind,
+                       "parent_code": u.parent_code} for u in units]}
+
+
 def unit_view(code: str, tree: UnitTree, geometry_of: Callable[[str], Any]) -> dict[str, Any]:
     """GET /v1/units/{code}: the unit, its parent and children, and its boundary as a GeoJSON Feature."""
     unit = tree.get(code)

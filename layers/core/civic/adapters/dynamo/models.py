@@ -294,6 +294,7 @@ class UserModel(Model):
     quiet_end = UnicodeAttribute(null=True)
     zalo_user_id = UnicodeAttribute(null=True)
     home_unit = UnicodeAttribute(null=True)
+    follow_units = ListAttribute(of=UnicodeAttribute, null=True)  # areas followed beyond the home ward
     devices = ListAttribute(of=MapAttribute, null=True)  # [{"platform", "token"}]
     verified = UnicodeSetAttribute(null=True)  # contact keys confirmed by their owner (civic.domain.contacts)
 

@@ -22,6 +22,7 @@ from civic.domain.notify import Alert, Device, Message, Preferences
 
 INBOX_TTL_SECONDS = 180 * 24 * 3600
 AREA_REPORT_TTL_SECONDS = 365 * 24 * 3600
+KEPT_AREA_SOURCES = ("home", "follow")  # chosen by the person: no expiry
 
 
 def _now() -> str:
@@ -37,7 +38,8 @@ def _prefs(model: UserModel) -> Preferences:
     )
     kwargs: dict[str, Any] = {"user_id": model.user_id, "role": model.role, "email": model.email,
                               "phone": model.phone, "zalo_user_id": model.zalo_user_id,
-                              "home_unit": model.home_unit, "devices": devices,
+                              "home_unit": model.home_unit, "follow_units": tuple(model.follow_units or ()),
+                              "devices": devices,
                               "verified": frozenset(model.verified or ())}
     if model.channels is not None:
         kwargs["channels"] = tuple(model.channels)
@@ -143,17 +145,19 @@ class DynamoNotifyStore:
             NotificationModel(f"staff#{unit}", user_id).delete()
 
     def index_area(self, unit_code: str, user_id: str, source: str, at: str) -> None:
-        """`source` "home" (registered, kept) or "report" (where they reported: kept a year after the
-        last report there, then DynamoDB's TTL drops it). A home entry is never downgraded."""
+        """`source` "home" or "follow" (chosen in the preferences, kept) or "report" (where they reported:
+        kept a year after the last report there, then DynamoDB's TTL drops it). A chosen entry is never
+        downgraded."""
         from pynamodb.exceptions import PutError
 
         item = NotificationModel(pk=f"area#{unit_code}", sk=user_id, user_id=user_id, source=source, at=at)
-        if source == "home":
+        if source in KEPT_AREA_SOURCES:
             item.save()
             return
         item.expires = int(time.time()) + AREA_REPORT_TTL_SECONDS
         try:
-            item.save(condition=NotificationModel.source.does_not_exist() | (NotificationModel.source != "home"))
+            item.save(condition=NotificationModel.source.does_not_exist()
+                      | ~NotificationModel.source.is_in(*KEPT_AREA_SOURCES))
         except PutError as exc:
             if not condition_failed(exc):
                 raise
