@@ -243,6 +243,21 @@ const T = {
   colour_red: ["Kém", "Poor"],
   colour_grey: ["Chưa có dữ liệu", "No data"],
   open_reports: ["Đang mở", "Open"],
+  // --- issue 19: staff flags, honest dashboards, maps (one block, kept together for merging)
+  legend_boundary: ["Ranh giới đơn vị hành chính", "Administrative boundary"],
+  legend_place: ["Vị trí phản ánh", "Reported place"],
+  legend_unit_outline: ["Địa bàn đơn vị", "The unit's area"],
+  unit_pick: ["Đơn vị", "Unit"],
+  whole_system: ["Toàn hệ thống", "Whole system"],
+  date_hint: ["dd/mm/yyyy", "dd/mm/yyyy"],
+  bad_date: ["Ngày không hợp lệ (dd/mm/yyyy)", "Invalid date (dd/mm/yyyy)"],
+  not_enough_ratings: ["chưa đủ đánh giá (n = {n})", "not enough ratings (n = {n})"],
+  overdue_open: ["Đang quá hạn", "Overdue now"],
+  report_points: ["Phản ánh trong kỳ", "Reports in the period"],
+  points_cut: ["Chỉ hiện {shown}/{total} phản ánh mới nhất", "Showing the newest {shown} of {total} reports"],
+  flag_other_report: ["Phản ánh kia", "The other report"],
+  flag_distance: ["chụp cách vị trí phản ánh {d} (ngưỡng {limit})", "taken {d} from the reported place (limit {limit})"],
+  flag_photo: ["ảnh", "photo"],
 };
 
 // Statuses' labels come from the server (kinds.js fills this from GET /v1/config).
