@@ -48,7 +48,8 @@ def handler(event, context):
         logger.warning("export refused: not a past or current day")
         observability.count("ExportRefused")
         return {"error": "day must be a YYYY-MM-DD day that has begun in Asia/Ho_Chi_Minh"}
-    result = export_day(wired.store, wired.open_data, day, wired.directory.tree, now, stats=wired.stats_store)
+    result = export_day(wired.store, wired.open_data, day, wired.directory.tree, now, stats=wired.stats_store,
+                        min_ratings=wired.settings.min_ratings)
     logger.info("export run", extra={k: v for k, v in result.items() if k != "written"} | {"written": len(result["written"])})
     observability.count("ExportedReports", result["rows"])
     observability.count("ExportFilesWritten", len(result["written"]))
@@ -67,7 +68,8 @@ def _moderated(records: list, now: str) -> dict:
     from civic.services.exports import withhold_media
 
     moved = withhold_media(wired.store, S3MediaFiles(wired.settings), ids)  # photos out of (or back into) reach
-    days = reexport_moderated(wired.store, wired.open_data, ids, wired.directory.tree, now, stats=wired.stats_store)
+    days = reexport_moderated(wired.store, wired.open_data, ids, wired.directory.tree, now, stats=wired.stats_store,
+                              min_ratings=wired.settings.min_ratings)
     logger.info("moderation re-export", extra={"reports": len(ids), "days": days, "media_moved": moved})
     observability.count("ExportModerationRewrites", len(days))
     observability.count("MediaWithheldMoves", moved)

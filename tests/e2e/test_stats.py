@@ -65,7 +65,7 @@ def recompute(timelines, start, end, unit=None, category=None):
     """The figures straight from the timelines; `unit` counts reports routed to it or below it."""
     f = Counter()
     hours, heat, days_received = [], [[0] * 24 for _ in range(7)], Counter()
-    opened = 0
+    opened = overdue_open = 0
     for events in timelines.values():
         submitted = events[0]
         cat = submitted["data"]["category"]
@@ -83,6 +83,11 @@ def recompute(timelines, start, end, unit=None, category=None):
                 local = _t(entered["at"]).astimezone(HO_CHI_MINH)
                 heat[local.weekday()][local.hour] += 1
                 days_received[_day(entered["at"])] += 1
+        # Overdue and still open now: the SLA's mark, until an event takes it away (core.OVERDUE_CLEARED).
+        marked = False
+        for e in events:
+            marked = e["type"] == "overdue" or (marked and not e["data"].get(core.OVERDUE_CLEARED))
+        overdue_open += marked
         for e in events:
             inside = start <= _day(e["at"]) <= end
             if e["type"] in ("resolve", "approve") and (e["type"] == "approve" or e["status"] == "resolved"):
@@ -108,12 +113,15 @@ def recompute(timelines, start, end, unit=None, category=None):
                              "satisfied")},
         "transferred": 0,
         "processed_rate": _rate(f["resolved"] + f["refused"], f["received"]),
-        "on_time_rate": _rate(f["on_time"], f["resolved"]),
-        "satisfied_rate": _rate(f["satisfied"], f["rated"]),
+        "on_time_rate": _rate(f["on_time"], f["resolved"] + overdue_open),
+        # No satisfied share (nor index) below the default MIN_RATINGS.
+        "satisfied_rate": _rate(f["satisfied"], f["rated"]) if f["rated"] >= core.DEFAULT_MIN_RATINGS else None,
         "handling_hours": {"median": median, "p90": core.percentile(hist, 0.9),
                            "mean": round(sum(hours) / len(hours), 2)} if hours else None,
-        "satisfaction_index": core.satisfaction_index(f["satisfied"], f["rated"], f["on_time"], f["resolved"], median),
+        "satisfaction_index": core.satisfaction_index(f["satisfied"], f["rated"], f["on_time"], f["resolved"], median,
+                                                      overdue_open),
         "open": opened,
+        "overdue_open": overdue_open,
         "_heat": heat,
         "_days": days_received,
         "_hours": hours,

@@ -285,7 +285,7 @@ def test_dashboard_shows_the_figures(browser, story, stack):
     page = leader.open("/dashboard")
     from playwright.sync_api import expect
 
-    expect(page.locator("input[name=unit]")).to_have_value("DEMO")
+    expect(page.locator("select[name=unit]")).to_have_value("DEMO")
     page.wait_for_selector("#summary #stat-received .value")
     # The stats function counts from the Timeline stream: the new report shows up in the figures.
     before = story["received_before"]

@@ -273,6 +273,9 @@ def test_template_wires_the_stats_function():
     source = fn["Events"]["TimelineCounted"]["Properties"]
     pattern = _json.loads(source["FilterCriteria"]["Filters"][0]["Pattern"])
     assert tuple(pattern["dynamodb"]["NewImage"]["type"]["S"]) == core.COUNTED_TYPES
+    # The second filter: any event that takes an overdue mark away (core.counted).
+    cleared = _json.loads(source["FilterCriteria"]["Filters"][1]["Pattern"])
+    assert cleared == {"dynamodb": {"NewImage": {"data": {"M": {core.OVERDUE_CLEARED: {"BOOL": [True]}}}}}}
     assert source["FunctionResponseTypes"] == ["ReportBatchItemFailures"] and source["BisectBatchOnFunctionError"]
     assert "FailedEventsQueue" in str(source["DestinationConfig"]["OnFailure"]["Destination"])
     statements = [s for p in fn["Policies"] if "Statement" in p for s in p["Statement"]]

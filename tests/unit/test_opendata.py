@@ -264,13 +264,17 @@ def test_staff_csv_bom_bilingual_header_local_times_and_no_personal_data():
 class DayCounters:
     """Statistics day items by scope, as civic.adapters.dynamo.stats reads them."""
 
-    def __init__(self, items):
+    def __init__(self, items, gauges=None):
         self.items = items
         self.asked = []
+        self.gauge_items = gauges or {}
 
     def days(self, scope, start, end):
         self.asked.append((scope, start, end))
         return sorted((day, item) for day, item in self.items.get(scope, {}).items() if start <= day <= end)
+
+    def gauges(self, scope):
+        return self.gauge_items.get(scope, {})
 
 
 def test_units_figures_carry_the_satisfaction_index_the_api_shows():
@@ -281,19 +285,24 @@ def test_units_figures_carry_the_satisfaction_index_the_api_shows():
         "2026-11-20": {"received": 2, "resolved": 1, "on_time": 1, "rated": 1, "satisfied": 1},
         "2026-10-30": {"received": 50, "resolved": 50},  # another month: not counted
     }
-    counters = DayCounters({figures.scope_unit("W1"): w1})
+    # One report of W1 is overdue and still open: the open data's on-time rate counts it, as the API does.
+    counters = DayCounters({figures.scope_unit("W1"): w1}, {figures.scope_unit("W1"): {"open": 2, "overdue_open": 1}})
     store, files = seeded_store(), InMemoryOpenDataStore()
-    result = exports.export_day(store, files, "2026-11-22", TREE, now="2026-11-22T17:30:00.000Z", stats=counters)
+    result = exports.export_day(store, files, "2026-11-22", TREE, now="2026-11-22T17:30:00.000Z", stats=counters,
+                                min_ratings=3)
     assert {"open-data/units/2026-11/units.csv", "open-data/units/2026-11/units.json"} <= set(result["written"])
     assert (figures.scope_unit("W1"), "2026-11-01", "2026-11-22") in counters.asked
     items = {i["unit"]: i for i in json.loads(files.read("open-data/units/2026-11/units.json"))["items"]}
-    expected = figures.unit_row(figures.fold([w1["2026-11-03"], w1["2026-11-20"]]))
+    expected = figures.unit_row(figures.fold([w1["2026-11-03"], w1["2026-11-20"]]), 1, 3)
     assert items["W1"]["satisfaction_index"] == expected["satisfaction_index"] is not None
+    assert items["W1"]["on_time_rate"] == expected["on_time_rate"] == 0.6  # 3 on time ÷ (4 results + 1 overdue)
+    assert items["W1"]["overdue_open"] == 1 and items["W1"]["rated"] == 3
     assert (items["W1"]["received"], items["W1"]["resolved"]) == (6, 4)
     assert items["CITY"]["received"] == 0 and items["CITY"]["satisfaction_index"] is None
     rows = list(csv.DictReader(io.StringIO(files.read("open-data/units/2026-11/units.csv").decode("utf-8-sig"))))
     assert [r["unit"] for r in rows] == ["CITY", "W1"] and float(rows[1]["satisfaction_index"]) == expected["satisfaction_index"]
     listed = exports.list_exports(files, {"kind": "units"}, "https://cdn.example")["items"]
     assert {i["format"] for i in listed} == {"csv", "json"} and all(i["period"] == "2026-11" for i in listed)
-    again = exports.export_day(store, files, "2026-11-22", TREE, now="2026-11-23T09:00:00.000Z", stats=counters)
+    again = exports.export_day(store, files, "2026-11-22", TREE, now="2026-11-23T09:00:00.000Z", stats=counters,
+                               min_ratings=3)
     assert again["written"] == []

@@ -101,8 +101,12 @@ def test_satisfaction_index_formula():
     # 50% satisfied share, 30% on time, 20% speed (240 / (240 + median)).
     assert core.satisfaction_index(8, 10, 9, 10, 240.0) == pytest.approx(100 * (0.5 * 0.8 + 0.3 * 0.9 + 0.2 * 0.5), abs=0.05)
     assert core.satisfaction_index(0, 0, 0, 0, None) is None
-    # Without ratings the other parts are reweighted (0.3 and 0.2 of 0.5).
-    assert core.satisfaction_index(0, 0, 10, 10, 0.0) == 100.0
+    # Without enough ratings there is no index: fast results alone once scored 91–95 with nobody asked.
+    assert core.satisfaction_index(0, 0, 10, 10, 0.0) is None
+    assert core.satisfaction_index(4, 4, 10, 10, 0.0) is None  # 4 < 5 ratings (the default)
+    assert core.satisfaction_index(4, 4, 10, 10, 0.0, min_ratings=4) == 100.0
+    # Overdue open reports count against the on-time part.
+    assert core.satisfaction_index(5, 5, 10, 10, None, overdue_open=10) == pytest.approx(100 * (0.5 + 0.3 * 0.5) / 0.8, abs=0.05)
     assert core.colour(80) == "green" and core.colour(60) == "amber" and core.colour(10) == "red"
     assert core.colour(None) == "grey"
 
@@ -134,8 +138,8 @@ class FakeReader:
     def days(self, scope, start, end):
         return sorted((d, v) for (s, d), v in self.items.items() if s == scope and start <= d <= end)
 
-    def gauge(self, scope):
-        return 7
+    def gauges(self, scope):
+        return {"open": 7}
 
 
 def test_access_rules_and_bad_input():
@@ -173,6 +177,74 @@ def test_units_ranking_sorted_by_index_nulls_last():
     assert answer["unit"] == "DEMO"
     assert [i["unit"] for i in answer["items"]] == ["DEMO-W01", "DEMO-W02"]
     assert answer["items"][0]["on_time_rate"] == 0.5 and answer["items"][1]["satisfaction_index"] is None
+    # 2 ratings: no satisfied share next to an index, but how many there are (n = 2).
+    assert answer["min_ratings"] == 5
+    assert answer["items"][0]["rated"] == 2 and answer["items"][0]["satisfied_rate"] is None
+    assert answer["items"][0]["satisfaction_index"] is None
+    low = stats.units(reader, {}, TREE, stats.Viewer("a", "admin"), date(2026, 11, 23), min_ratings=2)
+    assert low["items"][0]["satisfied_rate"] == 0.5 and low["items"][0]["satisfaction_index"] is not None
+
+
+def test_each_figure_is_defined_once_in_both_languages():
+    defined = core.figure_definitions(7)
+    shown = {"received", "resolved", "processed_rate", "on_time_rate", "overdue_open", "satisfied_rate",
+             "median_hours", "satisfaction_index"}
+    assert set(defined) == shown
+    for code, figure in defined.items():
+        for part in ("label", "definition"):
+            assert figure[part]["vi"] and figure[part]["en"] and figure[part]["vi"] != figure[part]["en"], code
+    # The definitions say what the code computes: overdue open reports in the on-time rate, the threshold.
+    assert "overdue and still open" in defined["on_time_rate"]["definition"]["en"]
+    assert "quá hạn" in defined["on_time_rate"]["definition"]["vi"]
+    assert "7" in defined["satisfaction_index"]["definition"]["vi"] and "7" in defined["satisfied_rate"]["definition"]["en"]
+    # Every figure the summary answers is one of them (and the ranking's too).
+    answer = core.summary_answer(core.fold([]), {}, {"open": 0})
+    assert shown - {"median_hours"} <= set(answer)
+    assert shown - {"processed_rate"} <= set(core.unit_row(core.fold([])))
+
+
+def test_on_time_rate_counts_overdue_open_reports():
+    """Two results on time and two reports overdue and still open: 50 %, not the 100 % the results alone say."""
+    chain = CHAIN
+    items = {}
+    unit = {"category": "traffic", "unit_code": "DEMO-W01"}
+    for _ in range(2):
+        core.accumulate(core.event_deltas("resolve", "2026-11-20T03:00:00.000Z", "resolved",
+                                          {**unit, "due_at": "2026-11-21T00:00:00.000Z",
+                                           "submitted_at": "2026-11-19T00:00:00.000Z"}, chain), items)
+    for _ in range(3):
+        core.accumulate(core.event_deltas("overdue", "2026-11-21T01:00:00.000Z", "accepted", unit, chain), items)
+    # One of the overdue reports got a result (late): it leaves the gauge and counts as a late result.
+    core.accumulate(core.event_deltas("resolve", "2026-11-22T03:00:00.000Z", "resolved",
+                                      {**unit, "due_at": "2026-11-21T00:00:00.000Z", "overdue_cleared": True,
+                                       "submitted_at": "2026-11-19T00:00:00.000Z"}, chain), items)
+    assert items[("U#DEMO-W01", "GAUGE")][core.OVERDUE_OPEN] == 2 == items[("U#DEMO", "GAUGE")][core.OVERDUE_OPEN]
+    totals = core.fold(v for (pk, sk), v in items.items() if pk == "U#DEMO-W01" and sk != "GAUGE")
+    answer = core.summary_answer(totals, {}, items[("U#DEMO-W01", "GAUGE")])
+    assert (answer["resolved"], answer["on_time"], answer["overdue_open"]) == (3, 2, 2)
+    assert answer["on_time_rate"] == 0.4  # 2 on time ÷ (3 results + 2 overdue open)
+    assert core.on_time_rate(2, 2, 0) == 1.0 and core.on_time_rate(0, 0, 0) is None
+    assert core.on_time_rate(0, 0, 2) == 0.0  # nothing published and two overdue: 0 %, not "no data"
+    # A transfer takes the mark off the sending unit's series, not the receiver's.
+    moved = deltas("transfer", "2026-11-23T01:00:00.000Z",
+                   {**unit, "from_unit": "DEMO-W01", "to_unit": "DEMO-W02", "overdue_cleared": True})
+    assert moved[("U#DEMO-W01", None)][core.OVERDUE_OPEN] == -1
+    assert core.OVERDUE_OPEN not in moved.get(("U#DEMO-W02", None), {})
+    # Any event that takes the mark away is counted (the stream filter passes it), even an uncounted type.
+    assert core.counted("set_priority", {"overdue_cleared": True}) and not core.counted("set_priority", {})
+
+
+def test_the_core_marks_the_event_that_takes_an_overdue_mark_away():
+    from civic.domain.reports import Report
+    from civic.domain.sla_watch import overdue_cleared
+
+    report = Report("r1", "VN-X", "accepted", "traffic", "d", 21.0, 105.8, "c", "2026-11-19T00:00:00.000Z",
+                    "2026-11-19T00:00:00.000Z", unit_code="DEMO-W01", flags=["due_soon", "overdue"])
+    from dataclasses import replace
+
+    assert overdue_cleared(report, replace(report, flags=[])) == {
+        "overdue_cleared": True, "unit_code": "DEMO-W01", "category": "traffic"}
+    assert overdue_cleared(report, report) == {}
 
 
 EVENT = st.fixed_dictionaries({

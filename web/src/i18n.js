@@ -288,6 +288,21 @@ const T = {
   alerts_need_area: ["Chọn phường, xã nơi bạn sống trong Tùy chọn thông báo để xem cảnh báo cho khu vực của bạn.", "Choose your home ward in the notification settings to see the alerts for your area."],
   alerts_everywhere: ["Mọi cảnh báo đang có hiệu lực", "All current alerts"],
   valid_until: ["Hiệu lực đến", "Valid until"],
+  // --- issue 19: staff flags, honest dashboards, maps (one block, kept together for merging)
+  legend_boundary: ["Ranh giới đơn vị hành chính", "Administrative boundary"],
+  legend_place: ["Vị trí phản ánh", "Reported place"],
+  legend_unit_outline: ["Địa bàn đơn vị", "The unit's area"],
+  unit_pick: ["Đơn vị", "Unit"],
+  whole_system: ["Toàn hệ thống", "Whole system"],
+  date_hint: ["dd/mm/yyyy", "dd/mm/yyyy"],
+  bad_date: ["Ngày không hợp lệ (dd/mm/yyyy)", "Invalid date (dd/mm/yyyy)"],
+  not_enough_ratings: ["chưa đủ đánh giá (n = {n})", "not enough ratings (n = {n})"],
+  overdue_open: ["Đang quá hạn", "Overdue now"],
+  report_points: ["Phản ánh trong kỳ", "Reports in the period"],
+  points_cut: ["Chỉ hiện {shown}/{total} phản ánh mới nhất", "Showing the newest {shown} of {total} reports"],
+  flag_other_report: ["Phản ánh kia", "The other report"],
+  flag_distance: ["chụp cách vị trí phản ánh {d} (ngưỡng {limit})", "taken {d} from the reported place (limit {limit})"],
+  flag_photo: ["ảnh", "photo"],
 };
 
 // Statuses' labels come from the server (kinds.js fills this from GET /v1/config).

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from chalice import Blueprint
 
-from chalicelib.http import CORS, endpoint, json_response, language
+from chalicelib.http import CORS, endpoint, json_response, language, query
 from civic import __version__
 from civic.bootstrap import services
 from civic.domain import moderation, reports, statuses, wording
@@ -84,3 +84,20 @@ def public_config():
 @endpoint
 def categories():
     return intake.categories(language(bp.current_request))
+
+
+@bp.route("/v1/boundaries", methods=["GET"], cors=CORS)
+@endpoint
+def boundaries_in_box():
+    """The published administrative boundaries in a box, simplified, with names: the base map where
+    there is no tile server (the local stack). They change only when boundaries are published."""
+    from civic.domain.ports import RoutingIndexMissing
+    from civic.services.units import outlines
+
+    d = services().directory
+    params = query(bp.current_request)
+    try:
+        artifact = d.artifact()
+    except RoutingIndexMissing:
+        artifact = None
+    return json_response(outlines(artifact, d.tree, params), headers={"Cache-Control": "public, max-age=300"})

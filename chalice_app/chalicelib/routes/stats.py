@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.http import CORS, endpoint, groups, query
+from chalicelib.http import CORS, endpoint, groups, json_response, query
 from civic.bootstrap import services
 
 bp = Blueprint(__name__)
@@ -46,14 +46,14 @@ def _answer(use_case, **extra):
 @endpoint
 def stats_summary():
     from civic.services import stats
-    return _answer(stats.summary)
+    return _answer(stats.summary, min_ratings=services().settings.min_ratings)
 
 
 @bp.route("/v1/stats/units", methods=["GET"], cors=CORS)
 @endpoint
 def stats_units():
     from civic.services import stats
-    return _answer(stats.units)
+    return _answer(stats.units, min_ratings=services().settings.min_ratings)
 
 
 @bp.route("/v1/stats/categories", methods=["GET"], cors=CORS)
@@ -81,4 +81,46 @@ def stats_heatmap():
 @endpoint
 def stats_map():
     from civic.services import stats
-    return _answer(stats.choropleth, geometry_of=services().directory.geometry)
+    return _answer(stats.choropleth, geometry_of=services().directory.geometry, min_ratings=services().settings.min_ratings)
+
+
+@bp.route("/v1/stats/tree", methods=["GET"], cors=CORS)
+@endpoint
+def stats_tree():
+    from civic.services import stats
+
+    request = bp.current_request
+    return stats.unit_choices(query(request), services().directory.tree, _viewer(request))
+
+
+@bp.route("/v1/stats/points", methods=["GET"], cors=CORS)
+@endpoint
+def stats_points():
+    from civic.domain.stats import today_local
+    from civic.services import stats
+
+    request = bp.current_request
+    return stats.report_points(services().store, query(request), services().directory.tree, _viewer(request),
+                               today_local())
+
+
+@bp.route("/v1/stats/figures", methods=["GET"], cors=CORS)
+@endpoint
+def stats_figures():
+    """What each figure means, once (civic.domain.stats.figures): the dashboards show it on hover."""
+    from civic.domain.stats import figure_definitions
+
+    _no_params(bp.current_request)
+    min_ratings = services().settings.min_ratings
+    return json_response({"min_ratings": min_ratings, "figures": figure_definitions(min_ratings)},
+                         headers={"Cache-Control": "public, max-age=3600"})
+
+
+def _no_params(request) -> None:
+    from civic.domain.errors import Invalid
+    from civic.i18n import text
+
+    unknown = sorted(query(request))
+    if unknown:
+        raise Invalid("unknown_parameter", text("Tham số không được hỗ trợ", "Unknown query parameter"),
+                      {name: text("Không hỗ trợ", "Not supported") for name in unknown})

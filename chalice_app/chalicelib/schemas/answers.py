@@ -452,7 +452,26 @@ class StaffEvent(BaseModel):
     data: dict[str, Any]
 
 
+class RelatedReport(BaseModel):
+    id: ReportIdValue
+    tracking_code: str
+    status: Status
+    staff_visible: bool = Field(description="Whether the caller may open it in the staff portal")
+
+
+class FlagDetail(BaseModel):
+    """A flag in words, with what it points at."""
+
+    flag: str
+    label: Text
+    report: RelatedReport | None = Field(None, description="The other report (probable_duplicate, reused_photo)")
+    media_id: str = Field(None, description="The photo concerned (reused_photo, photo_far_from_location)")
+    distance_m: int = Field(None, ge=0, description="How far from the reported place the photo was taken")
+    threshold_m: int = Field(None, ge=0, description="The distance above which a photo is flagged")
+
+
 class StaffReport(ReportView):
+    flag_details: list[FlagDetail]
     version: int
     assignee: str | None
     answer: str | None
@@ -496,6 +515,9 @@ class HandlingHours(BaseModel):
 
 
 class StatsSummary(BaseModel):
+    """Each figure is defined once (GET /v1/stats/figures). Below `min_ratings` ratings `satisfied_rate`
+    and `satisfaction_index` are null: "not enough ratings (n = `rated`)"."""
+
     scope: StatsScopeView
     received: int = Field(ge=0)
     routed: int = Field(ge=0)
@@ -512,6 +534,9 @@ class StatsSummary(BaseModel):
     satisfied_rate: NullableRate
     handling_hours: HandlingHours | None
     satisfaction_index: NullableIndex
+    overdue_open: int = Field(ge=0, description="Reports past their deadline and still open, now")
+    min_ratings: int = Field(ge=1, description="Ratings needed for a satisfied share and an index")
+    open: int = Field(None, ge=0, description="Reports open now")
 
 
 class UnitFigures(BaseModel):
@@ -519,6 +544,9 @@ class UnitFigures(BaseModel):
     name: Text
     received: int = None
     resolved: int = None
+    open: int = None
+    overdue_open: int = None
+    rated: int = None
     on_time_rate: NullableRate = None
     median_hours: float | None = None
     p90_hours: float | None = None
@@ -528,7 +556,83 @@ class UnitFigures(BaseModel):
 
 class StatsUnits(BaseModel):
     unit: str | None
+    min_ratings: int = Field(ge=1)
     items: list[UnitFigures]
+
+
+class UnitChoice(BaseModel):
+    unit: str
+    name: Text
+    parent: str | None
+    kind: UnitKind
+    depth: int = Field(ge=0, description="Below the viewer's own unit (0)")
+    has_children: bool
+
+
+class UnitChoices(BaseModel):
+    """The units whose figures the caller may see, depth first: the dashboard's unit picker."""
+
+    items: list[UnitChoice]
+
+
+class FigureDefinition(BaseModel):
+    label: Text
+    definition: Text
+
+
+class FigureDefinitions(BaseModel):
+    min_ratings: int = Field(ge=1)
+    figures: dict[str, FigureDefinition] = Field(description="By figure code, as the stats answers name them")
+
+
+class PointProperties(BaseModel):
+    id: ReportIdValue
+    tracking_code: str
+    status: Status
+    category: str
+    unit: str | None
+    created_at: Time
+    overdue: bool
+
+
+class PointFeature(BaseModel):
+    type: Literal["Feature"]
+    id: str
+    geometry: dict[str, Any] = Field(description="A GeoJSON Point at the published place (rounded in private categories)")
+    properties: PointProperties
+
+
+class StatsPoints(BaseModel):
+    """A GeoJSON FeatureCollection of the unit's reports submitted in the period, newest first."""
+
+    type: Literal["FeatureCollection"]
+    unit: str
+    total: int = Field(ge=0)
+    truncated: bool = Field(description="More reports than the 2000 points listed")
+    features: list[PointFeature]
+
+
+class OutlineProperties(BaseModel):
+    unit: str
+    name_vi: str
+    name_en: str
+    kind: str | None
+    label_at: list[float] = Field(description="[lat, lon] where the name is drawn")
+
+
+class OutlineFeature(BaseModel):
+    type: Literal["Feature"]
+    id: str
+    geometry: dict[str, Any]
+    properties: OutlineProperties
+
+
+class Boundaries(BaseModel):
+    """The published administrative boundaries in the box, simplified to its scale (GeoJSON)."""
+
+    type: Literal["FeatureCollection"]
+    bbox: list[float]
+    features: list[OutlineFeature]
 
 
 class CategoryFigures(BaseModel):
@@ -571,6 +675,8 @@ class MapProperties(BaseModel):
     on_time_rate: NullableRate = None
     satisfied_rate: NullableRate = None
     satisfaction_index: NullableIndex = None
+    overdue_open: int = None
+    rated: int = None
     colour: Literal["green", "amber", "red", "grey"]
     status_vi: str = None
     status_en: str = None
@@ -583,10 +689,13 @@ class MapFeature(BaseModel):
 
 
 class StatsMap(BaseModel):
-    """A GeoJSON FeatureCollection"""
+    """A GeoJSON FeatureCollection of the child units, and `outline`: the unit's own boundary (null
+    without one), so a ward without child units is drawn as itself."""
 
     type: Literal["FeatureCollection"]
+    min_ratings: int = Field(ge=1)
     features: list[MapFeature]
+    outline: dict[str, Any] | None
 
 
 # ---------------------------------------------------------------- exports

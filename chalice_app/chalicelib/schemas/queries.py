@@ -82,6 +82,14 @@ class StatsScope(Query):
     )
 
 
+class StatsPointsQuery(StatsScope):
+    unit: Code = Field(description="The unit: its reports and those of every unit below it")  # type: ignore[assignment]
+
+
+class BoundariesQuery(Query):
+    bbox: str = Field(description="south,west,north,east in degrees (at most 400 units inside)")
+
+
 class StatsQuery(StatsScope):
     category: CategoryCode = None
 

@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     max_upload_bytes_document: int = 20 * 1024 * 1024
     # Citizens' abuse flags: this many distinct accounts hide a report until a moderator reviews it.
     flag_threshold: int = Field(3, ge=1, le=100)
+    # Statistics: below this many ratings a unit shows "not enough ratings (n = …)", not a satisfied share
+    # nor a satisfaction index (civic.domain.stats.DEFAULT_MIN_RATINGS).
+    min_ratings: int = Field(5, ge=1, le=1000)
     # GET /v1/staff/inbox/export writes at most this many rows (and says so when it cut the list).
     staff_export_max_rows: int = Field(5000, ge=1, le=50000)
 

@@ -4,7 +4,7 @@ import { api, qs, upload, user } from "../api.js";
 import { ACTIONS, DUE_STATE, label, pick, PRIORITY, REFUSAL, STATUS, t } from "../i18n.js";
 import { MEDIA_TYPES, staffStatuses } from "../kinds.js";
 import { newMap, pin } from "../map.js";
-import { errorBox, field, gallery, h, loading, mount, select, statusBadge, when } from "../ui.js";
+import { errorBox, field, gallery, h, loading, mount, num, select, statusBadge, when } from "../ui.js";
 import { eventText, timelineList, unitName } from "./citizen.js";
 import { categoryOptions } from "./public.js";
 
@@ -134,7 +134,7 @@ export async function staffReportPage(main, ctx) {
             h("dt", {}, t("accept_due")), h("dd", {}, when(report.accept_due_at)),
             h("dt", {}, t("resolve_due")), h("dd", {}, when(report.due_at)),
             h("dt", {}, t("assignee")), h("dd", {}, report.assignee || "—"),
-            report.flags.length ? [h("dt", {}, t("flags")), h("dd", {}, report.flags.join(", "))] : null,
+            flagFacts(report),
             answerFacts(report, cats),
             h("dt", {}, t("version")), h("dd", {}, String(report.version)),
             moderationFacts(report.moderation),
@@ -157,11 +157,31 @@ export async function staffReportPage(main, ctx) {
       const el = document.getElementById("unit-name");
       if (el) el.textContent = n;
     });
-    map = newMap(mapEl, { center: [report.location.lat, report.location.lon], zoom: 16 });
+    map = newMap(mapEl, { center: [report.location.lat, report.location.lon], zoom: 16,
+      legend: [{ colour: "#dc2626", label: t("legend_place"), shape: "point" }] });
     pin([report.location.lat, report.location.lon]).addTo(map);
   };
   render(r);
   return () => map && map.remove();
+}
+
+/** The flags in words, each with what it points at: the other report (a link to it in the portal when
+ * I may open it there, else its public tracking page), or how far from the place a photo was taken. */
+function flagFacts(report) {
+  const details = report.flag_details || [];
+  if (!details.length) return null;
+  const km = (m) => (m >= 1000 ? `${num(m / 1000)} km` : `${num(m)} m`);
+  return [
+    h("dt", {}, t("flags")),
+    h("dd", {}, h("ul", { class: "flag-list", id: "flags" }, details.map((f) => h("li", { "data-flag": f.flag },
+      pick(f.label),
+      f.report ? [" — ", t("flag_other_report"), ": ", h("a", {
+        href: f.report.staff_visible ? `#/staff/report/${f.report.id}` : `#/track/${f.report.tracking_code}`,
+        class: "flag-report",
+      }, f.report.tracking_code), " ", statusBadge(f.report.status)] : null,
+      f.distance_m != null ? [" — ", f.media_id ? `${t("flag_photo")} ${f.media_id}: ` : "",
+        h("span", { class: "flag-distance" }, t("flag_distance", { d: km(f.distance_m), limit: km(f.threshold_m) }))] : null)))),
+  ];
 }
 
 /** Whether the public sees the report, why not, its flags and the public text staff wrote. */

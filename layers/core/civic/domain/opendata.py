@@ -91,8 +91,8 @@ def units_key(month: str, fmt: str) -> str:
 
 # Each unit's figures for a month, with the satisfaction index of civic.domain.stats (the API's figure).
 UNIT_COLUMNS = (
-    "unit", "name_vi", "name_en", "parent", "received", "resolved", "on_time_rate", "median_hours",
-    "p90_hours", "satisfied_rate", "satisfaction_index",
+    "unit", "name_vi", "name_en", "parent", "received", "resolved", "overdue_open", "on_time_rate", "median_hours",
+    "p90_hours", "rated", "satisfied_rate", "satisfaction_index",
 )
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from civic.domain import geo
 from civic.domain.categories import Category
 from civic.domain.moderation import hide_reason, public_media, public_text
+from civic.i18n import text
 
 if TYPE_CHECKING:
     from civic.domain.submission import ReportSubmission
@@ -21,6 +22,17 @@ TRIAGE_QUEUE = "#triage"  # the staff queue of reports no unit handles yet
 REPORT_ID = re.compile(r"^[0-9a-f]{32}$")
 # Flags the author may see; the others (reused or distant photos, deadline marks) are for staff.
 OWNER_FLAGS = ("probable_duplicate",)
+# What each flag tells staff, in words (the staff report page shows these, with what they point at).
+FLAG_TEXT = {
+    "probable_duplicate": text("Có thể trùng với phản ánh khác đang mở gần đó",
+                               "Probably a duplicate of another open report nearby"),
+    "reused_photo": text("Ảnh đã được dùng trong phản ánh khác", "A photo was already sent with another report"),
+    "photo_far_from_location": text("Ảnh được chụp xa vị trí phản ánh", "A photo was taken far from the reported place"),
+    "overdue": text("Quá hạn", "Overdue"),
+    "due_soon": text("Sắp đến hạn", "Due soon"),
+    "escalated": text("Đã báo cáo cấp trên", "Escalated to the unit above"),
+    "unsatisfied": text("Người dân chưa hài lòng với kết quả", "The citizen is not satisfied with the result"),
+}
 
 MAX_DESCRIPTION = 4000
 MAX_ADDRESS = 300
@@ -66,6 +78,7 @@ class MediaItem:
     gps_distance_m: int | None = None  # from the photo's EXIF position to the reported place
     taken_at: str | None = None  # EXIF capture time, as written by the camera
     sha256: str | None = None  # of the original upload: spots a photo reused from another report
+    reused_from: str | None = None  # the report that sent the same photo first (staff only)
     role: Literal["report", "evidence"] = "report"  # the citizen's photos, or staff's evidence of a result
     uploader: str | None = None  # who may upload it (None: the report's author)
     hidden: bool = False  # taken down by a moderator: staff and the author still see it

@@ -43,6 +43,14 @@ def deadline_in_effect(report: Report) -> str | None:
     return None
 
 
+def overdue_cleared(before: Report, after: Report) -> dict[str, Any]:
+    """Event data saying a change took the overdue mark away (a new deadline, a result, a refusal, a
+    transfer, an answered question): statistics' gauge of reports overdue and still open falls."""
+    if "overdue" in before.flags and "overdue" not in after.flags:
+        return {"overdue_cleared": True, "unit_code": before.unit_code, "category": before.category}
+    return {}
+
+
 def checkpoint(report: Report) -> tuple[str, str] | None:
     """The next (stage, UTC time) at which the schedule acts on this report, or None."""
     if report.status == "resolved" and report.resolved_at and not report.rating:
@@ -97,6 +105,7 @@ def step(report: Report, now: str, parent_of: Callable[[str | None], str | None]
         updates["status"] = "closed"
         public = True
     updated = change(report, at=now, flags=sorted(flags), **updates)
+    data.update(overdue_cleared(report, updated))
     event = TimelineEvent(
         report_id=report.id, seq=updated.version, type=stage if stage != "auto_close" else "closed",
         at=updated.updated_at, actor_role="system", public=public, status=updated.status, data=data,

@@ -27,11 +27,15 @@ A reopened report that is resolved again counts as resolved again (a second publ
 
 The gauge `open` rises when a report enters a series (submitted in ALL/category; routed or transferred
 into a unit) or is reopened, and falls when it leaves (resolved, refused, transferred out).
+The gauge `overdue_open` rises with the SLA schedule's `overdue` mark and falls with any event that
+takes the mark away (`overdue_cleared` in its data: a new deadline, a result, a refusal, a transfer, an
+answered question), in the chain of the unit the report was in: reports overdue and still open now.
 
 Every figure comes from the event image alone: the core writes `category`, `unit_code`, `submitted_at`,
 `due_at` and the previous rating into the events (workflow, routing, intake, sla_watch).
 
-The satisfaction index (0..100) is `satisfaction_index`, one function the API and the exports share.
+The figures shown to people are defined once, in FIGURES (a bilingual label and definition each,
+served by the API); `summary_answer` and `unit_row` compute them for the API, the map and open data.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from civic.clock import LOCAL_TZ, local_day
+from civic.i18n import Text, text
 
 ALL = "ALL"
 GAUGE = "GAUGE"
@@ -51,9 +56,17 @@ COUNTERS = ("received", "routed", "accepted", "refused", "transferred", "resolve
 HANDLING_SUM = "h_sum"  # seconds from submission to the published result, summed
 HANDLING_N = "h_n"  # results whose handling time is known
 OPEN = "open"
+OVERDUE_OPEN = "overdue_open"  # gauge: reports overdue and still open now
+OVERDUE_CLEARED = "overdue_cleared"  # event data: this event took the report's overdue mark away
 # Event types the stats function reads (the stream filter in infra/template.yaml lists the same).
 COUNTED_TYPES = ("submitted", "routed", "transfer", "accept", "refuse", "resolve", "approve", "overdue", "rated",
                  "rating_changed", "reopen")
+
+
+def counted(event_type: str, data: Mapping[str, Any]) -> bool:
+    """Whether the stats function counts an event: a counted type, or any event that takes an overdue
+    mark away (the stream filter in infra/template.yaml passes the same two kinds)."""
+    return event_type in COUNTED_TYPES or bool(data.get(OVERDUE_CLEARED))
 
 # Handling-time histogram: bucket 0 is [0, 0.25 h); bucket i ≥ 1 is [0.25·R^(i-1), 0.25·R^i) hours with
 # R = 2^(1/4), so a percentile read from it is within ±9% (√R) of the exact one; 80 buckets reach 25 years.
@@ -144,7 +157,7 @@ def percentile(hist: Mapping[int, int], p: float) -> float | None:
     return round(bucket_value(max(hist)), 2)  # pragma: no cover - unreachable
 
 
-# ---------------------------------------------------------------- the satisfaction index
+# ---------------------------------------------------------------- the figures
 
 # Weights and why (README, "Statistics"): what citizens say counts most; whether the legal deadline
 # was kept next; raw speed least, because on-time already rewards most of it.
@@ -152,23 +165,87 @@ INDEX_WEIGHTS = {"satisfied": 0.5, "on_time": 0.3, "speed": 0.2}
 # Speed score = REF / (REF + median hours): 1 for instant, 0.5 at 240 h (10 days, the normal
 # resolution deadline of 10 working days), 0.33 at 480 h; it never reaches 0.
 SPEED_REFERENCE_HOURS = 240.0
+# Below this many ratings a satisfied share (and the index built on it) says more about chance than
+# about the unit: the answer says "not enough ratings (n = …)" instead (setting MIN_RATINGS).
+DEFAULT_MIN_RATINGS = 5
+
+
+@dataclass(frozen=True)
+class Figure:
+    code: str
+    label: Text
+    definition: Text
+
+
+def figures(min_ratings: int = DEFAULT_MIN_RATINGS) -> list[Figure]:
+    """Every figure the dashboards, the map and open data show: one definition each (served by the API,
+    shown on hover). The code below computes exactly what these sentences say."""
+    n = min_ratings
+    return [
+        Figure("received", text("Tiếp nhận", "Received"),
+               text("Số phản ánh gửi đến (với một đơn vị: được chuyển đến đơn vị hoặc cấp dưới) trong kỳ.",
+                    "Reports sent in (for a unit: routed or transferred to it or a unit below it) in the period.")),
+        Figure("resolved", text("Đã xử lý", "Resolved"),
+               text("Số kết quả xử lý được công bố trong kỳ.", "Results published in the period.")),
+        Figure("processed_rate", text("Tỉ lệ đã xử lý", "Processed"),
+               text("(Kết quả công bố + phản ánh bị từ chối) ÷ phản ánh tiếp nhận, trong kỳ.",
+                    "(Results published + reports refused) ÷ reports received, in the period.")),
+        Figure("overdue_open", text("Đang quá hạn", "Overdue now"),
+               text("Phản ánh đã quá hạn xử lý mà vẫn chưa xong, tính đến hiện tại.",
+                    "Reports past their deadline and still open, right now.")),
+        Figure("on_time_rate", text("Tỉ lệ đúng hạn", "On time"),
+               text("Kết quả công bố đúng hạn trong kỳ ÷ (kết quả công bố trong kỳ + phản ánh đang quá hạn chưa xử lý "
+                    "xong). Phản ánh quá hạn còn mở kéo tỉ lệ xuống.",
+                    "Results published by their deadline in the period ÷ (results published in the period + reports "
+                    "overdue and still open). Overdue open reports pull it down.")),
+        Figure("satisfied_rate", text("Tỉ lệ hài lòng", "Satisfied"),
+               text(f"Đánh giá hài lòng ÷ số đánh giá trong kỳ; cần ít nhất {n} đánh giá.",
+                    f"Satisfied ratings ÷ ratings in the period; needs at least {n} ratings.")),
+        Figure("median_hours", text("Trung vị thời gian xử lý (giờ)", "Median handling time (hours)"),
+               text("Một nửa số kết quả được công bố trong chừng này giờ kể từ khi gửi (giờ thực, không phải giờ "
+                    "làm việc).", "Half the results were published within this many hours of submission "
+                    "(wall-clock hours, not working hours).")),
+        Figure("satisfaction_index", text("Chỉ số hài lòng", "Satisfaction index"),
+               text(f"0–100: 50% tỉ lệ hài lòng, 30% tỉ lệ đúng hạn, 20% tốc độ (240 ÷ (240 + trung vị giờ xử lý)). "
+                    f"Chỉ tính khi có ít nhất {n} đánh giá.",
+                    f"0–100: 50% satisfied share, 30% on-time rate, 20% speed (240 ÷ (240 + median handling hours)). "
+                    f"Only with at least {n} ratings.")),
+    ]
+
+
+def figure_definitions(min_ratings: int = DEFAULT_MIN_RATINGS) -> dict[str, dict[str, dict[str, str]]]:
+    """FIGURES as the API serves them: code → {label, definition}, each {vi, en}."""
+    return {f.code: {"label": f.label.as_dict(), "definition": f.definition.as_dict()} for f in figures(min_ratings)}
+
+
+def on_time_rate(on_time: int, resolved: int, overdue_open: int) -> float | None:
+    """Results on time ÷ (results + reports overdue and still open); None when both are 0."""
+    return _rate(on_time, resolved + max(overdue_open, 0))
+
+
+def satisfied_rate(satisfied: int, rated: int, min_ratings: int = DEFAULT_MIN_RATINGS) -> float | None:
+    """Satisfied ÷ rated, only from `min_ratings` ratings up (None below)."""
+    return _rate(satisfied, rated) if rated >= max(min_ratings, 1) else None
 
 
 def satisfaction_index(
-    satisfied: int, rated: int, on_time: int, resolved: int, median_hours: float | None
+    satisfied: int, rated: int, on_time: int, resolved: int, median_hours: float | None,
+    overdue_open: int = 0, min_ratings: int = DEFAULT_MIN_RATINGS,
 ) -> float | None:
-    """0..100: 50% satisfied share of ratings, 30% on-time share of results, 20% speed score of the
-    median handling time. A part without data (no ratings, no results) leaves the index and the other
-    weights are scaled up; with no part at all the index is None."""
-    parts: list[tuple[float, float]] = []
-    if rated > 0:
-        parts.append((INDEX_WEIGHTS["satisfied"], satisfied / rated))
-    if resolved > 0:
-        parts.append((INDEX_WEIGHTS["on_time"], on_time / resolved))
+    """0..100: 50% satisfied share of ratings, 30% on-time rate (on_time_rate: overdue open reports
+    count against it), 20% speed score of the median handling time. None below `min_ratings` ratings:
+    without what citizens say there is no satisfaction index (no score from speed alone). A part
+    without data (no results and nothing overdue, no handling time) leaves it and the other weights
+    are scaled up."""
+    share = satisfied_rate(satisfied, rated, min_ratings)
+    if share is None:
+        return None
+    parts: list[tuple[float, float]] = [(INDEX_WEIGHTS["satisfied"], share)]
+    kept = on_time_rate(on_time, resolved, overdue_open)
+    if kept is not None:
+        parts.append((INDEX_WEIGHTS["on_time"], kept))
     if median_hours is not None:
         parts.append((INDEX_WEIGHTS["speed"], SPEED_REFERENCE_HOURS / (SPEED_REFERENCE_HOURS + max(median_hours, 0.0))))
-    if not parts:
-        return None
     weight = sum(w for w, _ in parts)
     return round(100 * sum(w * min(max(v, 0.0), 1.0) for w, v in parts) / weight, 1)
 
@@ -183,7 +260,7 @@ COLOUR_TEXT = {
     "green": ("Tốt", "Good"),
     "amber": ("Cần cải thiện", "Needs improvement"),
     "red": ("Kém", "Poor"),
-    "grey": ("Chưa có dữ liệu", "No data"),
+    "grey": ("Chưa đủ đánh giá", "Not enough ratings"),
 }
 
 
@@ -287,6 +364,7 @@ def event_deltas(
         out.add(scopes, None, open=-1)
     elif event_type == "overdue":
         out.add(top + _unit_scopes(chain(unit), category), day, overdue=1)
+        out.add(top + _unit_scopes(chain(unit), category), None, **{OVERDUE_OPEN: 1})
     elif event_type in ("rated", "rating_changed"):
         scopes = top + _unit_scopes(chain(unit), category)
         previous = data.get("previous")
@@ -297,6 +375,9 @@ def event_deltas(
         out.add(scopes, day, rated=1, satisfied=int(bool(data.get("satisfied"))))
     elif event_type == "reopen":
         out.add(top + _unit_scopes(chain(unit), category), None, open=1)
+    if data.get(OVERDUE_CLEARED):
+        # Off the overdue gauge of the unit it was overdue in (the sender, for a transfer).
+        out.add(top + _unit_scopes(chain(data.get("from_unit") or unit), category), None, **{OVERDUE_OPEN: -1})
     return out.result()
 
 
@@ -320,9 +401,10 @@ class Totals:
     def mean(self) -> float | None:
         return round(self.handling_sum / self.handling_n / 3600, 2) if self.handling_n else None
 
-    def index(self) -> float | None:
+    def index(self, overdue_open: int = 0, min_ratings: int = DEFAULT_MIN_RATINGS) -> float | None:
         c = self.counts
-        return satisfaction_index(c["satisfied"], c["rated"], c["on_time"], c["resolved"], self.median())
+        return satisfaction_index(c["satisfied"], c["rated"], c["on_time"], c["resolved"], self.median(),
+                                  overdue_open, min_ratings)
 
 
 def fold(items: Iterable[Mapping[str, int]]) -> Totals:
@@ -348,35 +430,44 @@ def _rate(part: int, whole: int) -> float | None:
     return round(min(max(part / whole, 0.0), 1.0), 4) if whole > 0 else None
 
 
-def summary_answer(totals: Totals, scope: dict[str, Any], open_now: int | None = None) -> dict[str, Any]:
+def summary_answer(
+    totals: Totals, scope: dict[str, Any], gauges: Mapping[str, int] | None = None,
+    min_ratings: int = DEFAULT_MIN_RATINGS,
+) -> dict[str, Any]:
     c = totals.counts
     handled = c["resolved"] + c["refused"]
+    overdue_open = max(int((gauges or {}).get(OVERDUE_OPEN, 0)), 0)
     answer = {
         "scope": scope,
         **{name: c[name] for name in COUNTERS},
         "processed_rate": _rate(handled, c["received"]),
-        "on_time_rate": _rate(c["on_time"], c["resolved"]),
-        "satisfied_rate": _rate(c["satisfied"], c["rated"]),
+        "on_time_rate": on_time_rate(c["on_time"], c["resolved"], overdue_open),
+        "satisfied_rate": satisfied_rate(c["satisfied"], c["rated"], min_ratings),
         "handling_hours": (
             {"median": totals.median(), "p90": totals.p90(), "mean": totals.mean()} if totals.handling_n else None
         ),
-        "satisfaction_index": totals.index(),
+        "satisfaction_index": totals.index(overdue_open, min_ratings),
+        "overdue_open": overdue_open,
+        "min_ratings": min_ratings,
     }
-    if open_now is not None:
-        answer["open"] = open_now
+    if gauges is not None:
+        answer["open"] = max(int(gauges.get(OPEN, 0)), 0)
     return answer
 
 
-def unit_row(totals: Totals) -> dict[str, Any]:
+def unit_row(totals: Totals, overdue_open: int = 0, min_ratings: int = DEFAULT_MIN_RATINGS) -> dict[str, Any]:
     c = totals.counts
+    overdue_open = max(overdue_open, 0)
     return {
         "received": c["received"],
         "resolved": c["resolved"],
-        "on_time_rate": _rate(c["on_time"], c["resolved"]),
+        "overdue_open": overdue_open,
+        "on_time_rate": on_time_rate(c["on_time"], c["resolved"], overdue_open),
         "median_hours": totals.median(),
         "p90_hours": totals.p90(),
-        "satisfied_rate": _rate(c["satisfied"], c["rated"]),
-        "satisfaction_index": totals.index(),
+        "rated": c["rated"],
+        "satisfied_rate": satisfied_rate(c["satisfied"], c["rated"], min_ratings),
+        "satisfaction_index": totals.index(overdue_open, min_ratings),
     }
 
 

@@ -93,6 +93,12 @@ class Context:
 SLA_FLAGS = ("due_soon", "overdue", "escalated")
 
 
+def _overdue_cleared(before: Report, after: Report) -> dict[str, Any]:
+    from civic.domain.sla_watch import overdue_cleared
+
+    return overdue_cleared(before, after)
+
+
 def _deadline_in_effect(report: Report) -> str | None:
     from civic.domain.sla_watch import deadline_in_effect
 
@@ -168,7 +174,8 @@ def plan(report: Report, body: dict[str, Any], actor: Actor, ctx: Context) -> tu
         public=public,
         status=updated.status,
         # The category in every event lets statistics count it from the event alone (civic.domain.stats).
-        data={"unit_code": report.unit_code, "category": report.category, **data},
+        data={"unit_code": report.unit_code, "category": report.category, **data,
+              **_overdue_cleared(report, updated)},
     )
     return updated, event
 

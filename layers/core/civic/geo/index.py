@@ -269,6 +269,10 @@ class GeoIndex:
         i = self._by_code.get(code)
         return None if i is None else self._geoms[i]
 
+    def shapes(self):
+        """The codes and their geometries (a numpy object array, index ↔ codes)."""
+        return self.codes, self._geoms
+
     def bounds(self) -> tuple[float, float, float, float]:
         """(south, west, north, east) of all units."""
         minx, miny, maxx, maxy = self._data_bounds

@@ -42,6 +42,9 @@ class UnitCounters(Protocol):
     def days(self, scope: str, start: str, end: str) -> list[tuple[str, dict[str, int]]]:
         """The statistics day items of one scope between two days (civic.adapters.dynamo.stats)."""
 
+    def gauges(self, scope: str) -> dict[str, int]:
+        """The series' gauges now (`open`, `overdue_open`)."""
+
 
 class OpenDataStore(Protocol):
     def read(self, key: str) -> bytes | None: ...
@@ -71,21 +74,26 @@ def _publish(
     return Published(kind, period, fmt, key, len(data), rows, sha, created)
 
 
-def unit_figures(stats: UnitCounters, tree: UnitTree, month: str, through: str) -> list[dict[str, Any]]:
+def unit_figures(stats: UnitCounters, tree: UnitTree, month: str, through: str,
+                 min_ratings: int | None = None) -> list[dict[str, Any]]:
     """Each unit's figures from the first of the month through `through`, from the statistics
-    counters (one query per unit), with the satisfaction index the API shows."""
+    counters (one query and one gauge read per unit), on the API's definitions (civic.domain.stats.
+    unit_row: overdue open reports count against the on-time rate; no index below `min_ratings`)."""
     from civic.domain import stats as figures
 
+    needed = figures.DEFAULT_MIN_RATINGS if min_ratings is None else min_ratings
     rows = []
     for unit in tree.by_code.values():
-        days = stats.days(figures.scope_unit(unit.code), f"{month}-01", through)
-        row = figures.unit_row(figures.fold(item for _, item in days))
+        scope = figures.scope_unit(unit.code)
+        days = stats.days(scope, f"{month}-01", through)
+        overdue_open = int(stats.gauges(scope).get(figures.OVERDUE_OPEN, 0))
+        row = figures.unit_row(figures.fold(item for _, item in days), overdue_open, needed)
         rows.append({"unit": unit.code, "name_vi": unit.name_vi, "name_en": unit.name_en, "parent": unit.parent_code, **row})
     return rows
 
 
 def export_day(store: DayReports, files: OpenDataStore, day: str, tree: UnitTree | None, now: str,
-               stats: UnitCounters | None = None) -> dict[str, Any]:
+               stats: UnitCounters | None = None, min_ratings: int | None = None) -> dict[str, Any]:
     """Export one day and rebuild its month (and, given the counters, the units' figures of the
     month so far). Safe to repeat: same data → no write at all."""
     opendata.parse_day(day)
@@ -127,7 +135,7 @@ def export_day(store: DayReports, files: OpenDataStore, day: str, tree: UnitTree
     ]
     index = opendata.merge_index(index, monthly)
     if stats is not None and tree is not None:
-        units = unit_figures(stats, tree, month, day)
+        units = unit_figures(stats, tree, month, day, min_ratings)
         index = opendata.merge_index(index, [
             _publish(files, index, "units", month, fmt, opendata.units_key(month, fmt), data, len(units), now, written)
             for fmt, data in opendata.encode_units(units, month).items()
@@ -142,7 +150,7 @@ def export_day(store: DayReports, files: OpenDataStore, day: str, tree: UnitTree
 
 
 def reexport_moderated(store: DayReports, files: OpenDataStore, report_ids: list[str], tree: UnitTree | None,
-                       now: str, stats: UnitCounters | None = None) -> list[str]:
+                       now: str, stats: UnitCounters | None = None, min_ratings: int | None = None) -> list[str]:
     """After reports were hidden or redacted: rewrite the days already exported that held them (their
     files and the month's), so a take-down reaches the open data too. The days rewritten."""
     index = _read_index(files)
@@ -155,7 +163,7 @@ def reexport_moderated(store: DayReports, files: OpenDataStore, report_ids: list
             if opendata.daily_key(day, "csv") in exported:
                 days.add(day)
     for day in sorted(days):
-        export_day(store, files, day, tree, now, stats=stats)
+        export_day(store, files, day, tree, now, stats=stats, min_ratings=min_ratings)
     return sorted(days)
 
 

@@ -41,6 +41,7 @@ from civic.domain.reports import (
     public_view,
     upload_key,
 )
+from civic.domain.sla_watch import overdue_cleared
 from civic.domain.statuses import OPEN_STATUSES, STATUSES, WAITING_STATUSES
 from civic.i18n import text
 
@@ -443,7 +444,8 @@ def reply(
     updated = change(report, at=now, **updates)
     # The reply may carry personal details: staff see it, the public timeline does not.
     event = TimelineEvent(report.id, updated.version, "citizen_reply", updated.updated_at, "citizen", citizen_id,
-                          public=False, status=updated.status, data={"text": answer, field: getattr(updated, field)})
+                          public=False, status=updated.status,
+                          data={"text": answer, field: getattr(updated, field), **overdue_cleared(report, updated)})
     try:
         store.save(updated, report.version, event)
     except ConcurrentChange:

@@ -202,11 +202,12 @@ def _photo(
         if distance > far_m:
             flags.add("photo_far_from_location")
     digest = hashlib.sha256(data).hexdigest()
-    if photos.claim(digest, report.id):
+    first = photos.claim(digest, report.id)
+    if first:
         flags.add("reused_photo")
     ready = replace(
         item, status="ready", renditions=stems, formats=sorted(formats), gps_distance_m=distance,
-        taken_at=rendered.taken_at, sha256=digest,
+        taken_at=rendered.taken_at, sha256=digest, reused_from=first or None,
     )
     return ready, flags, "ready"
 

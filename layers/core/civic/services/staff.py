@@ -20,6 +20,7 @@ from civic.domain.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from civic.domain.moderation import hide_reason, is_public
 from civic.domain.ports import ConcurrentChange, ReportStore, UploadSigner
 from civic.domain.reports import (
+    FLAG_TEXT,
     REPORT_ID,
     TRIAGE_QUEUE,
     MediaItem,
@@ -88,15 +89,58 @@ def _visible(store: ReportStore, member: StaffMember, report_id: str, tree: Unit
     return report
 
 
+def _related(store: ReportStore, member: StaffMember, tree: UnitTree, report_id: str) -> dict[str, Any] | None:
+    """Another report a flag points at: its id and code, and whether this member may open it in the
+    portal (else the public tracking page is the link)."""
+    other = store.get(report_id) if REPORT_ID.match(report_id) else None
+    if other is None:
+        return None
+    return {"id": other.id, "tracking_code": other.tracking_code, "status": other.status,
+            "staff_visible": can_see(member, other, tree)}
+
+
+def flag_details(report: Report, store: ReportStore, member: StaffMember, tree: UnitTree) -> list[dict[str, Any]]:
+    """Each flag in words with what it points at: the other report of a probable duplicate or of a
+    reused photo, the distance of a photo taken far away. One entry per flag and item."""
+    from civic.services.media import FAR_FROM_LOCATION_M
+
+    out: list[dict[str, Any]] = []
+    for flag in report.flags:
+        label = FLAG_TEXT.get(flag)
+        base = {"flag": flag, "label": label.as_dict() if label else {"vi": flag, "en": flag}}
+        if flag == "probable_duplicate" and report.duplicate_of:
+            out.append({**base, "report": _related(store, member, tree, report.duplicate_of)})
+        elif flag == "reused_photo":
+            reused = [m for m in report.media if m.reused_from]
+            out += [{**base, "media_id": m.media_id, "report": _related(store, member, tree, m.reused_from or "")}
+                    for m in reused] or [base]
+        elif flag == "photo_far_from_location":
+            far = [m for m in report.media if m.gps_distance_m is not None and m.gps_distance_m > FAR_FROM_LOCATION_M]
+            out += [{**base, "media_id": m.media_id, "distance_m": m.gps_distance_m,
+                     "threshold_m": int(FAR_FROM_LOCATION_M)} for m in far] or [base]
+        else:
+            out.append(base)
+    return out
+
+
 def staff_view(
-    report: Report, events: list[TimelineEvent], member: StaffMember, settings: Settings
+    report: Report, events: list[TimelineEvent], member: StaffMember, settings: Settings,
+    flags: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Everything staff work with: internal notes, the whole timeline, what they may do next."""
     category = all_categories().get(report.category)
     view = owner_view(report, category, settings.media_base_url)
     view.pop("is_owner", None)
-    view["media"] = [media_detail(m, settings.media_base_url) for m in report.media]
+    view["media"] = [
+        {**media_detail(m, settings.media_base_url),
+         # The photo checks, for staff: how far from the reported place it was taken, whose it was first.
+         **({"gps_distance_m": m.gps_distance_m} if m.gps_distance_m is not None else {}),
+         **({"reused_from": m.reused_from} if m.reused_from else {})}
+        for m in report.media
+    ]
     view["flags"] = list(report.flags)  # all of them: photo checks and deadline marks are for staff
+    view["flag_details"] = flags if flags is not None else [
+        {"flag": f, "label": (FLAG_TEXT[f].as_dict() if f in FLAG_TEXT else {"vi": f, "en": f})} for f in report.flags]
     view["question"] = report.info_question
     view.update(
         version=report.version,
@@ -125,7 +169,7 @@ def detail(
     store: ReportStore, member: StaffMember, report_id: str, tree: UnitTree, settings: Settings
 ) -> dict[str, Any]:
     report = _visible(store, member, report_id, tree)
-    return staff_view(report, store.timeline(report.id), member, settings)
+    return staff_view(report, store.timeline(report.id), member, settings, flag_details(report, store, member, tree))
 
 
 def inbox(
@@ -237,7 +281,7 @@ def act(
         store.save(updated, report.version, event)
     except ConcurrentChange:
         raise _conflict(store.get(report.id) or report) from None
-    return staff_view(updated, store.timeline(report.id), member, settings)
+    return staff_view(updated, store.timeline(report.id), member, settings, flag_details(updated, store, member, tree))
 
 
 def request_evidence(

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from civic.domain import stats as core
 from civic.domain.categories import all_categories, require_category
 from civic.domain.errors import Forbidden, Invalid, NotFound, Unauthenticated
-from civic.domain.ports import StatsCounters
+from civic.domain.ports import ReportStore, StatsCounters
 from civic.domain.reports import TimelineEvent
 from civic.domain.units import Unit, UnitTree
 from civic.i18n import text
@@ -32,7 +32,8 @@ _DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 class StatsReader(Protocol):
     def days(self, scope: str, start: str, end: str) -> list[tuple[str, dict[str, int]]]: ...
 
-    def gauge(self, scope: str) -> int: ...
+    def gauges(self, scope: str) -> dict[str, int]:
+        """The series' gauge item now: `open`, `overdue_open` (missing: 0)."""
 
 
 @dataclass(frozen=True)
@@ -137,23 +138,35 @@ def _scope_dict(unit: str | None, category: str | None, start: date, end: date) 
 
 
 def summary(
-    reader: StatsReader, params: Mapping[str, str], tree: UnitTree, viewer: Viewer, today: date
+    reader: StatsReader, params: Mapping[str, str], tree: UnitTree, viewer: Viewer, today: date,
+    min_ratings: int = core.DEFAULT_MIN_RATINGS,
 ) -> dict[str, Any]:
     unit, category, start, end = _scope(params, tree, viewer, today, {"unit", "category", "from", "to"})
     scope = core.scope_of(unit, category)
     totals = core.fold(item for _, item in reader.days(scope, start.isoformat(), end.isoformat()))
-    return core.summary_answer(totals, _scope_dict(unit, category, start, end), open_now=reader.gauge(scope))
+    return core.summary_answer(totals, _scope_dict(unit, category, start, end), reader.gauges(scope), min_ratings)
+
+
+def _unit_row(reader: StatsReader, code: str, start: date, end: date, min_ratings: int) -> dict[str, Any]:
+    """One unit's figures (civic.domain.stats.unit_row) and its gauges: the ranking, the map, open data."""
+    scope = core.scope_unit(code)
+    totals = core.fold(item for _, item in reader.days(scope, start.isoformat(), end.isoformat()))
+    gauges = reader.gauges(scope)
+    return {**core.unit_row(totals, int(gauges.get(core.OVERDUE_OPEN, 0)), min_ratings),
+            "open": max(int(gauges.get(core.OPEN, 0)), 0)}
 
 
 def units(
-    reader: StatsReader, params: Mapping[str, str], tree: UnitTree, viewer: Viewer, today: date
+    reader: StatsReader, params: Mapping[str, str], tree: UnitTree, viewer: Viewer, today: date,
+    min_ratings: int = core.DEFAULT_MIN_RATINGS,
 ) -> dict[str, Any]:
     parent, start, end, children = _children(reader, params, tree, viewer, today)
     items = []
     for child in children:
-        totals = core.fold(item for _, item in reader.days(core.scope_unit(child.code), start.isoformat(), end.isoformat()))
-        items.append({"unit": child.code, "name": {"vi": child.name_vi, "en": child.name_en}, **core.unit_row(totals)})
-    return {"unit": parent, "from": start.isoformat(), "to": end.isoformat(), "items": sorted(items, key=core.rank_key)}
+        row = _unit_row(reader, child.code, start, end, min_ratings)
+        items.append({"unit": child.code, "name": {"vi": child.name_vi, "en": child.name_en}, **row})
+    return {"unit": parent, "from": start.isoformat(), "to": end.isoformat(), "min_ratings": min_ratings,
+            "items": sorted(items, key=core.rank_key)}
 
 
 def _children(
@@ -215,13 +228,15 @@ def heatmap(
 
 
 def choropleth(reader: StatsReader, params: Mapping[str, str], tree: UnitTree, viewer: Viewer, today: date,
-               geometry_of: Callable[[str], Any]) -> dict[str, Any]:
-    """GeoJSON of the child units with their figures and a status colour (by satisfaction index)."""
+               geometry_of: Callable[[str], Any], min_ratings: int = core.DEFAULT_MIN_RATINGS) -> dict[str, Any]:
+    """GeoJSON of the child units with their figures and a status colour (by satisfaction index), and
+    `outline`: the unit's own boundary (a ward without child units is drawn as itself)."""
     parent, start, end, children = _children(reader, params, tree, viewer, today)
+    own = tree.get(parent)
+    outline = None if own is None or own.is_agency else _geometry(geometry_of, parent)
     features = []
     for child in children:
-        totals = core.fold(item for _, item in reader.days(core.scope_unit(child.code), start.isoformat(), end.isoformat()))
-        row = core.unit_row(totals)
+        row = _unit_row(reader, child.code, start, end, min_ratings)
         shade = core.colour(row["satisfaction_index"])
         # Agencies' service areas overlap the wards they serve: they keep their figures here, but only
         # administrative areas are drawn, so the map is a partition a colour can be read from.
@@ -232,14 +247,18 @@ def choropleth(reader: StatsReader, params: Mapping[str, str], tree: UnitTree, v
             "geometry": geometry,
             "properties": {
                 "unit": child.code, "name_vi": child.name_vi, "name_en": child.name_en,
-                "received": row["received"], "resolved": row["resolved"], "open": reader.gauge(core.scope_unit(child.code)),
+                "received": row["received"], "resolved": row["resolved"], "open": row["open"],
+                "overdue_open": row["overdue_open"], "rated": row["rated"],
                 "on_time_rate": row["on_time_rate"], "satisfied_rate": row["satisfied_rate"],
                 "satisfaction_index": row["satisfaction_index"], "colour": shade,
                 "status_vi": core.COLOUR_TEXT[shade][0], "status_en": core.COLOUR_TEXT[shade][1],
             },
         })
     return {"type": "FeatureCollection", "unit": parent, "from": start.isoformat(), "to": end.isoformat(),
-            "features": features}
+            "min_ratings": min_ratings, "features": features,
+            "outline": None if outline is None else {
+                "type": "Feature", "id": parent, "geometry": outline,
+                "properties": {"unit": parent, "name_vi": own.name_vi if own else "", "name_en": own.name_en if own else ""}}}
 
 
 def _geometry(geometry_of: Callable[[str], Any], code: str) -> dict[str, Any] | None:
@@ -272,7 +291,7 @@ def count_event(
 ) -> bool:
     """Count one timeline event exactly once. Old events written before the core put `category`
     and `submitted_at` into them get those immutable facts from the report (`report_facts`)."""
-    if event.type not in core.COUNTED_TYPES:
+    if not core.counted(event.type, event.data):
         return False
     data = dict(event.data)
     if report_facts and (not data.get("category") or ("submitted_at" not in data and event.type in ("resolve", "approve"))):
@@ -300,7 +319,7 @@ def rebuild(
     facts_cache: dict[str, dict[str, Any]] = {}
     chain = chain_of(tree)
     for event in events:
-        if event.type not in core.COUNTED_TYPES:
+        if not core.counted(event.type, event.data):
             continue
         data = dict(event.data)
         if report_facts and (not data.get("category") or ("submitted_at" not in data and event.type in ("resolve", "approve"))):
@@ -316,3 +335,76 @@ def rebuild(
     written = store.put_items(items)
     store.put_guards(counted)
     return {"events": len(counted), "items": written, "deleted": len(stale)}
+
+
+# ---------------------------------------------------------------- the unit picker and the report points
+
+MAX_POINTS = 2000  # the dashboard map's report points; more are cut (and the answer says so)
+
+
+def _viewable_roots(viewer: Viewer, tree: UnitTree) -> list[str]:
+    if viewer.user_id is None:
+        raise Unauthenticated("unauthorized", text("Cần đăng nhập để xem số liệu của đơn vị",
+                                                 "Sign-in required for a unit's figures"))
+    if viewer.role == "admin":
+        return sorted(code for code, u in tree.by_code.items() if not u.parent_code or u.parent_code not in tree)
+    if viewer.role not in ("officer", "leader", "coordinator"):
+        raise Forbidden(text("Chỉ cán bộ và quản trị viên xem số liệu theo đơn vị",
+                             "Only staff and admins see figures by unit"))
+    mine = [u for u in viewer.units if u in tree]
+    # A unit below another of mine is listed under it, not twice.
+    return sorted(u for u in mine if not any(a in mine for a in tree.ancestors(u)))
+
+
+def unit_choices(params: Mapping[str, str], tree: UnitTree, viewer: Viewer) -> dict[str, Any]:
+    """GET /v1/stats/tree: the units whose figures the viewer may see (their own units and every unit
+    below them; every unit for an admin), depth first, for the dashboard's unit picker."""
+    _unknown(params, set())
+    items: list[dict[str, Any]] = []
+
+    def walk(code: str, depth: int) -> None:
+        unit = tree.by_code[code]
+        kids = tree.children(code)
+        items.append({"unit": code, "name": {"vi": unit.name_vi, "en": unit.name_en}, "parent": unit.parent_code,
+                      "kind": unit.kind, "depth": depth, "has_children": bool(kids)})
+        for kid in kids:
+            walk(kid.code, depth + 1)
+
+    for root in _viewable_roots(viewer, tree):
+        walk(root, 0)
+    return {"items": items}
+
+
+def report_points(
+    store: ReportStore, params: Mapping[str, str], tree: UnitTree, viewer: Viewer, today: date,
+) -> dict[str, Any]:
+    """GET /v1/stats/points: the reports of a unit and the units below it submitted in the period, as
+    GeoJSON points with their status (the map colours them from the statuses table). The place is the
+    published one (rounded in private categories); nothing about the people."""
+    from civic.clock import local_day
+
+    _unknown(params, {"unit", "from", "to"})
+    start, end = period(params, today)
+    unit = _unit(params, tree)
+    if unit is None:
+        raise Invalid("invalid_request", text("Cần chọn đơn vị", "A unit is required"),
+                      {"unit": text("Bắt buộc", "Required")})
+    require_unit_access(viewer, unit, tree)
+    from civic.domain.statuses import STATUSES
+
+    units = [unit, *(code for code in tree.by_code if unit in tree.ancestors(code))]
+    found = [r for r in store.by_units(units, list(STATUSES))
+             if start.isoformat() <= local_day(r.created_at) <= end.isoformat()]
+    found.sort(key=lambda r: r.created_at, reverse=True)
+    features = []
+    for report in found[:MAX_POINTS]:
+        lat, lon = report.published_location
+        features.append({
+            "type": "Feature", "id": report.id,
+            "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            "properties": {"id": report.id, "tracking_code": report.tracking_code, "status": report.status,
+                           "category": report.category, "unit": report.unit_code, "created_at": report.created_at,
+                           "overdue": "overdue" in report.flags},
+        })
+    return {"type": "FeatureCollection", "unit": unit, "from": start.isoformat(), "to": end.isoformat(),
+            "total": len(found), "truncated": len(found) > MAX_POINTS, "features": features}

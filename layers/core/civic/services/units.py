@@ -231,3 +231,62 @@ def put_rule(body: Any, store: UnitStore, rule_id: str | None = None) -> dict[st
 def delete_rule(rule_id: str, store: UnitStore) -> None:
     if not store.delete_rule(rule_id):
         raise NotFound("Không tìm thấy quy tắc", "Rule not found")
+
+
+# ---------------------------------------------------------------- outlines: the base map without tiles
+
+MAX_OUTLINES = 400  # a view with more units asks to zoom in
+_outline_cache: dict[tuple[int, str, int], dict[str, Any]] = {}
+_strtree: list[Any] = [None, None]  # [artifact, its STRtree]
+
+
+def outlines(artifact: Any, tree: UnitTree, params: Mapping[str, str]) -> dict[str, Any]:
+    """GET /v1/boundaries?bbox=s,w,n,e: the published administrative boundaries in a box, simplified
+    to the box's scale (about 1/1000 of its width), with their names, as GeoJSON. Public (boundaries and
+    unit names are public); the local stack draws them as the base map where no tile server exists, so a
+    pin is never placed blind. Agencies' service areas overlap the wards and are left out."""
+    import shapely
+    from shapely.geometry import mapping
+
+    unknown = set(params) - {"bbox"}
+    if unknown:
+        raise Invalid("unknown_parameter", text("Tham số không được hỗ trợ", "Unknown query parameter"),
+                      {n: text("Không hỗ trợ", "Not supported") for n in sorted(unknown)})
+    try:
+        south, west, north, east = geo.parse_bbox(params.get("bbox") or "")
+    except ValueError as exc:
+        raise Invalid("invalid_request", text("Vùng bản đồ không hợp lệ", "Invalid map box"),
+                      {"bbox": text("south,west,north,east (độ)", str(exc))}) from None
+    if artifact is None:  # nothing published yet
+        return {"type": "FeatureCollection", "bbox": [south, west, north, east], "features": []}
+    # Coarse steps: nearby views share one tolerance, so the in-process cache and browsers reuse answers.
+    tolerance = 10 ** math.floor(math.log10(max(east - west, north - south) / 1000))
+    key = (id(artifact), f"{south:.3f},{west:.3f},{north:.3f},{east:.3f}", int(math.log10(tolerance)))
+    if key in _outline_cache:
+        return _outline_cache[key]
+    codes, geoms = artifact.admin.shapes()
+    if _strtree[0] is not artifact:  # one spatial index per published routing index
+        _strtree[:] = [artifact, shapely.STRtree(geoms)]
+    box = shapely.box(west, south, east, north)
+    hits = _strtree[1].query(box, predicate="intersects").tolist()
+    if len(hits) > MAX_OUTLINES:
+        raise Invalid("bbox_too_large", text("Vùng quá rộng: hãy phóng to", "Too large an area: zoom in"),
+                      {"bbox": text(f"Tối đa {MAX_OUTLINES} đơn vị", f"At most {MAX_OUTLINES} units")})
+    features = []
+    for i in sorted(hits, key=lambda j: codes[j]):
+        code = codes[i]
+        unit = tree.get(code)
+        shape = shapely.simplify(geoms[i], tolerance, preserve_topology=True)
+        point = shape.representative_point()
+        features.append({
+            "type": "Feature", "id": code,
+            "geometry": mapping(shape),
+            "properties": {"unit": code, "name_vi": unit.name_vi if unit else code,
+                           "name_en": unit.name_en if unit else code, "kind": unit.kind if unit else None,
+                           "label_at": [round(point.y, 6), round(point.x, 6)]},
+        })
+    answer = {"type": "FeatureCollection", "bbox": [south, west, north, east], "features": features}
+    if len(_outline_cache) > 256:
+        _outline_cache.clear()
+    _outline_cache[key] = answer
+    return answer

@@ -98,6 +98,7 @@ class MediaMap(MapAttribute):
     gps_distance_m = NumberAttribute(null=True)
     taken_at = UnicodeAttribute(null=True)
     sha256 = UnicodeAttribute(null=True)
+    reused_from = UnicodeAttribute(null=True)
     role = UnicodeAttribute(null=True)
     uploader = UnicodeAttribute(null=True)
     hidden = BooleanAttribute(null=True)

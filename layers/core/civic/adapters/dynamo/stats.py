@@ -100,12 +100,16 @@ class DynamoStatsStore:
 
     def gauge(self, scope: str) -> int:
         """Reports open in a series now."""
+        return self.gauges(scope).get("open", 0)
+
+    def gauges(self, scope: str) -> dict[str, int]:
+        """The series' gauge item now: `open`, `overdue_open` (absent: 0); one GetItem."""
         found = self._client.get_item(
             TableName=self._table, Key={"pk": {"S": scope}, "sk": {"S": GAUGE}}, ConsistentRead=True
         ).get("Item")
         self.queries += 1
         self.items_read += 1 if found else 0
-        return _number(found.get("open", {})) if found else 0
+        return {k: _number(v) for k, v in (found or {}).items() if k not in ("pk", "sk")}
 
     def put_items(self, items: dict[tuple[str, str], dict[str, int]]) -> int:
         """Overwrite whole items with these values (`civic stats rebuild`, bulk loads); 25 per request."""
