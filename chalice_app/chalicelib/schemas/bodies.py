@@ -17,6 +17,7 @@ from civic.domain.notify import CHANNELS, DEVICE_PLATFORMS, LANGUAGES
 from civic.domain.reports import MAX_ADDRESS, MAX_DESCRIPTION
 from civic.domain.submission import MediaDeclaration
 from civic.domain.units import SCOPES
+from civic.domain.workflow import FIELDS as ACTION_FIELDS
 from civic.domain.workflow import MAX_TEXT, MIN_ANSWER
 from civic.services.intake import MAX_FLAG_TEXT
 from civic.services.staff import MAX_EVIDENCE
@@ -73,7 +74,15 @@ class FlagInput(Closed):
     text: str = Field(None, max_length=MAX_FLAG_TEXT)
 
 
+def _action_document(schema: dict[str, Any]) -> None:
+    takes = "; ".join(f"{action}: {', '.join(fields) or '(nothing)'}" for action, fields in ACTION_FIELDS.items())
+    schema["description"] = ("One staff action. Each action takes only its own fields (besides `action` and "
+                             f"`version`); any other field is a 400 naming it. {takes}.")
+
+
 class StaffAction(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_action_document)
+
     action: ActionName
     version: int = Field(None, description="The version seen (or If-Match)")
     reason: str = Field(
@@ -86,6 +95,12 @@ class StaffAction(BaseModel):
     text: str = Field(None, max_length=MAX_TEXT, description="note: required; refuse: optional detail")
     to_unit: Code = None
     to: str = Field(None, max_length=128, description="assign: an officer's id or a department code; transfer: `superior`")
+    due_at: str = Field(
+        None, max_length=40,
+        description="transfer: the resolution deadline the receiver must meet, ISO-8601 with a zone (e.g. "
+                    "2026-12-01T17:00:00+07:00), counted in office time; not in the past, not before the "
+                    "receiver's acceptance deadline. Default: the receiver's own rules",
+    )
     priority: Priority = None
     question: str = Field(None, max_length=MAX_TEXT)
     answer: str = Field(None, min_length=MIN_ANSWER, max_length=MAX_TEXT)

@@ -177,7 +177,7 @@ class Services:
     def workflow_context(self, now: str):
         """What staff actions need to know: units (transfer, approval) and deadlines."""
         from civic.domain.workflow import Context
-        from civic.services.routing import report_deadlines
+        from civic.services.routing import report_deadlines, working_calendar
 
         tree = self.directory.tree
         return Context(
@@ -192,6 +192,7 @@ class Services:
             deadlines=lambda report, priority, start: report_deadlines(
                 tree, report.category, priority, report.unit_code, start
             ),
+            calendar=working_calendar(),
         )
 
     @cached_property

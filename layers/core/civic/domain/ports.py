@@ -82,6 +82,9 @@ class ReportStore(Protocol):
     def review_queue(self, limit: int) -> list[Report]:
         """Reports a moderator must look at (Report.review), newest first."""
 
+    def transferred_by(self, units: list[str]) -> list[Report]:
+        """Reports these units transferred to another unit (Report.transferred_from), wherever they are now."""
+
 
 class UploadSigner(Protocol):
     def presign_post(self, key: str, content_type: str, max_size: int, owner: str) -> dict[str, Any]:
