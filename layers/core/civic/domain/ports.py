@@ -133,7 +133,8 @@ class NotifyStore(Protocol):
 
     def remove_device(self, user_id: str, token: str) -> bool: ...
 
-    def followers(self, report_id: str) -> list[str]: ...
+    def followers(self, report_id: str, since: str | None = None) -> list[str]:
+        """Who follows the report; with `since`, only those who followed at or before that time."""
 
     def staff_of(self, unit_code: str) -> list[tuple[str, str]]:
         """(user id, role) of the staff of a unit."""

@@ -66,9 +66,11 @@ def on_timeline_event(event: Event, *, reports: ReportStore, store: NotifyStore,
             cache[unit] = store.staff_of(unit)
         return cache[unit]
 
-    # Followers are told only of what the public may see: public events, nothing while the report is hidden.
+    # Followers are told only of what the public may see: public events, nothing while the report is hidden,
+    # and only what happened after they followed (a replayed old event is not news to a new follower).
     needs_followers = event.public and is_public(report, all_categories().get(report.category))
-    targets = core.audience(event, facts, store.followers(report.id) if needs_followers else [], staff_of)
+    followers = store.followers(report.id, since=event.at) if needs_followers else []
+    targets = core.audience(event, facts, followers, staff_of)
     if not targets:
         return 0
     people = store.preferences(t.user_id for t in targets)
