@@ -11,7 +11,7 @@ export UV_PYTHON := $(shell command -v $(PY))
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test test-unit lint lock package bench fuzz clean web chromium openapi
+.PHONY: install run test test-unit lint lock package bench fuzz clean web chromium openapi docs
 
 $(UV): uv-bootstrap.txt
 	test -x $(TOOLS)/bin/python || $(PY) -m venv $(TOOLS)
@@ -65,6 +65,10 @@ test-unit: install
 # openapi.yaml from the edge models and the operations table (chalice_app/chalicelib/schemas/); commit the result.
 openapi: install
 	$(BIN)/python -m civic_dev.openapi
+
+# README tables generated from the domain (who hears what: civic.domain.notify); commit the result.
+docs: install
+	$(BIN)/python -m civic_dev.docs
 
 # Schemathesis against a local stack of its own, from openapi.yaml: the long run (`make test` has a short one).
 fuzz: install

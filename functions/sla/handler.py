@@ -31,12 +31,15 @@ def handler(event, context):
     wired = services()
     tree = wired.directory.tree
     # The schedule's own time ("time" of the EventBridge event), so a delayed or replayed run acts
-    # as of when it was due; `civic local tick sla --at` sets it to try deadlines locally.
-    now = _event_time(event) or now_iso()
+    # as of when it was due; `civic local tick sla --at` sets it to try deadlines locally (a future time
+    # decides as of then but writes its events at the real time: civic.services.sla.run).
+    clock = now_iso()
+    now = _event_time(event) or clock
     outcomes = run(
         wired.store, now,
         parent_of=lambda code: tree.get(code).parent_code if tree.get(code) else None,
         extend=wired.extend_due,
+        clock=clock,
     )
     logger.info("sla run", extra={"outcomes": outcomes})
     for name, count in outcomes.items():

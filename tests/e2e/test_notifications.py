@@ -132,9 +132,9 @@ def test_report_lifecycle_reaches_the_right_people_once(stack):
     resolve_with_evidence(stack, officer, leader, view["id"], accepted["version"])
 
     expected = {
-        # the author on every channel, for the acceptance and the result
-        ("email", C1): 2, ("sms", "+84900000001"): 2, ("zalo", "zalo-citizen1"): 2, ("inbox", sub(c1)): 2,
-        ("push", "demo-fcm-citizen1"): 2,
+        # the author on every channel, for the routing, the acceptance and the result
+        ("email", C1): 3, ("sms", "+84900000001"): 3, ("zalo", "zalo-citizen1"): 3, ("inbox", sub(c1)): 3,
+        ("push", "demo-fcm-citizen1"): 3,
         # the follower, the same two events
         ("email", C2): 2, ("sms", "+84900000002"): 2, ("zalo", "zalo-citizen2"): 2, ("inbox", sub(c2)): 2,
         ("push", "demo-fcm-citizen2"): 2,
@@ -159,7 +159,7 @@ def test_report_lifecycle_reaches_the_right_people_once(stack):
     # The in-app inbox over the API, newest first; marking one read.
     inbox = requests.get(f"{stack.api}/v1/me/notifications", headers=auth(c1), timeout=5).json()
     mine = [i for i in inbox["items"] if i["tracking_code"] == code]
-    assert [i["event_type"] for i in mine] == ["approve", "accept"] and inbox["unread"] >= 2
+    assert [i["event_type"] for i in mine] == ["approve", "accept", "routed"] and inbox["unread"] >= 3
     read = requests.post(f"{stack.api}/v1/me/notifications/{mine[0]['id']}/read", headers=auth(c1), timeout=5)
     assert read.status_code == 200 and read.json()["read"] is True
     assert requests.get(f"{stack.api}/v1/me/notifications", headers=auth(c1), timeout=5).json()["unread"] == inbox["unread"] - 1
@@ -169,6 +169,26 @@ def test_report_lifecycle_reaches_the_right_people_once(stack):
     assert replay_timeline(stack, view["id"]) >= 6
     time.sleep(5)
     assert len(outbox(stack, code)) == total
+
+    # Everyone told (#19): an unsatisfied rating reaches the leader and is confirmed to its author; the
+    # leader's reopen reaches the author and the follower (read through their in-app inbox).
+    rated = requests.post(f"{stack.api}/v1/reports/{view['id']}/rating", json={"satisfied": False, "stars": 2},
+                          headers=auth(c1), timeout=5)
+    assert rated.status_code == 200, rated.text
+    version = requests.get(f"{stack.api}/v1/staff/reports/{view['id']}", headers=auth(leader), timeout=5).json()["version"]
+    act(stack, leader, view["id"], {"action": "reopen", "version": version, "reason": "Người dân chưa hài lòng"})
+
+    def told(token):
+        items = requests.get(f"{stack.api}/v1/me/notifications", headers=auth(token), timeout=5).json()["items"]
+        return [i for i in items if i["tracking_code"] == code]
+
+    author = wait_for(stack, lambda: told(c1), lambda items: items and items[0]["event_type"] == "reopen")
+    assert [i["event_type"] for i in author][:2] == ["reopen", "rated"]
+    assert "mở lại" in author[0]["title"] and "chưa hài lòng" in author[1]["title"]
+    follower = wait_for(stack, lambda: told(c2), lambda items: items and items[0]["event_type"] == "reopen")
+    assert "mở lại" in follower[0]["title"] and "rated" in [i["event_type"] for i in follower]
+    by_leader = [i["event_type"] for i in told(leader)]
+    assert "rated" in by_leader and "reopen" not in by_leader  # told of the rating, not of their own reopen
 
 
 def test_a_failing_channel_lands_in_the_dlq_and_a_redrive_delivers(stack):
@@ -183,16 +203,18 @@ def test_a_failing_channel_lands_in_the_dlq_and_a_redrive_delivers(stack):
         def dead():
             return [i for i in json.loads(civic(stack, "dlq", "list", "--json"))["items"] if i.get("tracking_code") == code]
 
-        letters = wait_for(stack, dead, lambda items: len(items) >= 1)
-        assert [(i["channel"], i["kind"]) for i in letters] == [("zalo", "accepted")]
+        letters = wait_for(stack, dead, lambda items: len(items) >= 2)
+        assert sorted((i["channel"], i["kind"]) for i in letters) == [("zalo", "accepted"), ("zalo", "routed")]
         assert "zalo-citizen1" not in json.dumps(letters)  # the listing shows no addresses
         # The other channels were delivered meanwhile; the Zalo one is not lost, it waits in the DLQ.
         assert {i["channel"] for i in outbox(stack, code)} == {"email", "sms", "push", "inbox"}
     finally:
         requests.post(f"{stack.web}/_local/zalo/fail", json={"fail": False}, timeout=5)
     assert json.loads(civic(stack, "dlq", "redrive"))["redriven"] >= 1
-    zalo = wait_for(stack, lambda: [i for i in outbox(stack, code) if i["channel"] == "zalo"], lambda z: len(z) >= 1)
-    assert [(i["recipient"], i["title"]) for i in zalo] == [("zalo-citizen1", f"Phản ánh {code} đã được tiếp nhận")]
+    zalo = wait_for(stack, lambda: [i for i in outbox(stack, code) if i["channel"] == "zalo"], lambda z: len(z) >= 2)
+    assert sorted((i["recipient"], i["title"]) for i in zalo) == [
+        ("zalo-citizen1", f"Phản ánh {code} đã được gửi đến đơn vị xử lý"),
+        ("zalo-citizen1", f"Phản ánh {code} đã được tiếp nhận")]
     assert not [i for i in json.loads(civic(stack, "dlq", "list", "--json"))["items"] if i.get("tracking_code") == code]
 
 

@@ -167,7 +167,7 @@ def test_left_alone_past_its_deadline_it_turns_overdue_and_escalates(stack):
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout.strip().splitlines()[-1])
 
-    from datetime import datetime, timedelta
+    from datetime import UTC, datetime, timedelta
 
     due = datetime.fromisoformat(view["accept_due_at"].replace("Z", "+00:00"))
     after = (due + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")  # nobody accepted it in time
@@ -183,3 +183,7 @@ def test_left_alone_past_its_deadline_it_turns_overdue_and_escalates(stack):
     assert view["id"] in [i["id"] for i in inbox["items"]]
     public = requests.get(f"{stack.api}/v1/track/{view['tracking_code']}", timeout=5).json()
     assert "overdue" in [e["type"] for e in public["timeline"]]  # whether deadlines were met is public
+    # Simulated time stays simulated: the ticks ran days ahead, yet nothing is dated after the real clock.
+    real_now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.999Z")
+    assert all(e["at"] <= real_now for e in detail["timeline"]), [e["at"] for e in detail["timeline"]]
+    assert detail["updated_at"] <= real_now

@@ -556,3 +556,70 @@ def test_the_web_app_is_served_with_its_security_headers(stack):
     policy = headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy and stack.api in policy
     assert headers["X-Content-Type-Options"] == "nosniff" and headers["X-Frame-Options"] == "DENY"
+
+
+def test_a_transfer_with_a_deadline_then_the_sender_follows_it_in_its_transferred_view(browser, stack):
+    """#19: the unit above a ward transfers a citizen's report with a time for processing, keeps reading it
+    and finds it under "Đơn vị đã chuyển". (The demo city has no districts: its Sở VHDL, a city-level unit
+    that receives every culture report, is the sender.)"""
+    from datetime import datetime, timedelta
+
+    from playwright.sync_api import expect
+
+    from civic_dev.local import demo
+
+    lat, lon = demo.wards()[3]["center"]
+    citizen = stack.login(CITIZEN)
+    created = requests.post(f"{stack.api}/v1/reports", timeout=10,
+                            json={"category": "culture_tourism", "lat": lat, "lon": lon,
+                                  "description": "Biển chỉ dẫn di tích bị che khuất bởi bảng quảng cáo"},
+                            headers={"Authorization": f"Bearer {citizen}", "Idempotency-Key": f"xfer-{time.time_ns()}"}).json()
+    routed = stack.wait_for(lambda: requests.get(f"{stack.api}/v1/reports/{created['id']}", timeout=10).json(),
+                            lambda v: v["status"] == "routed")
+    assert routed["unit_code"] == "DEMO-SVHDL"
+    ward = requests.get(f"{stack.api}/v1/units/locate", params={"lat": lat, "lon": lon, "category": "traffic"},
+                        timeout=10).json()["handler"]["code"]
+
+    officer = Person(browser, stack, width=1280)
+    officer.sign_in("officer.svhdl@demo.civicbridge.vn")
+    page = officer.open(f"/staff/report/{created['id']}")
+    page.locator("details.action-box summary", has_text="Chuyển đơn vị").click()
+    form = page.locator("form.action[data-action=transfer]")
+    form.locator("input[name=to_unit]").fill(ward)
+    form.locator("textarea[name=reason]").fill("Biển chỉ dẫn thuộc phường quản lý")
+    # A deadline already past is refused with its reason, in the page's language, and nothing changes.
+    form.locator("input[name=due_at]").fill("2020-01-06T10:00")
+    form.locator("button[type=submit]").click()
+    expect(form).to_contain_text("Hạn xử lý đã qua")
+    # Two weeks ahead, 10:00 Vietnam time, read as Vietnam time whatever the browser's zone.
+    day = (datetime.now() + timedelta(days=14)).strftime("%Y-%m-%d")
+    form.locator("input[name=due_at]").fill(f"{day}T10:00")
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector("#transferred-notice")  # the answer already shows the sender read-only
+    expect(page.locator("#actions")).to_contain_text("Không có thao tác nào")
+    sender = stack.login("officer.svhdl@demo.civicbridge.vn")
+    detail = requests.get(f"{stack.api}/v1/staff/reports/{created['id']}",
+                          headers={"Authorization": f"Bearer {sender}"}, timeout=10).json()
+    assert (detail["unit_code"], detail["access"], detail["allowed_actions"]) == (ward, "transferred", [])
+    due = datetime.fromisoformat(detail["due_at"].replace("Z", "+00:00"))
+    assert due >= datetime.fromisoformat(f"{day}T03:00:00+00:00")  # 10:00 +07:00, or the next office instant
+    assert [e for e in detail["timeline"] if e["type"] == "transfer"][0]["data"]["due_at"] == detail["due_at"]
+
+    # The "transferred by us" view of the inbox lists it, and where it is now.
+    page = officer.open("/staff")
+    page.select_option("select[name=queue]", "transferred")
+    item = page.locator("#inbox li", has=page.locator(f"a:has-text('{routed['tracking_code']}')"))
+    expect(item).to_contain_text(f"Nay tại {ward}")
+    officer.shot("staff-transferred-1280")
+    assert officer.errors == []
+    officer.close()
+    # The receiving ward's officer has it to accept; the sending unit's leader was told where it went.
+    receiver = stack.login(f"officer{ward[-2:]}@demo.civicbridge.vn")
+    inbox = requests.get(f"{stack.api}/v1/staff/inbox", headers={"Authorization": f"Bearer {receiver}"}, timeout=10).json()
+    assert created["id"] in [i["id"] for i in inbox["items"]]
+    leader = stack.login("leader.svhdl@demo.civicbridge.vn")
+    told = stack.wait_for(
+        lambda: requests.get(f"{stack.api}/v1/me/notifications", headers={"Authorization": f"Bearer {leader}"},
+                             timeout=10).json()["items"],
+        lambda items: any(i["event_type"] == "transfer" and i["tracking_code"] == routed["tracking_code"] for i in items))
+    assert any(i["event_type"] == "transfer" and ward in i["title"] for i in told)

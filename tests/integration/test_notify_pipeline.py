@@ -163,23 +163,24 @@ def test_lifecycle_messages_exactly_once_then_dlq_and_redrive(stack):
     # The SES sender is not verified yet: every email fails (moto refuses it as SES does).
     assert stack["dispatcher"].drain(timeout=60)
     d = stack["dispatcher"]
-    assert wait_until(lambda: len([b for b in dlq_bodies(stack) if b.get("tracking_code") == "HN-NTFY22"]) == 5, 60)
+    assert wait_until(lambda: len([b for b in dlq_bodies(stack) if b.get("tracking_code") == "HN-NTFY22"]) == 7, 60)
 
     got = sent(stack, "HN-NTFY22")
     pairs = sorted((i["channel"], i["recipient"]) for i in got)
     # Who heard what, on the channels that work: the author (inbox + SMS) and the follower (inbox) of
-    # accept and resolve; the ward's staff of the new report (routed); nobody else.
+    # routed, accept and resolve; the ward's staff of the new report (routed); nobody else.
     assert pairs == sorted([
-        ("inbox", AUTHOR), ("inbox", AUTHOR), ("sms", "+84900000001"), ("sms", "+84900000001"),
-        ("inbox", FOLLOWER), ("inbox", FOLLOWER), ("inbox", OFFICER), ("inbox", LEADER),
+        ("inbox", AUTHOR), ("inbox", AUTHOR), ("inbox", AUTHOR), ("sms", "+84900000001"), ("sms", "+84900000001"),
+        ("sms", "+84900000001"), ("inbox", FOLLOWER), ("inbox", FOLLOWER), ("inbox", FOLLOWER), ("inbox", OFFICER),
+        ("inbox", LEADER),
     ])
     assert not any(i["recipient"] in (OTHER, "other@example.vn") for i in outbox.collect(stack["env"]))
-    # The five emails (author and follower × accept and resolve; the leader's new report) are in the
-    # DLQ, not lost.
+    # The seven emails (author and follower × routed, accept and resolve; the leader's new report) are in
+    # the DLQ, not lost.
     failed = [b for b in dlq_bodies(stack) if b.get("tracking_code") == "HN-NTFY22"]
     assert sorted((b["user_id"], b["kind"]) for b in failed) == sorted(
-        [(AUTHOR, "accepted"), (AUTHOR, "resolved"), (FOLLOWER, "accepted"), (FOLLOWER, "resolved"),
-         (LEADER, "new_report")])
+        [(AUTHOR, "routed"), (AUTHOR, "accepted"), (AUTHOR, "resolved"), (FOLLOWER, "routed"),
+         (FOLLOWER, "accepted"), (FOLLOWER, "resolved"), (LEADER, "new_report")])
     assert all(b["channel"] == "email" for b in failed)
     # The SMS is short, plain ASCII and links to the tracking page.
     sms = [i["text"] for i in got if i["channel"] == "sms"]
@@ -197,20 +198,19 @@ def test_lifecycle_messages_exactly_once_then_dlq_and_redrive(stack):
     from civic_dev.cli.dlq import redrive
 
     moved = redrive(client(stack, "sqs"), stack["env"]["NOTIFY_DLQ_URL"], stack["env"]["NOTIFY_QUEUE_URL"])
-    assert moved >= 5
+    assert moved >= 7
     assert d.drain(timeout=60)
-    assert wait_until(lambda: len([i for i in sent(stack, "HN-NTFY22") if i["channel"] == "email"]) >= 5, 30)
+    assert wait_until(lambda: len([i for i in sent(stack, "HN-NTFY22") if i["channel"] == "email"]) >= 7, 30)
     assert d.drain(timeout=30)
     emails = sorted(i["recipient"] for i in sent(stack, "HN-NTFY22") if i["channel"] == "email")
-    assert emails == ["author@example.vn", "author@example.vn", "follower@example.vn", "follower@example.vn",
-                      "leader@example.vn"]
+    assert emails == ["author@example.vn"] * 3 + ["follower@example.vn"] * 3 + ["leader@example.vn"]
     assert [b for b in dlq_bodies(stack) if b.get("tracking_code") == "HN-NTFY22"] == []
 
     # Every message: delivered exactly once, none left anywhere.
     final = sent(stack, "HN-NTFY22")
-    assert len(final) == 13
+    assert len(final) == 18
     keys = [(i["channel"], i["recipient"], i["title"], i["text"]) for i in final]
-    assert len(set(keys)) == len(keys) == 13
+    assert len(set(keys)) == len(keys) == 18
 
 
 def test_inbox_lists_newest_first_and_marks_read(stack):

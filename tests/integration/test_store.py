@@ -233,3 +233,35 @@ def test_flags_are_one_per_account_and_concurrent_flags_all_count(store):
     store.save(kept, saved.version, TimelineEvent(report.id, kept.version, "unhide", kept.updated_at, "leader", "l"))
     assert report.id not in [r.id for r in store.review_queue(50)]
     assert store.get(report.id).redacted == {"description": "Biên tập"}
+
+
+def test_a_transfer_writes_the_senders_index_row_in_its_transaction(store):
+    from civic.services.staff import StaffMember, inbox
+
+    report, event = make("HN-SENT01")
+    store.create(report, event)
+    routed = change(report, at="2026-11-20T02:00:00.000Z", status="routed", unit_code="DEMO-D01")
+    store.save(routed, 1, TimelineEvent(report.id, 2, "routed", routed.updated_at, "system", status="routed"))
+    noted = change(routed, at="2026-11-20T02:30:00.000Z")  # someone else's change gets in first
+    store.save(noted, 2, TimelineEvent(report.id, 3, "note", noted.updated_at, "officer", "o2", public=False))
+
+    def transfer_from(current):
+        moved = change(current, at="2026-11-20T03:00:00.000Z", status="routed", unit_code="DEMO-W07",
+                       transferred_from=["DEMO-D01"], due_at="2026-11-26T03:00:00.000Z")
+        return moved, TimelineEvent(report.id, moved.version, "transfer", moved.updated_at, "officer", "o1",
+                                    status="routed", data={"from_unit": "DEMO-D01", "to_unit": "DEMO-W07"})
+
+    # A lost race writes neither the report nor the sender's row.
+    with pytest.raises(ConcurrentChange):
+        store.save(*transfer_from(routed)[:1], 2, transfer_from(routed)[1])
+    assert store.transferred_by(["DEMO-D01"]) == [] and store.get(report.id).transferred_from == []
+    moved, event = transfer_from(noted)
+    store.save(moved, 3, event)
+    assert store.get(report.id).transferred_from == ["DEMO-D01"]
+    assert [r.id for r in store.transferred_by(["DEMO-D01", "DEMO-X"])] == [report.id]
+    assert store.transferred_by(["DEMO-W07"]) == [] and store.get(f"sent#DEMO-D01#{report.id}") is None
+    # The sender's inbox view reads it through the index; the unit queues never list the index row.
+    sender = StaffMember("o1", "officer", ("DEMO-D01",))
+    items = inbox(store, sender, {"queue": "transferred"}, None, Settings(), lambda due: "on_time")["items"]
+    assert [(i["id"], i["unit_code"]) for i in items] == [(report.id, "DEMO-W07")]
+    assert [r.id for r in store.by_units(["DEMO-W07"], ["routed"])] == [report.id]

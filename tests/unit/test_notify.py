@@ -43,7 +43,11 @@ def test_citizens_hear_about_decisions_and_results():
 
 
 def test_the_question_goes_to_the_author_only():
-    assert who(ev("request_info", "accepted", question="Số nhà?"), ["f1"]) == [("author", "info_requested")]
+    event = ev("request_info", "accepted", question="Số nhà?")
+    assert who(event, ["f1"]) == [("author", "info_requested"), ("f1", "waiting_info")]
+    targets = core.audience(event, REPORT, ["f1"], staff_of)
+    texts = {m.user_id: m.text for m in core.compose(event, REPORT, targets, {}, WEB, DAY)}
+    assert "Số nhà?" in texts["author"] and "Số nhà?" not in texts["f1"]  # followers only learn that it waits
 
 
 def test_a_result_awaiting_approval_goes_to_leaders_not_citizens():
@@ -53,13 +57,14 @@ def test_a_result_awaiting_approval_goes_to_leaders_not_citizens():
 
 
 def test_staff_events():
-    assert who(ev("routed", "routed", actor=None, unit_code="W01")) == [("off1", "new_report"), ("lead1", "new_report")]
+    assert who(ev("routed", "routed", actor=None, unit_code="W01")) == [
+        ("author", "routed"), ("off1", "new_report"), ("lead1", "new_report")]
     assert who(ev("transfer", "routed", to_unit="W02", from_unit="W01")) == [
-        ("author", "transferred"), ("off2", "new_report"), ("lead2", "new_report")]
+        ("author", "transferred"), ("off2", "new_report"), ("lead2", "new_report"), ("lead1", "transferred_out")]
     assert who(ev("assign", "in_progress", actor="lead1", assignee="off1")) == [("off1", "assigned")]
     assert who(ev("assign", "in_progress", actor="lead1", assignee="team-a")) == []  # a department, not a person
     assert who(ev("due_soon", actor=None, notify="unit", unit_code="W01")) == [("off1", "due_soon"), ("lead1", "due_soon")]
-    assert who(ev("overdue", actor=None, unit_code="W01")) == [("lead1", "overdue")]
+    assert who(ev("overdue", actor=None, unit_code="W01")) == [("lead1", "overdue"), ("author", "overdue_public")]
     assert who(ev("escalate_parent", actor=None, escalated_to="CITY")) == [("lead-city", "escalated")]
     assert who(ev("citizen_reply", actor="author")) == [("off1", "citizen_reply")]
 
@@ -67,6 +72,7 @@ def test_staff_events():
 def test_nobody_hears_their_own_action_or_unrelated_events():
     assert who(ev("note", "accepted")) == []
     assert [u for u, _ in who(ev("transfer", "routed", actor="off2", to_unit="W02"))] == ["author", "lead2"]
+    assert who(ev("rated", "closed", actor="author", satisfied=True), ["f1"]) == [("f1", "rated")]
     assert who(ev("accept", "accepted", actor="author")) == []  # (an author never accepts, but the rule holds)
 
 
@@ -193,3 +199,153 @@ def test_every_channel_of_the_domain_has_a_delivery_module_and_no_more():
     assert set(REGISTRY) == set(core.CHANNELS)
     for name, module in REGISTRY.items():
         assert callable(importlib.import_module(module).deliver), name
+
+
+# ---------------------------------------------------------------- the whole table (#19 "everyone told")
+
+# A report the district W00 transferred to ward W01, assigned to off1, whose result off1 wrote.
+FOLLOWED = ReportFacts(id="r1", tracking_code="HN-4K7Q2M", citizen_id="author", unit_code="W01", assignee="off1",
+                       due_at="2026-11-25T10:00:00.000Z", accept_due_at="2026-11-24T10:00:00.000Z",
+                       resolved_by="off1", senders=("W00",))
+WORLD = {**STAFF, "W00": [("off0", "officer"), ("lead0", "leader")]}
+CITIZENS = [("author", None), ("f1", None)]
+
+
+def told(type_, status=None, actor="actor", public=True, **data):
+    event = Event(report_id="r1", seq=5, type=type_, at=DAY, status=status, actor_id=actor, data=data, public=public)
+    return [(t.user_id, t.kind) for t in core.audience(event, FOLLOWED, ["f1"], lambda u: WORLD.get(u, []))]
+
+
+def public(template):  # the author and followers, then the sending district's staff
+    return [("author", template), ("f1", template), ("off0", "progress"), ("lead0", "progress")]
+
+
+# Every line of civic.domain.notify.RULES, as (event, its facts) → exactly who hears it, in order.
+EXPECTED = {
+    ("routed", "routed", None, True, ()): public("routed") + [("off1", "new_report"), ("lead1", "new_report")],
+    ("needs_triage", "needs_triage", None, True, ()): public("triage"),
+    ("accept", "accepted", "off1", True, ()): public("accepted") + [],
+    ("refuse", "refused", "off1", True, ()): public("refused"),
+    ("refuse", "refused", "off1", False, ()): [("author", "refused")],  # refused for its content: internal
+    ("transfer", "routed", "off1", True, (("from_unit", "W01"), ("to_unit", "W02"))):
+        public("transferred") + [("off2", "new_report"), ("lead2", "new_report"), ("lead1", "transferred_out")],
+    ("request_info", "accepted", "off1", True, (("question", "Số nhà?"),)):
+        [("author", "info_requested"), ("f1", "waiting_info"), ("off0", "progress"), ("lead0", "progress")],
+    ("set_priority", "accepted", "lead1", True, ()): public("priority_changed"),
+    ("resolve", "resolved", "off1", True, ()): public("resolved"),
+    ("resolve", "pending_approval", "off1", False, ()): [("lead1", "awaiting_approval")],
+    ("approve", "resolved", "lead1", True, ()): public("resolved"),
+    ("return", "in_progress", "lead1", False, ()): [("off1", "returned")],
+    ("reopen", "in_progress", "lead1", True, ()): public("reopened") + [("off1", "reopened_staff")],
+    ("reopen", "in_progress", "lead-city", True, ()): public("reopened") + [("off1", "reopened_staff"),
+                                                                              ("lead1", "reopened_staff")],
+    ("assign", "in_progress", "lead1", False, (("assignee", "off1"),)): [("off1", "assigned")],
+    ("citizen_reply", "accepted", "author", False, ()): [("off1", "citizen_reply")],
+    ("partner_update", "accepted", None, False, ()): [("off1", "citizen_reply")],
+    ("due_soon", "accepted", None, False, (("notify", "unit"),)): [("off1", "due_soon"), ("lead1", "due_soon")],
+    ("overdue", "accepted", None, True, ()): [("lead1", "overdue"), ("author", "overdue_public"),
+                                              ("f1", "overdue_public"), ("off0", "progress"), ("lead0", "progress")],
+    ("escalate_parent", "accepted", None, False, (("escalated_to", "CITY"),)): [("lead-city", "escalated")],
+    ("question_expired", "accepted", None, False, ()): [("off1", "question_expired")],
+    ("closed", "closed", None, True, ()): public("closed"),
+    ("rated", "closed", "author", True, (("satisfied", True),)): [("f1", "rated"), ("off0", "progress"),
+                                                                  ("lead0", "progress")],
+    ("rated", "closed", "author", True, (("satisfied", False),)): [
+        ("author", "unsatisfied_recorded"), ("lead1", "unsatisfied"), ("f1", "rated"), ("off0", "progress"),
+        ("lead0", "progress")],
+    ("rating_changed", "closed", "author", True, (("satisfied", False),)): [
+        ("author", "unsatisfied_recorded"), ("lead1", "unsatisfied"), ("f1", "rated"), ("off0", "progress"),
+        ("lead0", "progress")],
+    ("rating_changed", "closed", "author", True, (("satisfied", True),)): [("f1", "rated"), ("off0", "progress"),
+                                                                           ("lead0", "progress")],
+    ("hide", "accepted", "mod", False, ()): [("author", "hidden")],
+    ("flag_hidden", "accepted", "f1", False, ()): [("author", "hidden")],
+    ("redact", "accepted", "mod", False, ()): [("author", "redacted")],
+}
+
+
+@pytest.mark.parametrize("case", list(EXPECTED), ids=lambda c: f"{c[0]}-{c[1]}-{'public' if c[3] else 'internal'}")
+def test_each_line_of_the_table_reaches_exactly_its_people(case):
+    type_, status, actor, is_public, data = case
+    assert told(type_, status, actor, is_public, **dict(data)) == EXPECTED[case]
+
+
+def test_the_cases_cover_every_line_and_every_template_renders_in_both_languages():
+    assert {r.event for r in core.RULES} == {c[0] for c in EXPECTED}
+    values = {k: "x" for k in ("code", "link", "reason", "answer", "to_unit", "due", "resolve_due", "question",
+                               "from_unit", "unit", "status", "rating")}
+    for template in {r.template for r in core.RULES}:
+        for lang in ("vi", "en"):
+            for channel in ("inbox", "sms"):
+                title, body = core.render(template, lang, channel, {**values, "code": "HN-4K7Q2M",
+                                                                      "link": "https://civic.example.vn/track/HN-4K7Q2M"})
+                assert title and "HN-4K7Q2M" in title + body and "{" not in body
+                assert channel != "sms" or (len(body) <= core.SMS_LIMIT and body.isascii())
+        vi, en = core.templates()[template]["vi"], core.templates()[template]["en"]
+        assert vi["text"] != en["text"]  # written in each language, not copied
+
+
+def _planned_events():
+    """What the workflow writes for each staff action (civic.domain.workflow), as the notify function sees it."""
+    from dataclasses import replace
+
+    from civic.domain.reports import MediaItem, Report
+    from civic.domain.workflow import ACTIONS, RULES, Actor, Context, plan
+
+    base = Report(id="r1", tracking_code="HN-4K7Q2M", status="routed", category="traffic", description="Ổ gà",
+                  lat=21.0, lon=105.8, citizen_id="author", created_at=DAY, updated_at=DAY, unit_code="W01",
+                  media=[MediaItem("m1", "photo", "image/jpeg", 10, status="ready")])
+    ctx = Context(now=DAY, unit_exists=lambda c: c in WORLD, may_be_assigned=lambda whom, unit: True,
+                  evidence_optional=lambda category: True)
+    samples = {
+        "accept": ("routed", {}), "refuse": ("routed", {"reason": "incomplete"}),
+        "transfer": ("routed", {"to_unit": "W02", "reason": "Thuộc phường 2"}), "assign": ("accepted", {"to": "off1"}),
+        "set_priority": ("accepted", {"priority": "urgent"}), "note": ("accepted", {"text": "ghi chú"}),
+        "request_info": ("accepted", {"question": "Số nhà?"}),
+        "resolve": ("accepted", {"answer": "Đã xử lý xong hoàn toàn."}), "approve": ("pending_approval", {}),
+        "return": ("pending_approval", {"reason": "Thiếu ảnh"}), "reopen": ("closed", {"reason": "Chưa xong"}),
+        "hide": ("accepted", {"reason": "Lăng mạ"}), "unhide": ("accepted", {"reason": "Đã xem lại"}),
+        "redact": ("accepted", {"description": "Nội dung đã biên tập", "reason": "Số điện thoại"}),
+        "hide_media": ("accepted", {"media_id": "m1", "reason": "Biển số xe"}), "show_media": ("accepted", {"media_id": "m1"}),
+    }
+    assert set(samples) == set(ACTIONS)
+    for action, (status, body) in samples.items():
+        report = replace(base, status=status, resolved_by="someone" if status == "pending_approval" else None,
+                         hidden="moderation" if action == "unhide" else None,
+                         media=[replace(base.media[0], hidden=True)] if action == "show_media" else base.media)
+        _, event = plan(report, {"action": action, **body}, Actor("actor", RULES[action][1][0], ("W01",)), ctx)
+        yield Event(report_id="r1", seq=event.seq, type=event.type, at=event.at, status=event.status,
+                    actor_id=event.actor_id, data=event.data, public=event.public)
+
+
+# Events written outside the workflow: (type, public) as intake, routing, media and the SLA schedule write them.
+OTHER_EVENTS = [("submitted", True), ("routed", True), ("needs_triage", True), ("media_added", True),
+                ("media_refused", False), ("citizen_reply", False), ("partner_update", False), ("flag", False),
+                ("flag_hidden", False), ("rated", True), ("rating_changed", True), ("evidence_requested", False),
+                ("due_soon", False), ("overdue", True), ("escalate_parent", False), ("question_expired", False),
+                ("closed", True)]
+
+
+def test_every_event_the_system_writes_is_in_the_table_and_every_public_one_reaches_citizens_and_senders():
+    from civic.domain import sla_watch
+
+    events = list(_planned_events()) + [Event("r1", 5, t, DAY, "accepted", "actor", {}, p) for t, p in OTHER_EVENTS]
+    assert {e.type for e in events} >= {"due_soon", "overdue", "escalate_parent", "question_expired", "closed"}
+    assert "question_expired" in sla_watch.__doc__  # the schedule's stages are the ones listed above
+    for event in events:
+        ruled = {r.event for r in core.RULES}
+        assert (event.type in ruled) != (event.type in core.QUIET), f"{event.type}: in the table or quiet, once"
+        if event.public and event.type not in core.QUIET:
+            people = [t.user_id for t in core.audience(event, FOLLOWED, ["f1"], lambda u: WORLD.get(u, []))]
+            assert {"f1", "off0", "lead0"} <= set(people), f"public {event.type} must reach followers and senders"
+            assert "author" in people or event.actor_id == "author", f"public {event.type} must reach its author"
+
+
+def test_the_readme_shows_the_table_the_code_uses():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start, end = "<!-- notify-table:start -->\n", "<!-- notify-table:end -->"
+    assert start in readme and end in readme
+    shown = readme[readme.index(start) + len(start):readme.index(end)]
+    assert shown == core.recipient_table(), "README's notification table is stale: run `make docs`"

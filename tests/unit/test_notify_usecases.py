@@ -148,3 +148,40 @@ def test_a_coordinator_alerts_only_within_their_units():
     published = notify.publish_alert(body(area={"units": ["W01"]}), within=["CITY"], **args)
     assert published["areas"] == ["W01"] and len(store.saved) == 1 and queue.jobs
     assert notify.publish_alert(body(area={"units": ["W02"]}), within=None, **args)["areas"] == ["W02"]  # admin
+
+
+def test_a_follower_hears_only_what_happened_after_they_followed():
+    """A replayed old event is not news to someone who followed since (#19: routed now reaches followers)."""
+    from civic.domain.notify import Event
+    from civic.services.notify import on_timeline_event
+    from civic.settings import Settings
+
+    class Store:
+        def followers(self, report_id, since=None):
+            follows = {"early": "2026-11-20T01:00:00.000Z", "late": "2026-11-20T09:00:00.000Z"}
+            return [u for u, at in follows.items() if since is None or at <= since]
+
+        def staff_of(self, unit):
+            return []
+
+        def preferences(self, ids):
+            return {}
+
+    class Reports:
+        def get(self, report_id):
+            from civic.domain.reports import Report
+
+            return Report(id="r1", tracking_code="HN-AAAAAA", status="accepted", category="traffic", description="x",
+                          lat=21.0, lon=105.8, citizen_id="author", created_at="2026-11-20T00:00:00.000Z",
+                          updated_at="2026-11-20T05:00:00.000Z", unit_code="W1")
+
+    class Queue:
+        sent: list = []
+
+        def send_messages(self, messages, now):
+            self.sent += messages
+
+    queue = Queue()
+    event = Event(report_id="r1", seq=3, type="accept", at="2026-11-20T05:00:00.000Z", status="accepted", actor_id="o1")
+    on_timeline_event(event, reports=Reports(), store=Store(), queue=queue, settings=Settings(), now="2026-11-20T10:00:00.000Z")
+    assert sorted({m.user_id for m in queue.sent}) == ["author", "early"]

@@ -79,3 +79,22 @@ def test_an_unanswered_question_stops_pausing_the_clock():
     assert outcomes["question_expired"] == 1 and report.awaiting_info_since is None and report.info_question is None
     assert report.due_at == "2026-11-27T10:00:00.000Z"  # moved by the wait, then watched again
     assert checkpoint(report) == ("due_soon", "2026-11-27T06:00:00.000Z")
+
+
+def test_a_run_simulated_ahead_of_time_writes_its_events_at_the_real_time():
+    """`civic local tick sla --at <future>`: the due state as of then, the events dated now (#19)."""
+    store = InMemoryReportStore()
+    late = open_report(store)  # due 2026-11-20 10:00
+    done = open_report(store, status="resolved", resolved_at="2026-11-19T06:00:00.000Z")
+    clock, simulated = "2026-11-19T12:00:00.000Z", "2026-12-22T02:00:00.000Z"
+    outcomes = run(store, simulated, {"W1": "CITY"}.get, clock=clock)
+    assert outcomes == {"due_soon": 1, "overdue": 1, "escalate_parent": 1, "closed": 1}  # as of 22/12
+    for rid in (late, done):
+        written = store.timeline(rid)[1:]
+        assert written and all(e.at == clock for e in written)  # never "Closed 22/12/2026"
+        assert store.get(rid).updated_at == clock  # so later changes are not dated in the future either
+    assert store.get(done).status == "closed" and {"overdue", "escalated"} <= set(store.get(late).flags)
+    # A replayed run (its time in the past) still acts and stamps as of when it was due.
+    again = open_report(store)
+    run(store, "2026-11-20T10:01:00.000Z", clock="2026-11-25T00:00:00.000Z")
+    assert [e.at for e in store.timeline(again)[1:]] == ["2026-11-20T10:01:00.000Z"] * 2

@@ -357,3 +357,111 @@ def test_a_flagged_category_may_be_resolved_with_the_answer_alone_a_default_one_
                 staff.act(store, OFFICER_W2, rid, body, None, TREE, context, SETTINGS)
             assert err.value.kind == "invalid" and "evidence" in err.value.fields
             assert "minh chứng" in err.value.message.vi and store.get(rid) == before  # nothing changed
+
+
+# ---------------------------------------------------------------- transfer with a deadline (#19)
+
+
+def ctx_calendar(now="2026-11-20T03:00:00.000Z"):
+    from civic.domain.calendar import WorkCalendar
+
+    return replace(ctx(now), calendar=WorkCalendar())
+
+
+def transfer(store, member, rid, **body):
+    version = store.get(rid).version
+    return staff.act(store, member, rid, {"action": "transfer", "reason": "Thuộc thẩm quyền phường 2", **body,
+                                          "version": version}, None, TREE, ctx_calendar(), SETTINGS)
+
+
+def test_a_transfer_sets_the_resolution_deadline_in_office_time():
+    store = InMemoryReportStore()
+    rid = routed(store)
+    moved = transfer(store, OFFICER_W1, rid, to_unit="W2", due_at="2026-11-26T10:00:00+07:00")  # a Thursday
+    assert (moved["unit_code"], moved["due_at"], moved["accept_due_at"]) == (
+        "W2", "2026-11-26T03:00:00.000Z", "2026-11-21T03:00:00.000Z")
+    event = store.timeline(rid)[-1]
+    assert event.public and event.data["due_at"] == "2026-11-26T03:00:00.000Z" and event.data["due_set"] is True
+    # A Saturday morning is no office time: the deadline is the next office instant, Monday 07:30.
+    rid2 = routed(store)
+    assert transfer(store, OFFICER_W1, rid2, to_unit="W2", due_at="2026-11-28T09:00:00+07:00")["due_at"] == \
+        "2026-11-30T00:30:00.000Z"
+    # Without one, both clocks restart by the receiver's rules (not only the acceptance clock).
+    rid3 = routed(store)
+    assert transfer(store, OFFICER_W1, rid3, to_unit="W2")["due_at"] == "2026-12-01T03:00:00.000Z"
+
+
+@pytest.mark.parametrize("due_at, says", [
+    ("2026-11-19T10:00:00+07:00", "The deadline is in the past"),
+    ("2026-11-20T15:00:00+07:00", "Not before the acceptance deadline (10:00 21/11/2026)"),  # accept due 21/11
+    ("2026-11-26T10:00:00", "The time needs a zone"),
+    ("next Friday", "An ISO-8601 time with a zone"),
+    (20261126, "An ISO-8601 time with a zone"),
+])
+def test_a_deadline_in_the_past_before_acceptance_or_without_a_zone_is_refused(due_at, says):
+    store = InMemoryReportStore()
+    rid = routed(store)
+    before = store.get(rid)
+    with pytest.raises(DomainError) as err:
+        transfer(store, OFFICER_W1, rid, to_unit="W2", due_at=due_at)
+    body = err.value.body("en")["error"]
+    assert err.value.kind == "invalid" and list(body["fields"]) == ["due_at"] and says in body["fields"]["due_at"]
+    assert err.value.body("vi")["error"]["fields"]["due_at"] != body["fields"]["due_at"]  # Vietnamese first, own words
+    assert store.get(rid) == before and len(store.timeline(rid)) == 1  # nothing changed
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"action": "accept", "due_at": "2026-11-26T10:00:00+07:00"}, "due_at"),
+    ({"action": "transfer", "to_unit": "W2", "reason": "x", "deadline": "2026-11-26"}, "deadline"),
+    ({"action": "note", "text": "ghi chú", "priority": "urgent"}, "priority"),
+])
+def test_an_action_refuses_fields_it_does_not_take(body, field):
+    store = InMemoryReportStore()
+    rid = routed(store)
+    with pytest.raises(DomainError) as err:
+        act(store, OFFICER_W1, rid, dict(body))
+    assert err.value.kind == "invalid" and list(err.value.fields) == [field]
+    assert f"Not taken by '{body['action']}'" in err.value.fields[field].en
+    assert f"Không dùng cho '{body['action']}'" in err.value.fields[field].vi
+    assert store.get(rid).version == 1
+
+
+def test_the_sending_unit_keeps_reading_and_lists_it_but_no_longer_acts():
+    store = InMemoryReportStore()
+    rid = routed(store)
+    moved = transfer(store, OFFICER_W1, rid, to_unit="W2", due_at="2026-11-26T10:00:00+07:00")
+    # The answer to the transfer already shows the sender's new place: reading, no actions.
+    assert moved["access"] == "transferred" and moved["allowed_actions"] == [] and moved["transferred_from"] == ["W1"]
+    for member in (OFFICER_W1, LEADER_W1):
+        view = staff.detail(store, member, rid, TREE, SETTINGS)
+        assert view["unit_code"] == "W2" and view["access"] == "transferred" and view["allowed_actions"] == []
+        with pytest.raises(DomainError) as err:
+            act(store, member, rid, {"action": "note", "text": "vẫn theo dõi"})
+        assert (err.value.kind, err.value.code) == ("forbidden", "transferred_away")
+        with pytest.raises(DomainError) as err:
+            staff.request_evidence(store, FakeUploadSigner(), member, rid,
+                                   EvidenceRequest.parse({"media": [{"content_type": "image/jpeg", "size": 10}]}), TREE,
+                                   SETTINGS, "t")
+        assert err.value.code == "transferred_away"
+        sent = staff.inbox(store, member, {"queue": "transferred"}, TREE, SETTINGS, lambda due: "on_time")["items"]
+        assert [(i["id"], i["unit_code"], i["due_at"]) for i in sent] == [(rid, "W2", "2026-11-26T03:00:00.000Z")]
+        assert rid not in [i["id"] for i in staff.inbox(store, member, {}, TREE, SETTINGS, lambda d: "none")["items"]]
+    receiver = staff.detail(store, OFFICER_W2, rid, TREE, SETTINGS)
+    assert receiver["access"] == "handling" and "accept" in receiver["allowed_actions"]
+    assert staff.inbox(store, OFFICER_W2, {"queue": "transferred"}, TREE, SETTINGS, lambda d: "none")["items"] == []
+    # Followed to the end: still listed once resolved, and a status filter works on the view.
+    act(store, OFFICER_W2, rid, {"action": "accept"})
+    listed = staff.inbox(store, OFFICER_W1, {"queue": "transferred", "status": "accepted"}, TREE, SETTINGS,
+                         lambda d: "none")["items"]
+    assert [i["id"] for i in listed] == [rid]
+    # A unit that never had it still gets 404; the superior sees its subtree as before.
+    stranger = staff.StaffMember("officer-c", "officer", ("CITY",))
+    with pytest.raises(DomainError) as err:
+        staff.detail(store, stranger, rid, TREE, SETTINGS)
+    assert err.value.kind == "not_found"
+    assert staff.detail(store, COORDINATOR, rid, TREE, SETTINGS)["access"] == "handling"
+    # Sent back: the first sender handles it again and it leaves its "transferred" view.
+    transfer(store, OFFICER_W2, rid, to_unit="W1")
+    assert staff.detail(store, OFFICER_W1, rid, TREE, SETTINGS)["access"] == "handling"
+    assert staff.inbox(store, OFFICER_W1, {"queue": "transferred"}, TREE, SETTINGS, lambda d: "none")["items"] == []
+    assert store.get(rid).transferred_from == ["W1", "W2"]

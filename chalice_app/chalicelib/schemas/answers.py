@@ -478,6 +478,10 @@ class StaffReport(ReportView):
     evidence: list[str]
     awaiting_info_since: NullableTime
     moderation: ModerationState = None
+    access: Literal["handling", "transferred"] = Field(
+        description="handling: my unit works on it; transferred: my unit sent it to another unit and follows it "
+                    "(read-only, no actions)")
+    transferred_from: list[str] = Field(description="Units that transferred it away, in order")
     allowed_actions: list[ActionName]
     citizen: Literal["anonymous"] = None
     timeline: list[StaffEvent]

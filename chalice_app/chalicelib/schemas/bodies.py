@@ -17,6 +17,7 @@ from civic.domain.notify import CHANNELS, LANGUAGES, MAX_FOLLOW_UNITS
 from civic.domain.reports import MAX_ADDRESS, MAX_DESCRIPTION
 from civic.domain.submission import EvidenceDeclaration, MediaDeclaration
 from civic.domain.units import SCOPES
+from civic.domain.workflow import FIELDS as ACTION_FIELDS
 from civic.domain.workflow import MAX_TEXT, MIN_ANSWER
 from civic.services.staff_admin import EMAIL as STAFF_EMAIL
 from civic.services.staff_admin import ROLES as STAFF_ROLES
@@ -65,7 +66,15 @@ class Closed(BaseModel):
 
 
 
+def _action_document(schema: dict[str, Any]) -> None:
+    takes = "; ".join(f"{action}: {', '.join(fields) or '(nothing)'}" for action, fields in ACTION_FIELDS.items())
+    schema["description"] = ("One staff action. Each action takes only its own fields (besides `action` and "
+                             f"`version`); any other field is a 400 naming it. {takes}.")
+
+
 class StaffAction(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_action_document)
+
     action: ActionName
     version: int = Field(None, description="The version seen (or If-Match)")
     reason: str = Field(
@@ -78,6 +87,12 @@ class StaffAction(BaseModel):
     text: str = Field(None, max_length=MAX_TEXT, description="note: required; refuse: optional detail")
     to_unit: Code = None
     to: str = Field(None, max_length=128, description="assign: an officer's id or a department code; transfer: `superior`")
+    due_at: str = Field(
+        None, max_length=40,
+        description="transfer: the resolution deadline the receiver must meet, ISO-8601 with a zone (e.g. "
+                    "2026-12-01T17:00:00+07:00), counted in office time; not in the past, not before the "
+                    "receiver's acceptance deadline. Default: the receiver's own rules",
+    )
     priority: Priority = None
     question: str = Field(None, max_length=MAX_TEXT)
     answer: str = Field(None, min_length=MIN_ANSWER, max_length=MAX_TEXT)

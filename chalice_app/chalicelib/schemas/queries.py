@@ -53,7 +53,9 @@ class InboxFilters(Query):
 
 
 class InboxQuery(InboxFilters):
-    queue: Literal["units", "moderation"] = None
+    queue: Literal["units", "transferred", "moderation"] = Field(
+        None, description="units (default): my units' reports; transferred: reports my units sent to another "
+                          "unit, in any status (read-only, followed); moderation: reports a moderator must look at")
     limit: int = Field(None, ge=1, le=MAX_PAGE)
     cursor: str = Field(None, pattern=OFFSET, description="The previous page's next_cursor (an offset)")
 

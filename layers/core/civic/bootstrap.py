@@ -178,7 +178,7 @@ class Services:
         """What staff actions need to know: units (transfer, approval) and deadlines."""
         from civic.domain.categories import evidence_optional
         from civic.domain.workflow import Context
-        from civic.services.routing import report_deadlines
+        from civic.services.routing import report_deadlines, working_calendar
 
         tree = self.directory.tree
         return Context(
@@ -194,6 +194,7 @@ class Services:
             deadlines=lambda report, priority, start: report_deadlines(
                 tree, report.category, priority, report.unit_code, start
             ),
+            calendar=working_calendar(),
         )
 
     @cached_property

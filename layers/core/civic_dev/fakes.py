@@ -50,6 +50,9 @@ class InMemoryReportStore:
         waiting = sorted((r for r in self.reports.values() if r.review), key=lambda r: r.created_key, reverse=True)
         return [copy.deepcopy(r) for r in waiting[:limit]]
 
+    def transferred_by(self, units: list[str]) -> list[Report]:
+        return [copy.deepcopy(r) for r in self.reports.values() if set(r.transferred_from) & set(units)]
+
     def get(self, report_id: str) -> Report | None:
         found = self.reports.get(report_id)
         return copy.deepcopy(found) if found else None

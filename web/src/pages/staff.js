@@ -43,7 +43,8 @@ export async function inboxPage(main, { go, query }) {
   const cats = await categoryOptions().catch(() => []);
   const moderator = !!(user() || {}).moderatorOnly;
   const f = {
-    queue: select("queue", [["", t("queue_units")], ["moderation", t("queue_moderation")]], moderator ? "moderation" : query.queue),
+    queue: select("queue", [["", t("queue_units")], ["transferred", t("queue_transferred")], ["moderation", t("queue_moderation")]],
+      moderator ? "moderation" : query.queue),
     status: select("status", [["", t("all")], ...staffStatuses().map((s) => [s, label(STATUS, s)])], query.status),
     priority: select("priority", [["", t("all")], ...Object.keys(PRIORITY).map((p) => [p, label(PRIORITY, p)])], query.priority),
     category: select("category", [["", t("all")], ...cats], query.category),
@@ -79,7 +80,7 @@ export async function inboxPage(main, { go, query }) {
               h("span", { class: `due-label due-${r.due_state}` }, label(DUE_STATE, r.due_state)), " ",
               r.priority !== "normal" ? h("span", { class: "tag" }, label(PRIORITY, r.priority)) : null),
             h("p", {}, r.description),
-            h("p", { class: "muted" }, `${r.unit_code || ""} · ${t("created")} ${when(r.created_at)} · ${t("due")} ${when(r.status === "routed" ? r.accept_due_at : r.due_at)}`))))
+            h("p", { class: "muted" }, `${f.queue.value === "transferred" ? `${t("now_at")} ` : ""}${r.unit_code || ""} · ${t("created")} ${when(r.created_at)} · ${t("due")} ${when(r.status === "routed" ? r.accept_due_at : r.due_at)}`))))
           : h("p", {}, t("no_reports")));
     } catch (err) {
       if (err.status === 401) return go("/signin?next=/staff");
@@ -124,6 +125,7 @@ export async function staffReportPage(main, ctx) {
       h("p", {}, h("a", { href: "#/staff" }, t("back_inbox"))),
       h("h1", {}, report.tracking_code, " ", statusBadge(report.status)),
       notice ? h("p", { class: "alert ok", role: "status" }, notice) : null,
+      report.access === "transferred" ? h("p", { class: "alert", id: "transferred-notice" }, t("transferred_read_only")) : null,
       h("div", { class: "columns" },
         h("section", { class: "card" },
           h("dl", { class: "facts" },
@@ -230,8 +232,15 @@ function actionForm(report, action, onDone, category) {
       const toUnit = h("input", { name: "to_unit", autocomplete: "off" });
       const superior = h("input", { type: "checkbox", name: "superior", id: `sup-${report.id}` });
       const reason = h("textarea", { name: "reason", rows: 2, required: true, maxlength: 4000 });
-      controls.push(field(t("to_unit"), toUnit), h("div", { class: "check" }, superior, h("label", { for: superior.id }, t("to_superior"))), field(t("reason"), reason));
-      build = () => ({ ...(superior.checked ? { to: "superior" } : { to_unit: toUnit.value.trim() }), reason: reason.value.trim() });
+      // The time for processing the receiver must meet; read as Vietnam time whatever the device's zone.
+      const due = h("input", { type: "datetime-local", name: "due_at" });
+      controls.push(field(t("to_unit"), toUnit), h("div", { class: "check" }, superior, h("label", { for: superior.id }, t("to_superior"))),
+        field(t("transfer_due"), due), field(t("reason"), reason));
+      build = () => ({
+        ...(superior.checked ? { to: "superior" } : { to_unit: toUnit.value.trim() }),
+        ...(due.value ? { due_at: `${due.value.length === 16 ? due.value + ":00" : due.value}+07:00` } : {}),
+        reason: reason.value.trim(),
+      });
       break;
     }
     case "assign": {

@@ -26,6 +26,8 @@ from typing import Any
 
 from civic.clock import LOCAL_TZ, iso_utc
 from civic.domain.contacts import VERIFIABLE, contact_key
+from civic.domain.statuses import STATUSES
+from civic.domain.statuses import label as status_label
 
 CHANNELS = ("inbox", "email", "sms", "push", "zalo")
 # Channels that can wake someone up: held back during the recipient's quiet hours. The in-app inbox
@@ -105,6 +107,8 @@ class ReportFacts:
     assignee: str | None = None
     due_at: str | None = None
     accept_due_at: str | None = None
+    resolved_by: str | None = None
+    senders: tuple[str, ...] = ()  # units that transferred it away and follow it (Report.transferred_from)
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,7 @@ class Event:
     status: str | None = None
     actor_id: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    public: bool = True  # on the public timeline: its author, followers and sending units hear of it
 
     @property
     def event_id(self) -> str:
@@ -163,70 +168,176 @@ def message_id(source_id: str, user_id: str, channel: str) -> str:
 
 # ------------------------------------------------------------------ who hears what
 
-# Citizen-facing event type → template (author and followers).
-_CITIZEN_KINDS = {"accept": "accepted", "refuse": "refused", "transfer": "transferred", "closed": "closed"}
-# Moderation event type → the author's template (followers are not told).
-_MODERATION_KINDS = {"hide": "hidden", "flag_hidden": "hidden", "redact": "redacted"}
+# The people an event concerns: each group's name (the README's table) and who they are for one event.
+# `staff_of(unit)` → [(user_id, role)] of a unit's officers and leaders.
+StaffOf = Callable[[str], list[tuple[str, str]]]
+Who = Callable[[Event, ReportFacts, list[str], StaffOf], list[str]]
 
 
-def audience(event: Event, report: ReportFacts, followers: Iterable[str],
-             staff_of: Callable[[str], list[tuple[str, str]]]) -> list[Target]:
-    """The people an event concerns and the template each gets.
+def _unit_staff(staff_of: StaffOf, unit: Any, roles: tuple[str, ...] = STAFF_ROLES) -> list[str]:
+    return [uid for uid, role in (staff_of(unit) if isinstance(unit, str) and unit else []) if role in roles]
 
-    `staff_of(unit_code)` → [(user_id, role)] of the unit's officers and leaders. The person who
-    acted never hears about their own action; nobody gets the same event twice.
-    """
-    citizens = [report.citizen_id, *[f for f in followers if f != report.citizen_id]]
-    out: list[Target] = []
-    kind = None
-    t = event.type
-    if t in _CITIZEN_KINDS:
-        kind = _CITIZEN_KINDS[t]
-    elif t in ("resolve", "approve") and event.status == "resolved":
-        kind = "resolved"  # published (approved where the unit requires it): the rating reminder too
-    if kind:
-        out += [Target(c, kind) for c in citizens]
-    if t == "request_info":
-        out.append(Target(report.citizen_id, "info_requested"))  # the question is the author's business
-    if t in _MODERATION_KINDS:  # the author is told why the public no longer sees (all of) it
-        out.append(Target(report.citizen_id, _MODERATION_KINDS[t]))
 
-    def unit_staff(unit: str | None, roles: tuple[str, ...] = STAFF_ROLES) -> list[str]:
-        return [uid for uid, role in (staff_of(unit) if unit else []) if role in roles]
+def _unit(e: Event, r: ReportFacts) -> str | None:
+    return e.data.get("unit_code") or r.unit_code
 
-    if t == "routed":
-        out += [Target(u, "new_report") for u in unit_staff(event.data.get("unit_code") or report.unit_code)]
-    elif t == "transfer":
-        out += [Target(u, "new_report") for u in unit_staff(event.data.get("to_unit"))]
-    elif t == "assign":
-        assignee = event.data.get("assignee")
-        # An assignee that is a department code (not a person) is told through its own channels.
-        if assignee and assignee in unit_staff(report.unit_code):
-            out.append(Target(assignee, "assigned"))
-    elif t in ("citizen_reply", "partner_update"):
-        people = [report.assignee] if report.assignee and report.assignee in unit_staff(report.unit_code) else \
-            unit_staff(report.unit_code, ("officer",))
-        out += [Target(u, "citizen_reply") for u in people]
-    elif t == "due_soon":
-        notify = event.data.get("notify")
-        unit = event.data.get("unit_code") or report.unit_code
-        people = [notify] if notify and notify != "unit" and notify in unit_staff(unit) else unit_staff(unit)
-        out += [Target(u, "due_soon") for u in people]
-    elif t == "overdue":
-        out += [Target(u, "overdue") for u in unit_staff(event.data.get("unit_code") or report.unit_code, ("leader",))]
-    elif t == "escalate_parent":
-        out += [Target(u, "escalated") for u in unit_staff(event.data.get("escalated_to"), ("leader",))]
-    elif t == "resolve" and event.status == "pending_approval":
-        out += [Target(u, "awaiting_approval") for u in unit_staff(report.unit_code, ("leader",))]
 
+def _in_unit(person: str | None, e: Event, r: ReportFacts, staff_of: StaffOf) -> bool:
+    """A person (not a department code) who works in the report's unit now."""
+    return bool(person) and person in _unit_staff(staff_of, _unit(e, r))
+
+
+def _if_in_unit(person: Any, e: Event, r: ReportFacts, staff_of: StaffOf) -> list[str]:
+    return [person] if isinstance(person, str) and _in_unit(person, e, r, staff_of) else []
+
+
+def _else_officers(person: Callable[[Event, ReportFacts], str | None]) -> Who:
+    def who(e: Event, r: ReportFacts, followers: list[str], staff_of: StaffOf) -> list[str]:
+        found = person(e, r)
+        return [found] if found and _in_unit(found, e, r, staff_of) else _unit_staff(staff_of, _unit(e, r), ("officer",))
+    return who
+
+
+WHO: dict[str, Who] = {
+    "author": lambda e, r, f, s: [r.citizen_id],
+    # Followers hear only what the public may see (the caller gives none while the report is hidden).
+    "followers": lambda e, r, f, s: list(f) if e.public else [],
+    # Units that transferred the report away follow it: told of every public step after.
+    "sending units (earlier)": lambda e, r, f, s: [
+        u for unit in r.senders if unit not in (r.unit_code, e.data.get("from_unit")) for u in _unit_staff(s, unit)
+    ] if e.public else [],
+    "unit staff": lambda e, r, f, s: _unit_staff(s, _unit(e, r)),
+    "unit leaders": lambda e, r, f, s: _unit_staff(s, _unit(e, r), ("leader",)),
+    "assigned officer": lambda e, r, f, s: _if_in_unit(r.assignee, e, r, s),
+    # An assignee that is a department code (not a person) is told through its own channels.
+    "new assignee": lambda e, r, f, s: _if_in_unit(e.data.get("assignee"), e, r, s),
+    "receiving unit": lambda e, r, f, s: _unit_staff(s, e.data.get("to_unit")),
+    "sending unit": lambda e, r, f, s: _unit_staff(s, e.data.get("from_unit")),
+    "parent unit leaders": lambda e, r, f, s: _unit_staff(s, e.data.get("escalated_to"), ("leader",)),
+    "assigned officer, else unit officers": _else_officers(lambda e, r: r.assignee),
+    "author of the result, else unit officers": _else_officers(lambda e, r: r.resolved_by),
+    "person warned, else unit staff": lambda e, r, f, s: (
+        [n] if (n := e.data.get("notify")) and n != "unit" and _in_unit(n, e, r, s) else _unit_staff(s, _unit(e, r))),
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One line of who hears what: an event, when (in words, and as a test), whom, with which template."""
+
+    event: str
+    who: str
+    template: str
+    when: str = ""
+    applies: Callable[[Event], bool] = lambda e: True
+    to_actor: bool = False  # a confirmation the person who acted gets too
+
+
+def _resolved(e: Event) -> bool:
+    return e.status == "resolved"
+
+
+def _unsatisfied(e: Event) -> bool:
+    return e.data.get("satisfied") is False
+
+
+CITIZENS = ("author", "followers")
+SENDERS = "sending units (earlier)"
+
+
+def _public(event: str, template: str, when: str = "", applies: Callable[[Event], bool] = lambda e: True) -> tuple[Rule, ...]:
+    """A public event: the author, the followers and the units that sent the report away all hear it."""
+    return (*(Rule(event, who, template, when, applies) for who in CITIZENS),
+            Rule(event, SENDERS, "progress", when, applies))
+
+
+# Who hears what. Every public event reaches the author, the followers and the sending units (their
+# progress); an internal event that needs someone to act reaches them. The person who acted never hears
+# of their own action, and nobody gets one event twice (the first line that names them wins).
+RULES: tuple[Rule, ...] = (
+    *_public("routed", "routed"),
+    Rule("routed", "unit staff", "new_report"),
+    *_public("needs_triage", "triage"),
+    *_public("accept", "accepted"),
+    # The author is told of every refusal (one for its content is internal, and tells them why).
+    *_public("refuse", "refused"),
+    *_public("transfer", "transferred"),
+    Rule("transfer", "receiving unit", "new_report"),
+    Rule("transfer", "sending unit", "transferred_out"),
+    Rule("request_info", "author", "info_requested"),  # the question is the author's business
+    Rule("request_info", "followers", "waiting_info"),
+    Rule("request_info", SENDERS, "progress"),
+    *_public("set_priority", "priority_changed"),
+    *_public("resolve", "resolved", "published (status resolved)", _resolved),
+    Rule("resolve", "unit leaders", "awaiting_approval", "awaiting approval", lambda e: e.status == "pending_approval"),
+    *_public("approve", "resolved"),
+    Rule("return", "author of the result, else unit officers", "returned"),
+    *_public("reopen", "reopened"),
+    Rule("reopen", "assigned officer", "reopened_staff"),
+    Rule("reopen", "unit leaders", "reopened_staff"),
+    Rule("assign", "new assignee", "assigned"),
+    Rule("citizen_reply", "assigned officer, else unit officers", "citizen_reply"),
+    Rule("partner_update", "assigned officer, else unit officers", "citizen_reply"),
+    Rule("due_soon", "person warned, else unit staff", "due_soon"),
+    Rule("overdue", "unit leaders", "overdue"),
+    *_public("overdue", "overdue_public"),
+    Rule("escalate_parent", "parent unit leaders", "escalated"),
+    Rule("question_expired", "assigned officer, else unit officers", "question_expired"),
+    *_public("closed", "closed"),
+    # An unsatisfied author is told it reached the leader, who may reopen the report.
+    Rule("rated", "author", "unsatisfied_recorded", "not satisfied", _unsatisfied, to_actor=True),
+    Rule("rated", "unit leaders", "unsatisfied", "not satisfied", _unsatisfied),
+    *_public("rated", "rated"),
+    Rule("rating_changed", "author", "unsatisfied_recorded", "not satisfied", _unsatisfied, to_actor=True),
+    Rule("rating_changed", "unit leaders", "unsatisfied", "not satisfied", _unsatisfied),
+    *_public("rating_changed", "rated"),
+    # Moderation: the author is told why the public no longer sees (all of) it; followers are not.
+    Rule("hide", "author", "hidden"),
+    Rule("flag_hidden", "author", "hidden"),
+    Rule("redact", "author", "redacted"),
+)
+
+# Events nobody is told of, and why (the README lists them under the table).
+QUIET: dict[str, str] = {
+    "submitted": "the author's own act, answered at once with the tracking code; nobody follows it yet",
+    "media_added": "a photo of the submission passed its checks; the author sent it",
+    "media_refused": "shown with the file on the page that sent it (the form or the staff report page)",
+    "evidence_requested": "the officer's own upload slots",
+    "note": "an internal note, read on the report",
+    "flag": "moderators work from the moderation queue",
+    "unhide": "the report is public again; nothing to do",
+    "hide_media": "a moderator's decision on one photo, on the report's timeline",
+    "show_media": "a moderator's decision on one photo, on the report's timeline",
+}
+
+
+def audience(event: Event, report: ReportFacts, followers: Iterable[str], staff_of: StaffOf) -> list[Target]:
+    """The people an event concerns and the template each gets, by RULES."""
+    people = [f for f in followers if f != report.citizen_id]
     seen: set[str] = set()
-    unique = []
-    for target in out:
-        if target.user_id in seen or (event.actor_id and target.user_id == event.actor_id):
+    out: list[Target] = []
+    for rule in RULES:
+        if rule.event != event.type or not rule.applies(event):
             continue
-        seen.add(target.user_id)
-        unique.append(target)
-    return unique
+        for user_id in WHO[rule.who](event, report, people, staff_of):
+            if user_id in seen or (event.actor_id and user_id == event.actor_id and not rule.to_actor):
+                continue
+            seen.add(user_id)
+            out.append(Target(user_id, rule.template))
+    return out
+
+
+def recipient_table() -> str:
+    """RULES and QUIET as the README shows them (tests/unit/test_notify.py keeps the two equal)."""
+    rows: dict[tuple[str, str], list[str]] = {}
+    for r in RULES:
+        cell = rows.setdefault((r.event, r.when), [])
+        cell.append(f"{r.who}{' (even if they rated)' if r.to_actor else ''}: `{r.template}`")
+    lines = ["| event | when | who: template |", "|---|---|---|"]
+    lines += [f"| `{event}` | {when} | {'; '.join(cell)} |" for (event, when), cell in rows.items()]
+    lines += ["", "Nobody is told of:", ""]
+    lines += [f"- `{event}`: {why}" for event, why in QUIET.items()]
+    return "\n".join(lines) + "\n"
 
 
 # ------------------------------------------------------------------ text
@@ -287,10 +398,13 @@ def _values(event: Event, report: ReportFacts, language: str, web_base: str) -> 
     reason = data.get("reason") or {}
     reason_text = reason.get("en" if language == "en" else "vi", "") if isinstance(reason, dict) else str(reason)
     answer = data.get("answer") or {}
+    resolve_due = data.get("due_at") or report.due_at
     if event.type in ("routed", "transfer"):  # staff are told the acceptance deadline of a new report
         due = data.get("accept_due_at") or report.accept_due_at
     else:
-        due = data.get("due_at") or report.due_at
+        due = resolve_due
+    en = language == "en"
+    satisfied = data.get("satisfied")
     return {
         "code": report.tracking_code,
         "link": tracking_link(web_base, report.tracking_code),
@@ -298,7 +412,13 @@ def _values(event: Event, report: ReportFacts, language: str, web_base: str) -> 
         "answer": answer.get("text", "") if isinstance(answer, dict) else str(answer),
         "to_unit": str(data.get("to_unit") or ""),
         "due": local_time(due, language),
+        "resolve_due": local_time(resolve_due, language),
         "question": str(data.get("question") or ""),
+        "from_unit": str(data.get("from_unit") or ""),
+        "unit": str(report.unit_code or ""),
+        "status": status_label(event.status).get(language) if event.status in STATUSES else "",
+        "rating": "" if satisfied is None else
+        ("satisfied" if en else "hài lòng") if satisfied else ("not satisfied" if en else "không hài lòng"),
     }
 
 

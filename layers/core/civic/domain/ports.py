@@ -82,6 +82,9 @@ class ReportStore(Protocol):
     def review_queue(self, limit: int) -> list[Report]:
         """Reports a moderator must look at (Report.review), newest first."""
 
+    def transferred_by(self, units: list[str]) -> list[Report]:
+        """Reports these units transferred to another unit (Report.transferred_from), wherever they are now."""
+
 
 class UploadSigner(Protocol):
     def presign_post(self, key: str, content_type: str, max_size: int, owner: str) -> dict[str, Any]:
@@ -130,7 +133,8 @@ class NotifyStore(Protocol):
 
     def remove_device(self, user_id: str, token: str) -> bool: ...
 
-    def followers(self, report_id: str) -> list[str]: ...
+    def followers(self, report_id: str, since: str | None = None) -> list[str]:
+        """Who follows the report; with `since`, only those who followed at or before that time."""
 
     def staff_of(self, unit_code: str) -> list[tuple[str, str]]:
         """(user id, role) of the staff of a unit."""

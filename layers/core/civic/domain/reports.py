@@ -123,6 +123,8 @@ class Report:
     redacted: dict[str, Any] | None = None
     flag_count: int = 0
     review: str | None = None
+    # Units that transferred the report away, in order: they keep reading it and hear of its progress.
+    transferred_from: list[str] = field(default_factory=list)
 
     @property
     def cell(self) -> str:

@@ -72,8 +72,13 @@ def checkpoint(report: Report) -> tuple[str, str] | None:
 
 
 def step(report: Report, now: str, parent_of: Callable[[str | None], str | None] = lambda code: None,
-         extend: Callable[[str, str, str], str] | None = None) -> tuple[Report, TimelineEvent] | None:
-    """The change the schedule makes now, if the report's checkpoint has passed (idempotent)."""
+         extend: Callable[[str, str, str], str] | None = None,
+         stamp: str | None = None) -> tuple[Report, TimelineEvent] | None:
+    """The change the schedule makes as of `now`, if the report's checkpoint has passed (idempotent).
+
+    `stamp` is when the change is written (default `now`): a run simulated ahead of time decides as of
+    `now` but stamps the real time, so no event is dated in the future (and no later change inherits
+    a future `updated_at`)."""
     found = checkpoint(report)
     if found is None or found[1] > now:
         return None
@@ -104,7 +109,7 @@ def step(report: Report, now: str, parent_of: Callable[[str | None], str | None]
     else:  # auto_close
         updates["status"] = "closed"
         public = True
-    updated = change(report, at=now, flags=sorted(flags), **updates)
+    updated = change(report, at=min(now, stamp) if stamp else now, flags=sorted(flags), **updates)
     data.update(overdue_cleared(report, updated))
     event = TimelineEvent(
         report_id=report.id, seq=updated.version, type=stage if stage != "auto_close" else "closed",

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
+from civic.clock import LOCAL_TZ
+from civic.domain.calendar import WorkCalendar, parse_utc, to_iso
 from civic.domain.moderation import MODERATOR_ROLES, hide_reason
 from civic.domain.reports import MAX_ADDRESS, MAX_DESCRIPTION, PRIORITIES, Report, TimelineEvent, change
 from civic.domain.statuses import STATUSES, WAITING_STATUSES, WORKING_STATUSES
@@ -44,6 +47,27 @@ RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "hide_media": (STATUSES, MODERATOR_ROLES),
     "show_media": (STATUSES, MODERATOR_ROLES),
 }
+# action -> the body fields it takes (besides `action` and `version`); any other field is refused, so a
+# field a client believes does something (a transfer's `due_at` before it existed) never passes silently.
+FIELDS: dict[str, tuple[str, ...]] = {
+    "accept": (),
+    "refuse": ("reason", "text"),
+    "transfer": ("to_unit", "to", "reason", "due_at"),
+    "assign": ("to",),
+    "set_priority": ("priority",),
+    "note": ("text",),
+    "request_info": ("question",),
+    "resolve": ("answer", "evidence"),
+    "approve": (),
+    "return": ("reason",),
+    "reopen": ("reason",),
+    "hide": ("reason",),
+    "unhide": ("reason",),
+    "redact": ("description", "address", "reason"),
+    "hide_media": ("media_id", "reason"),
+    "show_media": ("media_id", "reason"),
+}
+ALWAYS_FIELDS = ("action", "version")
 REFUSAL_REASONS = {
     "incomplete": text("Nội dung chưa đủ thông tin để xử lý", "Not enough information to act on"),
     "not_competent": text("Không thuộc thẩm quyền giải quyết", "Not within this unit's competence"),
@@ -87,6 +111,8 @@ class Context:
     may_be_assigned: Callable[[str, str | None], bool] = lambda whom, unit: False
     # (report, new priority, start) -> (accept_due_at, due_at)
     deadlines: Callable[[Report, str, str], tuple[str, str]] | None = None
+    # The office calendar a deadline set by hand is counted in (a transfer's `due_at`).
+    calendar: WorkCalendar | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -144,6 +170,14 @@ def plan(report: Report, body: dict[str, Any], actor: Actor, ctx: Context) -> tu
         raise WorkflowError(
             "invalid", text("Thao tác không tồn tại", "Unknown action"),
             {"action": text(", ".join(ACTIONS), ", ".join(ACTIONS))},
+        )
+    unknown = sorted(set(body) - set(ALWAYS_FIELDS) - set(FIELDS[action]))
+    if unknown:
+        takes = ", ".join(FIELDS[action]) or "—"
+        raise WorkflowError(
+            "invalid", text(f"Thao tác '{action}' không nhận các trường này", f"The '{action}' action does not take these fields"),
+            {name: text(f"Không dùng cho '{action}' (nhận: {takes})", f"Not taken by '{action}' (it takes: {takes})")
+             for name in unknown},
         )
     states, roles = RULES[action]
     if actor.role not in roles:
@@ -211,12 +245,52 @@ def _transfer(report: Report, body: dict[str, Any], ctx: Context, actor: Actor) 
                             {"to_unit": text("Mã một đơn vị khác", "The code of another unit")})
     reason = _text(body, "reason", required=True)
     updates: dict[str, Any] = {"status": "routed", "unit_code": to_unit, "assignee": None, "accepted_at": None,
-                     "routed_at": ctx.now, **_NO_QUESTION}
-    if ctx.deadlines:  # the acceptance clock starts again, by the receiver's rules
-        updates["accept_due_at"], _ = ctx.deadlines(replace(report, unit_code=to_unit), report.priority, ctx.now)
-    # Which units is public; the staff's reason stays internal ("note").
-    data = {"to_unit": to_unit, "from_unit": report.unit_code, "note": reason}
+                               "routed_at": ctx.now, **_NO_QUESTION}
+    if report.unit_code and report.unit_code not in report.transferred_from:
+        # The sending unit keeps reading the report and hears of its progress (civic.services.staff, notify).
+        updates["transferred_from"] = [*report.transferred_from, report.unit_code]
+    if ctx.deadlines:  # both clocks start again, by the receiver's rules
+        updates["accept_due_at"], updates["due_at"] = ctx.deadlines(replace(report, unit_code=to_unit),
+                                                                    report.priority, ctx.now)
+    data: dict[str, Any] = {"to_unit": to_unit, "from_unit": report.unit_code}
+    if body.get("due_at") is not None:  # the sender sets the time for processing
+        updates["due_at"] = _set_due(body["due_at"], updates.get("accept_due_at"), ctx)
+        data["due_set"] = True
+    data["due_at"] = updates.get("due_at", report.due_at)
+    # Which units and the deadline are public; the staff's reason stays internal ("note").
+    data["note"] = reason
     return updates, data, True
+
+
+def _set_due(value: Any, accept_due_at: str | None, ctx: Context) -> str:
+    """A resolution deadline set by staff: ISO-8601 with a zone, counted in office time (a moment outside
+    office hours is the next office instant, as every computed deadline is), in the future and not before
+    the acceptance deadline."""
+    def refuse(vi: str, en: str) -> WorkflowError:
+        return WorkflowError("invalid", text("Hạn xử lý không hợp lệ", "Invalid resolution deadline"),
+                             {"due_at": text(vi, en)})
+
+    example = ("Thời điểm ISO-8601 có múi giờ, ví dụ 2026-12-01T17:00:00+07:00",
+               "An ISO-8601 time with a zone, e.g. 2026-12-01T17:00:00+07:00")
+    if not isinstance(value, str) or len(value) > 40:
+        raise refuse(*example)
+    raw = value.strip()
+    try:
+        zoned = datetime.fromisoformat(raw[:-1] + "+00:00" if raw.endswith(("Z", "z")) else raw)
+    except ValueError:
+        raise refuse(*example) from None
+    if zoned.tzinfo is None:  # a bare local time is ambiguous for a deadline: the sender says which zone
+        raise refuse("Thiếu múi giờ (thêm +07:00 hoặc Z)", "The time needs a zone (add +07:00 or Z)")
+    moment = parse_utc(raw)
+    if ctx.calendar is not None:
+        moment = ctx.calendar.next_office_instant(moment)
+    due = to_iso(moment)
+    if due <= ctx.now:
+        raise refuse("Hạn xử lý đã qua", "The deadline is in the past")
+    if accept_due_at and due < accept_due_at:
+        shown = parse_utc(accept_due_at).astimezone(LOCAL_TZ).strftime("%H:%M %d/%m/%Y")
+        raise refuse(f"Không được trước hạn tiếp nhận ({shown})", f"Not before the acceptance deadline ({shown})")
+    return due
 
 
 def _assign(report: Report, body: dict[str, Any], ctx: Context, actor: Actor) -> Planned:

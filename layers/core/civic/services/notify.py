@@ -40,7 +40,7 @@ def event_from_image(image: Mapping[str, Any]) -> Event:
 
     e = timeline_event(dict(image))
     return Event(report_id=e.report_id, seq=e.seq, type=e.type, at=e.at, status=e.status, actor_id=e.actor_id,
-                 data=e.data)
+                 data=e.data, public=e.public)
 
 
 def on_timeline_event(event: Event, *, reports: ReportStore, store: NotifyStore, queue: NotifyQueue,
@@ -58,7 +58,8 @@ def on_timeline_event(event: Event, *, reports: ReportStore, store: NotifyStore,
         store.index_area(str(event.data["admin_unit"]), report.citizen_id, "report", event.at)
     facts = ReportFacts(id=report.id, tracking_code=report.tracking_code, citizen_id=report.citizen_id,
                         unit_code=report.unit_code, assignee=report.assignee, due_at=report.due_at,
-                        accept_due_at=report.accept_due_at)
+                        accept_due_at=report.accept_due_at, resolved_by=report.resolved_by,
+                        senders=tuple(report.transferred_from))
     cache: dict[str, list[tuple[str, str]]] = {}
 
     def staff_of(unit: str) -> list[tuple[str, str]]:
@@ -66,10 +67,11 @@ def on_timeline_event(event: Event, *, reports: ReportStore, store: NotifyStore,
             cache[unit] = store.staff_of(unit)
         return cache[unit]
 
-    # Followers are told only of what the public may see: nothing while the report is hidden.
-    needs_followers = event.type in ("accept", "refuse", "transfer", "resolve", "approve", "closed") and \
-        is_public(report, all_categories().get(report.category))
-    targets = core.audience(event, facts, store.followers(report.id) if needs_followers else [], staff_of)
+    # Followers are told only of what the public may see: public events, nothing while the report is hidden,
+    # and only what happened after they followed (a replayed old event is not news to a new follower).
+    needs_followers = event.public and is_public(report, all_categories().get(report.category))
+    followers = store.followers(report.id, since=event.at) if needs_followers else []
+    targets = core.audience(event, facts, followers, staff_of)
     if not targets:
         return 0
     people = store.preferences(t.user_id for t in targets)

@@ -15,12 +15,19 @@ def run(
     parent_of: Callable[[str | None], str | None] = lambda code: None,
     extend: Callable[[str, str, str], str] | None = None,
     days_back: int = 30,
+    clock: str | None = None,
 ) -> dict[str, int]:
     """Counts of what happened. Every stage that is due is taken in the same run (a run long after a
-    deadline warns, marks overdue and escalates). A report changed meanwhile is left for the next run."""
+    deadline warns, marks overdue and escalates). A report changed meanwhile is left for the next run.
+
+    `now` is the schedule's time; `clock` the real time. A `now` ahead of the clock (`civic local tick sla
+    --at` a future time, to try deadlines) decides each report's due state as of `now` but writes its
+    events at the real time: simulated time never leaves a future-dated event. A replayed run (`now` in
+    the past) acts and stamps as of when it was due."""
     outcomes: Counter[str] = Counter()
+    stamp = clock if clock and clock < now else None
     for report in store.due(now, days_back):
-        planned = step(report, now, parent_of, extend)
+        planned = step(report, now, parent_of, extend, stamp)
         if planned is None:
             outcomes["not_due"] += 1
         while planned is not None:
@@ -32,5 +39,5 @@ def run(
                 break
             outcomes[event.type] += 1
             report = updated
-            planned = step(report, now, parent_of, extend)
+            planned = step(report, now, parent_of, extend, stamp)
     return dict(outcomes)

@@ -1,8 +1,9 @@
 """Staff use cases: who sees which reports, the inbox, the full record, actions, evidence uploads.
 
 Visibility: officers and leaders see the reports of their own units; coordinators see their
-units' whole subtrees and everything awaiting triage. A report outside that is "not found" (404),
-so its existence never leaks to another ward.
+units' whole subtrees and everything awaiting triage. A unit that transferred a report away keeps
+reading it (and follows it, civic.domain.notify) but no longer acts on it. A report outside that is
+"not found" (404), so its existence never leaks to another ward.
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ def _subtree(tree: UnitTree, roots: tuple[str, ...]) -> set[str]:
     return out
 
 
-def can_see(member: StaffMember, report: Report, tree: UnitTree) -> bool:
+def can_handle(member: StaffMember, report: Report, tree: UnitTree) -> bool:
+    """Whether the member works on the report (acts on it), not only reads it."""
     if member.role == "moderator":
         return True
     if member.role == "coordinator":
@@ -82,10 +84,23 @@ def can_see(member: StaffMember, report: Report, tree: UnitTree) -> bool:
     return report.unit_code in member.units
 
 
-def _visible(store: ReportStore, member: StaffMember, report_id: str, tree: UnitTree) -> Report:
+def sent_it(member: StaffMember, report: Report) -> bool:
+    """One of the member's units transferred the report away (it follows it, read-only)."""
+    return bool(set(report.transferred_from) & set(member.units))
+
+
+def can_see(member: StaffMember, report: Report, tree: UnitTree) -> bool:
+    return can_handle(member, report, tree) or sent_it(member, report)
+
+
+def _visible(store: ReportStore, member: StaffMember, report_id: str, tree: UnitTree, *, handle: bool = False) -> Report:
     report = store.get(report_id) if isinstance(report_id, str) and REPORT_ID.match(report_id) else None
     if report is None or not can_see(member, report, tree):
         raise NotFound("Không tìm thấy phản ánh", "Report not found")
+    if handle and not can_handle(member, report, tree):
+        raise Forbidden(text("Đơn vị của bạn đã chuyển phản ánh này cho đơn vị khác: chỉ được xem",
+                             "Your unit transferred this report to another unit: you may only read it"),
+                        code="transferred_away")
     return report
 
 
@@ -125,7 +140,7 @@ def flag_details(report: Report, store: ReportStore, member: StaffMember, tree: 
 
 def staff_view(
     report: Report, events: list[TimelineEvent], member: StaffMember, settings: Settings,
-    flags: list[dict[str, Any]] | None = None,
+    flags: list[dict[str, Any]] | None = None, handles: bool = True,
 ) -> dict[str, Any]:
     """Everything staff work with: internal notes, the whole timeline, what they may do next."""
     category = all_categories().get(report.category)
@@ -151,7 +166,10 @@ def staff_view(
         # Moderation: what the public sees and why (the original text stays above).
         moderation={"hidden": hide_reason(report.hidden), "public": is_public(report, category),
                     "redacted": report.redacted, "flag_count": report.flag_count, "review": report.review},
-        allowed_actions=allowed_actions(report, member.actor),
+        # "transferred": my unit sent it away and follows it (read-only); "handling": mine to work on.
+        access="handling" if handles else "transferred",
+        transferred_from=list(report.transferred_from),
+        allowed_actions=allowed_actions(report, member.actor) if handles else [],
         timeline=[
             {"seq": e.seq, "type": e.type, "at": e.at, "by": e.actor_role,
              # An anonymous citizen stays anonymous to staff too.
@@ -169,7 +187,8 @@ def detail(
     store: ReportStore, member: StaffMember, report_id: str, tree: UnitTree, settings: Settings
 ) -> dict[str, Any]:
     report = _visible(store, member, report_id, tree)
-    return staff_view(report, store.timeline(report.id), member, settings, flag_details(report, store, member, tree))
+    return staff_view(report, store.timeline(report.id), member, settings, flag_details(report, store, member, tree),
+                      can_handle(member, report, tree))
 
 
 def inbox(
@@ -205,6 +224,7 @@ def _inbox_matches(
     due_state: Callable[[str | None], str],
 ) -> tuple[list[tuple[Report, str]], int, int]:
     allowed = {"status", "priority", "category", "due", "q", "limit", "cursor", "queue"}
+    queues = ("units", "transferred", "moderation")
     unknown = set(params) - allowed
     if unknown:
         raise Invalid("unknown_parameter", text("Tham số không được hỗ trợ", "Unknown query parameter"),
@@ -224,9 +244,9 @@ def _inbox_matches(
     except ValueError:
         raise Invalid("invalid_request", text("Tham số phân trang không hợp lệ", "Invalid paging parameters")) from None
     queue = params.get("queue")
-    if queue not in (None, "", "units", "moderation"):
+    if queue not in (None, "", *queues):
         raise Invalid("invalid_request", text("Tham số không hợp lệ", "Invalid parameter"),
-                      {"queue": text("units, moderation", "units, moderation")})
+                      {"queue": text(", ".join(queues), ", ".join(queues))})
     if member.role == "moderator" and queue != "moderation":
         raise Invalid("invalid_request", text("Người kiểm duyệt dùng hàng đợi kiểm duyệt", "Moderators use the moderation queue"),
                       {"queue": text("moderation", "moderation")})
@@ -234,10 +254,15 @@ def _inbox_matches(
         # Reports a moderator must look at (flagged, or hidden pending review), in any status, that I may see.
         statuses = statuses if params.get("status") else list(STATUSES)
         found = [r for r in store.review_queue(MAX_REVIEW) if can_see(member, r, tree)]
+    elif queue == "transferred":
+        # Reports my units sent to another unit, in any status (the sender follows them to the end);
+        # one that came back to my units is in my own queue again.
+        statuses = statuses if params.get("status") else list(STATUSES)
+        found = [r for r in store.transferred_by(list(member.units)) if not can_handle(member, r, tree)]
     else:
         units = sorted(_subtree(tree, member.units)) if member.role == "coordinator" else list(member.units)
         found = store.by_units(units, statuses)
-    if queue != "moderation" and member.role == "coordinator" and "needs_triage" in statuses:
+    if queue in (None, "", "units") and member.role == "coordinator" and "needs_triage" in statuses:
         found += [r for r in store.by_units([TRIAGE_QUEUE], ["needs_triage"]) if r.id not in {f.id for f in found}]
     q = (params.get("q") or "").strip().lower()
     items = []
@@ -266,7 +291,7 @@ def act(
     """Take one action on the version the officer saw; one transaction with its timeline event."""
     if not isinstance(body, dict):
         raise Invalid("invalid_request", text("Nội dung phải là một đối tượng JSON", "The body must be a JSON object"))
-    report = _visible(store, member, report_id, tree)
+    report = _visible(store, member, report_id, tree, handle=True)
     version = body.get("version", seen_version)
     if not isinstance(version, int) or isinstance(version, bool):
         raise Invalid("version_required", text("Cần phiên bản phản ánh đã xem (version hoặc If-Match)",
@@ -281,7 +306,9 @@ def act(
         store.save(updated, report.version, event)
     except ConcurrentChange:
         raise _conflict(store.get(report.id) or report) from None
-    return staff_view(updated, store.timeline(report.id), member, settings, flag_details(updated, store, member, tree))
+    # After a transfer my unit follows it read-only: the answer shows it so, not as if I still handled it.
+    return staff_view(updated, store.timeline(report.id), member, settings, flag_details(updated, store, member, tree),
+                      can_handle(member, updated, tree))
 
 
 def request_evidence(
@@ -294,7 +321,7 @@ def request_evidence(
 
     if member.role == "moderator":  # moderators only moderate
         raise Forbidden(text("Người kiểm duyệt không xử lý phản ánh", "Moderators do not handle reports"))
-    report = _visible(store, member, report_id, tree)
+    report = _visible(store, member, report_id, tree, handle=True)
     for index, item in enumerate(request.media):
         limit = settings.max_upload_bytes(media_kind(item.content_type))
         if item.size > limit:

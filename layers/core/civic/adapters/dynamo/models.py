@@ -158,6 +158,7 @@ class ReportModel(Model):
     redacted = MapAttribute(null=True)
     flag_count = NumberAttribute(null=True)
     review = UnicodeAttribute(null=True)
+    transferred_from = ListAttribute(of=UnicodeAttribute, null=True)
 
     by_unit_status = ByUnitStatus()
     by_citizen = ByCitizen()
@@ -188,6 +189,33 @@ class FlagModel(Model):
     id = UnicodeAttribute(hash_key=True)
     reason = UnicodeAttribute()
     at = UnicodeAttribute()
+
+
+class BySender(GlobalSecondaryIndex):
+    """ByUnitStatus read for the rows of SentModel: `queue = "sent#<unit>"`, newest transfer last."""
+
+    class Meta:
+        index_name = "ByUnitStatus"
+        projection = AllProjection()
+
+    queue = UnicodeAttribute(hash_key=True)
+    status_created = UnicodeAttribute(range_key=True)
+
+
+class SentModel(Model):
+    """An index row in the Reports table (`id = "sent#<unit>#<report id>"`): this unit transferred the
+    report away. Written in the transfer's transaction; its `queue` ("sent#<unit>") puts it in the
+    ByUnitStatus index, where the "transferred by us" inbox view reads it (no unit code starts so)."""
+
+    class Meta(_Meta):
+        pass
+
+    id = UnicodeAttribute(hash_key=True)
+    report_id = UnicodeAttribute()
+    queue = UnicodeAttribute()
+    status_created = UnicodeAttribute()  # "<transfer time>#<report id>"
+
+    by_sender = BySender()
 
 
 class PhotoHashModel(Model):
@@ -393,6 +421,7 @@ TABLE_OF = {
     TrackingCodeModel: "reports_table",
     PhotoHashModel: "reports_table",
     FlagModel: "reports_table",
+    SentModel: "reports_table",
     TimelineModel: "timeline_table",
     UnitModel: "units_table",
     UserModel: "users_table",

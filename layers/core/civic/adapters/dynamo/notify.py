@@ -127,8 +127,8 @@ class DynamoNotifyStore:
         self.save_preferences(user_id, {"devices": [{"platform": d.platform, "token": d.token} for d in kept]})
         return True
 
-    def followers(self, report_id: str) -> list[str]:
-        return [f.user_id for f in FollowModel.query(report_id)]
+    def followers(self, report_id: str, since: str | None = None) -> list[str]:
+        return [f.user_id for f in FollowModel.query(report_id) if since is None or f.at <= since]
 
     # ---------------------------------------------------------- indexes
 

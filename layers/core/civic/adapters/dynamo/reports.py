@@ -17,6 +17,7 @@ from civic.adapters.dynamo.models import (
     MediaMap,
     PhotoHashModel,
     ReportModel,
+    SentModel,
     TimelineModel,
     TrackingCodeModel,
 )
@@ -27,6 +28,7 @@ from civic.domain.reports import TRIAGE_QUEUE, MediaItem, Report, TimelineEvent
 
 TRACKING_PREFIX = "tracking#"
 FLAG_PREFIX = "flag#"
+SENT_PREFIX = "sent#"
 # A feed page evaluates at most this many items per cell (matching or not), so a rare filter
 # cannot turn one request into a scan of a whole city's history.
 _MAX_SCAN_PER_CELL = 1000
@@ -121,6 +123,7 @@ def report_to_model(report: Report) -> ReportModel:
         redacted=report.redacted,
         flag_count=report.flag_count or None,
         review=report.review,
+        transferred_from=list(report.transferred_from) or None,
         pub_lat=pub_lat,
         pub_lon=pub_lon,
         cell=report.cell,
@@ -188,6 +191,7 @@ def model_to_report(model: ReportModel) -> Report:
         redacted=_raw_map(model.redacted) or None,
         flag_count=int(model.flag_count or 0),
         review=model.review,
+        transferred_from=list(model.transferred_from or []),
     )
 
 
@@ -229,6 +233,14 @@ def event_from_image(image: dict[str, Any]) -> TimelineEvent:
     )
 
 
+def _sent_row(event: TimelineEvent) -> SentModel | None:
+    sender = event.data.get("from_unit") if event.type == "transfer" else None
+    if not isinstance(sender, str) or not sender:
+        return None
+    return SentModel(id=f"{SENT_PREFIX}{sender}#{event.report_id}", report_id=event.report_id,
+                     queue=f"{SENT_PREFIX}{sender}", status_created=f"{event.at}#{event.report_id}")
+
+
 def _reasons(exc: TransactWriteError) -> list[str | None]:
     return [getattr(r, "code", None) if r else None for r in (exc.cancellation_reasons or [])]
 
@@ -248,6 +260,9 @@ class DynamoReportStore:
                     tx.save(guard, condition=type(guard).id.does_not_exist())
                 tx.save(report_to_model(report), condition=report_condition)
                 tx.save(event_to_model(event), condition=TimelineModel.seq.does_not_exist())
+                sent = _sent_row(event)
+                if sent is not None:  # the sender's "transferred by us" index row, in the same change
+                    tx.save(sent)
         except TransactWriteError as exc:
             reasons = _reasons(exc)
             if guard_taken is not None and reasons and reasons[0] == "ConditionalCheckFailed":
@@ -273,8 +288,14 @@ class DynamoReportStore:
         rows = ReportModel.by_review.query(REVIEW_PENDING, scan_index_forward=False, limit=limit)
         return [model_to_report(m) for m in rows]
 
+    def transferred_by(self, units: list[str]) -> list[Report]:
+        """The reports these units transferred away (their SentModel rows in ByUnitStatus), read afresh."""
+        ids = list(dict.fromkeys(row.report_id for unit in units
+                                 for row in SentModel.by_sender.query(f"{SENT_PREFIX}{unit}")))
+        return [model_to_report(m) for m in ReportModel.batch_get(ids)] if ids else []
+
     def get(self, report_id: str) -> Report | None:
-        if report_id.startswith((TRACKING_PREFIX, FLAG_PREFIX)):
+        if report_id.startswith((TRACKING_PREFIX, FLAG_PREFIX, SENT_PREFIX)):
             return None
         try:
             return model_to_report(ReportModel.get(report_id, consistent_read=True))
