@@ -12,7 +12,7 @@ from civic.domain import contacts as rules
 from civic.domain import notify as core
 from civic.domain.contacts import contact_key
 from civic.domain.errors import DomainError
-from civic.domain.inputs import ContactCode, ContactToken
+from civic.domain.inputs import ContactCode, ContactToken, PreferencesInput
 from civic.domain.notify import Alert, Event, Preferences, ReportFacts
 from civic.services import contacts
 
@@ -253,7 +253,7 @@ def test_preferences_put_asks_once_and_shows_status():
     claims = {"sub": "u1", "email": "me@x.vn", "email_verified": "true"}
 
     def put(body):
-        return notify.save_preferences("u1", body, store=people, unit_exists=lambda c: False, now=NOW,
+        return notify.save_preferences("u1", PreferencesInput.parse(body), store=people, unit_exists=lambda c: False, now=NOW,
                                        claims_email="me@x.vn", claims=claims, verification=verification)
 
     first = put({"channels": ["inbox", "email", "sms"], "phone": "+84901234567"})

@@ -8,6 +8,7 @@ import pytest
 from shapely.geometry import box
 
 from civic.domain.errors import DomainError
+from civic.domain.inputs import PreferencesInput
 from civic.domain.notify import MAX_FOLLOW_UNITS, Alert, Preferences
 from civic.domain.units import Unit, UnitTree
 from civic.services import notify
@@ -51,7 +52,7 @@ class Store:
 
 
 def save(store, body):
-    return notify.save_preferences("u1", body, store=store, unit_exists=admin_unit, now=NOW)
+    return notify.save_preferences("u1", PreferencesInput.parse(body), store=store, unit_exists=admin_unit, now=NOW)
 
 
 def test_followed_areas_are_validated_and_indexed_beside_the_home_ward():

@@ -4,6 +4,7 @@ in-memory stand-ins for the store and the queue: no AWS)."""
 import pytest
 
 from civic.domain.errors import DomainError
+from civic.domain.inputs import PreferencesInput
 from civic.domain.notify import Alert, Message, Preferences
 from civic.domain.units import Unit, UnitTree
 from civic.services import notify
@@ -17,16 +18,24 @@ TREE = UnitTree([
 ])
 
 
+def parse_preferences(body, unit_exists):
+    """As the route does: the body's shape by its model, then the units by the service."""
+    return notify.parse_preferences(PreferencesInput.parse(body), unit_exists)
+
+
 def test_preferences_parse_and_refuse_bad_fields():
-    ok = notify.parse_preferences({"channels": ["inbox", "sms"], "language": "en", "quiet_hours": {"start": "22:00", "end": "06:30"},
+    ok = parse_preferences({"channels": ["inbox", "sms"], "language": "en", "quiet_hours": {"start": "22:00", "end": "06:30"},
                                    "phone": "+84901234567", "home_unit": "W01", "email": None}, lambda c: c in TREE)
     assert ok == {"channels": ["inbox", "sms"], "language": "en", "quiet_start": "22:00", "quiet_end": "06:30",
                   "phone": "+84901234567", "home_unit": "W01", "email": None}
     with pytest.raises(DomainError) as bad:
-        notify.parse_preferences({"channels": ["fax"], "language": "fr", "quiet_hours": {"start": "24:00", "end": "1"},
+        parse_preferences({"channels": ["fax"], "language": "fr", "quiet_hours": {"start": "24:00", "end": "1"},
                                   "phone": "0901", "email": "nope", "home_unit": "ZZ", "colour": "red"}, lambda c: c in TREE)
     assert bad.value.kind == "invalid"
-    assert set(bad.value.fields) == {"channels", "language", "quiet_hours", "phone", "email", "home_unit", "colour"}
+    assert set(bad.value.fields) == {"channels", "language", "quiet_hours", "phone", "email", "colour"}
+    with pytest.raises(DomainError) as unknown:  # well-formed, but no such unit
+        parse_preferences({"home_unit": "ZZ", "follow_units": ["W01", "EVN"]}, lambda c: c in TREE and c != "EVN")
+    assert set(unknown.value.fields) == {"home_unit", "follow_units"} and unknown.value.fields["home_unit"].vi
 
 
 def body(**kw):
@@ -117,7 +126,7 @@ def test_deliver_defers_until_quiet_hours_end_and_sends_once_after():
                                  {"home_unit": ["W01"]}, {"language": ["vi"]}, {"quiet_hours": "22:00"}, [], "x"])
 def test_odd_preference_bodies_are_400_not_500(bad):
     with pytest.raises(DomainError) as refused:
-        notify.parse_preferences(bad, lambda c: c in TREE)
+        parse_preferences(bad, lambda c: c in TREE)
     assert refused.value.kind == "invalid"
 
 

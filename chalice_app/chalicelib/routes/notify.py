@@ -31,6 +31,7 @@ def _now() -> str:
 @bp.route("/v1/me/preferences", methods=["GET", "PUT"], authorizer=authorizer, cors=CORS, content_types=BODY_TYPES)
 @endpoint
 def my_preferences():
+    from civic.domain import inputs
     from civic.services import notify
     request = bp.current_request
     found = claims(request)
@@ -40,7 +41,8 @@ def my_preferences():
         return notify.my_preferences(user_id, found, store=wired.notify_store, verification=wired.verification,
                                      now=_now())
     tree = wired.directory.tree
-    return notify.save_preferences(user_id, json_body(request), store=wired.notify_store, now=_now(), claims_email=email,
+    body = parsed_body(request, inputs.PreferencesInput)
+    return notify.save_preferences(user_id, body, store=wired.notify_store, now=_now(), claims_email=email,
                                    unit_exists=lambda code: code in tree and not tree.get(code).is_agency,
                                    claims=found, verification=wired.verification)
 

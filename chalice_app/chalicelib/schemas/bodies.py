@@ -12,8 +12,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib.schemas.common import ActionName, AlertKind, AlertSeverity, CategoryCode, Code, Priority, Text, UnitKind
 from civic.domain import submission
-from civic.domain.inputs import ContactCode, ContactToken, DeviceInput, EvidenceRequest, FlagInput, RatingInput, Reply
-from civic.domain.notify import CHANNELS, LANGUAGES, MAX_FOLLOW_UNITS
+from civic.domain.inputs import (
+    ContactCode,
+    ContactToken,
+    DeviceInput,
+    EvidenceRequest,
+    FlagInput,
+    PreferencesInput,
+    RatingInput,
+    Reply,
+)
 from civic.domain.reports import MAX_ADDRESS, MAX_DESCRIPTION
 from civic.domain.submission import EvidenceDeclaration, MediaDeclaration
 from civic.domain.units import SCOPES
@@ -23,9 +31,8 @@ from civic.services.staff_admin import EMAIL as STAFF_EMAIL
 from civic.services.staff_admin import ROLES as STAFF_ROLES
 
 __all__ = ["ContactCode", "ContactToken", "DeviceInput", "EvidenceDeclaration", "EvidenceRequest", "FlagInput",
-           "MediaDeclaration", "RatingInput", "Reply", "ReportSubmission"]
+           "MediaDeclaration", "PreferencesInput", "RatingInput", "Reply", "ReportSubmission"]
 
-HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 MAX_COMMENT = 1000
 MAX_NAME = 200
 MAX_CONTACT = 300
@@ -144,24 +151,6 @@ class RuleInput(Closed):
     priority: int = Field(None, ge=-MAX_RULE_PRIORITY, le=MAX_RULE_PRIORITY)
     enabled: bool = None
     note: str = Field(None, max_length=MAX_NOTE)
-
-
-class QuietHours(BaseModel):
-    start: str = Field(pattern=HHMM)
-    end: str = Field(pattern=HHMM)
-
-
-class Preferences(Closed):
-    channels: list[Literal[CHANNELS]] = Field(None, json_schema_extra={"uniqueItems": True})  # type: ignore[valid-type]
-    language: Literal[LANGUAGES] = None  # type: ignore[valid-type]
-    quiet_hours: QuietHours | None = None
-    email: str | None = None
-    phone: str | None = Field(None, description="E.164, e.g. +84912345678")
-    zalo_user_id: str | None = None
-    home_unit: str | None = Field(None, description="An administrative unit's code")
-    follow_units: list[str] | None = Field(
-        None, max_length=MAX_FOLLOW_UNITS, json_schema_extra={"uniqueItems": True},
-        description="Administrative units followed beyond the home one: their alerts reach me ([] or null: none)")
 
 
 

@@ -259,7 +259,7 @@ OPERATIONS: tuple[Op, ...] = (
        security="bearer"),
     Op("/v1/me/preferences", "put", "putPreferences", ("notifications",),
        'Change my notification preferences (the fields given; null or "" removes one)',
-       Answer("Saved", a.PreferencesView), (400, 401), security="bearer", body=b.Preferences),
+       Answer("Saved", a.PreferencesView), (400, 401), security="bearer", body=b.PreferencesInput),
     Op("/v1/contacts/verify", "post", "verifyContactByLink", ("notifications",),
        "Confirm an email, phone or Zalo id with the token of the verification link (no sign-in; the token is the secret)",
        Answer("Confirmed; that contact receives notifications from now on", a.ContactVerified), (400,),

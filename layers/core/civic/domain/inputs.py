@@ -8,14 +8,15 @@ generic one. Kept apart from civic.domain.reports so reading reports never pays 
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from civic.domain.contacts import CODE_PATTERN, TOKEN_PATTERN, VERIFIABLE
 from civic.domain.errors import Invalid
 from civic.domain.moderation import FLAG_REASONS
-from civic.domain.notify import DEVICE_PLATFORMS
+from civic.domain.notify import CHANNELS, DEVICE_PLATFORMS, HHMM, LANGUAGES, MAX_FOLLOW_UNITS
 from civic.domain.submission import (
     EVIDENCE_MESSAGES,
     EvidenceDeclaration,
@@ -47,7 +48,10 @@ class Input(BaseModel):
             return cls.model_validate(body)
         except ValidationError as exc:
             refused = validation_error(exc, cls.MESSAGES)
-            fields = {name: cls.HINTS.get(name.split(".")[0], message) for name, message in refused.fields.items()}
+            fields: dict[str, Text] = {}
+            for name, message in refused.fields.items():
+                top = name.split(".")[0]  # a hinted field answers once, under its own name
+                fields.setdefault(top, cls.HINTS[top]) if top in cls.HINTS else fields.setdefault(name, message)
             if "body" in fields:  # not an object at all
                 fields["body"] = vi_en("Cần một đối tượng JSON", "A JSON object is required")
             raise Invalid("invalid_request", cls.TITLE, fields) from None
@@ -127,5 +131,62 @@ class ContactCode(Input):
     TITLE = vi_en("Yêu cầu xác nhận không hợp lệ", "Invalid confirmation request")
 
 
+PHONE = re.compile(r"^\+[1-9][0-9]{7,14}$")
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,}$")
+ZALO_USER = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+CONTACT_PATTERNS = {"email": EMAIL, "phone": PHONE, "zalo_user_id": ZALO_USER}
+
+
+class QuietHours(Input):
+    start: str = Field(pattern=HHMM.pattern)
+    end: str = Field(pattern=HHMM.pattern)
+
+
+class PreferencesInput(Input):
+    """PUT /v1/me/preferences: only the fields sent change; null (or "") removes a contact or area."""
+
+    # A field left out stays as it was; an explicit null is refused for channels and language.
+    channels: list[Literal[CHANNELS]] = Field(None, json_schema_extra={"uniqueItems": True})  # type: ignore[valid-type,arg-type]
+    language: Literal[LANGUAGES] = None  # type: ignore[valid-type]
+    quiet_hours: QuietHours | None = None
+    email: str | None = None
+    phone: str | None = Field(None, description="E.164, e.g. +84912345678")
+    zalo_user_id: str | None = None
+    home_unit: str | None = Field(None, max_length=64, description="An administrative unit's code")
+    follow_units: list[str] | None = Field(
+        None, max_length=MAX_FOLLOW_UNITS, json_schema_extra={"uniqueItems": True},
+        description="Administrative units followed beyond the home one: their alerts reach me ([] or null: none)")
+    HINTS = {
+        "channels": vi_en(f"Danh sách các kênh: {', '.join(CHANNELS)}", f"A list of: {', '.join(CHANNELS)}"),
+        "language": vi_en("vi hoặc en", "vi or en"),
+        "quiet_hours": vi_en('{"start":"HH:MM","end":"HH:MM"} hoặc null', '{"start":"HH:MM","end":"HH:MM"} or null'),
+        "email": vi_en("Địa chỉ email", "An email address"),
+        "phone": vi_en("Số điện thoại dạng +84…", "A phone number like +84…"),
+        "zalo_user_id": vi_en("Mã người dùng Zalo", "A Zalo user id"),
+        "home_unit": vi_en("Mã một đơn vị hành chính", "The code of an administrative unit"),
+        "follow_units": vi_en(f"Tối đa {MAX_FOLLOW_UNITS} mã đơn vị hành chính khác nhau",
+                              f"At most {MAX_FOLLOW_UNITS} distinct administrative unit codes"),
+    }
+    TITLE = vi_en("Tùy chọn thông báo không hợp lệ", "Invalid notification preferences")
+
+
+    @field_validator("channels", "follow_units")
+    @classmethod
+    def _distinct(cls, values: list[str] | None) -> list[str] | None:
+        if values is not None and len(set(values)) != len(values):
+            raise ValueError("items must be distinct")
+        return values
+
+    @field_validator("email", "phone", "zalo_user_id")
+    @classmethod
+    def _contact(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """"" or null removes the contact; otherwise it must look like one."""
+        if not value:
+            return None
+        if not CONTACT_PATTERNS[str(info.field_name)].match(value):
+            raise ValueError("not a valid address")
+        return value
+
+
 __all__ = ["ContactCode", "ContactToken", "DeviceInput", "EvidenceRequest", "FlagInput", "Input", "MediaDeclaration",
-           "RatingInput", "Reply"]
+           "PreferencesInput", "QuietHours", "RatingInput", "Reply"]

@@ -45,7 +45,7 @@ ALERT_SEVERITIES = ("info", "warning", "severe", "extreme")
 URGENT_SEVERITIES = ("severe", "extreme")
 STAFF_ROLES = ("officer", "leader")
 MAX_FOLLOW_UNITS = 10  # areas a person may follow beyond their home ward
-_HHMM = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
+HHMM = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 
 
 # ------------------------------------------------------------------ inputs
@@ -561,4 +561,4 @@ def alert_messages(alert: Alert, people: Iterable[Preferences], now: str,
 
 
 def valid_hhmm(value: Any) -> bool:
-    return isinstance(value, str) and bool(_HHMM.match(value))
+    return isinstance(value, str) and bool(HHMM.match(value))

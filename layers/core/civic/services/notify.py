@@ -23,7 +23,7 @@ from civic.domain.units import UnitTree
 from civic.i18n import text
 
 if TYPE_CHECKING:
-    from civic.domain.inputs import DeviceInput
+    from civic.domain.inputs import DeviceInput, PreferencesInput
     from civic.services.contacts import Verification
     from civic.services.routing import Locator
     from civic.settings import Settings
@@ -120,9 +120,6 @@ def fan_out(job: Mapping[str, Any], *, store: NotifyStore, queue: NotifyQueue, n
 
 # ------------------------------------------------------------------ preferences, devices, inbox
 
-PREF_FIELDS = ("channels", "language", "quiet_hours", "email", "phone", "zalo_user_id", "home_unit", "follow_units")
-PHONE = r"^\+[1-9][0-9]{7,14}$"
-EMAIL = r"^[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,}$"
 
 
 def preferences_view(prefs: core.Preferences | None, user_id: str, claims_email: str | None = None,
@@ -157,70 +154,26 @@ def my_preferences(user_id: str, claims: Mapping[str, Any], *, store: NotifyStor
     return _view(prefs, user_id, claims, verification, now)
 
 
-def parse_preferences(body: Any, unit_exists: Callable[[str], bool]) -> dict[str, Any]:
-    """PUT /v1/me/preferences body → the Users table fields to set (None: remove). 400 otherwise."""
-    import re
-
-    if not isinstance(body, dict):
-        raise Invalid("invalid_request", text("Cần một đối tượng JSON", "A JSON object is required"))
+def parse_preferences(body: PreferencesInput, unit_exists: Callable[[str], bool]) -> dict[str, Any]:
+    """PUT /v1/me/preferences → the Users table fields to set (None: remove); only the fields sent.
+    The model checked their shapes; what is left is whether the units exist."""
+    sent = body.model_fields_set
+    out: dict[str, Any] = {name: getattr(body, name) for name in sent
+                           if name in ("channels", "language", "email", "phone", "zalo_user_id")}
+    if "quiet_hours" in sent:
+        quiet = body.quiet_hours
+        out["quiet_start"], out["quiet_end"] = (quiet.start, quiet.end) if quiet else ("", "")
     errors: dict[str, Any] = {}
-    out: dict[str, Any] = {}
-    unknown = set(body) - set(PREF_FIELDS)
-    for name in unknown:
-        errors[name] = text("Trường không được hỗ trợ", "Unknown field")
-    if "channels" in body:
-        ch = body["channels"]
-        if not isinstance(ch, list) or not all(isinstance(c, str) and c in core.CHANNELS for c in ch) \
-                or len(set(ch)) != len(ch):
-            errors["channels"] = text(f"Danh sách các kênh: {', '.join(core.CHANNELS)}",
-                                      f"A list of: {', '.join(core.CHANNELS)}")
-        else:
-            out["channels"] = list(ch)
-    if "language" in body:
-        if body["language"] not in core.LANGUAGES:
-            errors["language"] = text("vi hoặc en", "vi or en")
-        else:
-            out["language"] = body["language"]
-    if "quiet_hours" in body:
-        q = body["quiet_hours"]
-        if q is None:
-            out["quiet_start"] = out["quiet_end"] = ""
-        elif not isinstance(q, dict) or not core.valid_hhmm(q.get("start")) or not core.valid_hhmm(q.get("end")):
-            errors["quiet_hours"] = text('{"start":"HH:MM","end":"HH:MM"} hoặc null', '{"start":"HH:MM","end":"HH:MM"} or null')
-        else:
-            out["quiet_start"], out["quiet_end"] = q["start"], q["end"]
-    for name, pattern, hint in (("email", EMAIL, text("Địa chỉ email", "An email address")),
-                                ("phone", PHONE, text("Số điện thoại dạng +84…", "A phone number like +84…")),
-                                ("zalo_user_id", r"^[0-9A-Za-z_-]{1,64}$", text("Mã người dùng Zalo", "A Zalo user id"))):
-        if name in body:
-            value = body[name]
-            if value is None or value == "":
-                out[name] = None
-            elif not isinstance(value, str) or not re.match(pattern, value):
-                errors[name] = hint
-            else:
-                out[name] = value
-    if "home_unit" in body:
-        unit = body["home_unit"]
-        if unit is None or unit == "":
-            out["home_unit"] = None
-        elif not isinstance(unit, str) or not unit_exists(unit):
-            errors["home_unit"] = text("Mã một đơn vị hành chính", "The code of an administrative unit")
-        else:
-            out["home_unit"] = unit
-    if "follow_units" in body:
-        follow = body["follow_units"]
-        if follow is None or follow == []:
-            out["follow_units"] = None
-        elif not isinstance(follow, list) or len(follow) > core.MAX_FOLLOW_UNITS or len(set(map(str, follow))) != len(follow) \
-                or not all(isinstance(u, str) and unit_exists(u) for u in follow):
-            errors["follow_units"] = text(
-                f"Tối đa {core.MAX_FOLLOW_UNITS} mã đơn vị hành chính khác nhau",
-                f"At most {core.MAX_FOLLOW_UNITS} distinct administrative unit codes")
-        else:
-            out["follow_units"] = list(follow)
+    if "home_unit" in sent:
+        out["home_unit"] = body.home_unit or None
+        if body.home_unit and not unit_exists(body.home_unit):
+            errors["home_unit"] = body.HINTS["home_unit"]
+    if "follow_units" in sent:
+        out["follow_units"] = body.follow_units or None
+        if not all(unit_exists(code) for code in body.follow_units or ()):
+            errors["follow_units"] = body.HINTS["follow_units"]
     if errors:
-        raise Invalid("invalid_request", text("Tùy chọn thông báo không hợp lệ", "Invalid notification preferences"), errors)
+        raise Invalid("invalid_request", body.TITLE, errors)
     return out
 
 
@@ -234,7 +187,7 @@ def _areas(prefs: core.Preferences | None) -> dict[str, str]:
     return chosen
 
 
-def save_preferences(user_id: str, body: Any, *, store: NotifyStore, unit_exists: Callable[[str], bool], now: str,
+def save_preferences(user_id: str, body: PreferencesInput, *, store: NotifyStore, unit_exists: Callable[[str], bool], now: str,
                      claims_email: str | None = None, claims: Mapping[str, Any] | None = None,
                      verification: Verification | None = None) -> dict[str, Any]:
     """PUT /v1/me/preferences. A new email, phone or Zalo id is saved, gets one verification message
