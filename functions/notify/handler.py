@@ -20,7 +20,8 @@ def _notify(record) -> None:
     wired = services()
     withheld: Counter[str] = Counter()
     count = on_timeline_event(event, reports=wired.store, store=wired.notify_store, queue=wired.notify_queue,
-                              settings=wired.settings, now=now_iso(), withheld=withheld)
+                              settings=wired.settings, now=now_iso(), withheld=withheld,
+                              tree=wired.directory.tree)
     # The event id and type only: never recipients or texts.
     logger.info("notified", extra={"event_id": event.event_id, "type": event.type, "messages": count,
                                    "unverified_dropped": sum(withheld.values())})

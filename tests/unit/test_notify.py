@@ -349,3 +349,21 @@ def test_the_readme_shows_the_table_the_code_uses():
     assert start in readme and end in readme
     shown = readme[readme.index(start) + len(start):readme.index(end)]
     assert shown == core.recipient_table(), "README's notification table is stale: run `make docs`"
+
+
+def test_messages_name_units_in_the_readers_language_never_by_code():
+    from civic.domain.units import Unit, UnitTree
+    from civic.services.notify import unit_name
+
+    tree = UnitTree([Unit("W01", "UBND phường Mường Thanh", "Muong Thanh Ward", "ward"),
+                     Unit("W02", "UBND phường Tân Thanh", "Tan Thanh Ward", "ward")])
+    people = {"author": Preferences(user_id="author", channels=["email"], email="a@example.vn", language="vi"),
+              "f1": Preferences(user_id="f1", channels=["email"], email="f@example.vn", language="en")}
+    event = ev("transfer", "routed", to_unit="W02", from_unit="W01")
+    targets = core.audience(event, REPORT, ["f1"], staff_of)
+    msgs = core.compose(event, REPORT, targets, people, WEB, DAY,
+                        unit_name=lambda code, lang: unit_name(tree, code, lang))
+    texts = {(m.user_id, m.channel): m.text for m in msgs}
+    assert "UBND phường Tân Thanh" in texts[("author", "email")] and "W02" not in texts[("author", "email")]
+    assert "Tan Thanh Ward" in texts[("f1", "email")] and "W02" not in texts[("f1", "email")]
+    assert unit_name(tree, "GONE", "vi") == "GONE"  # a unit since removed: its code, rather than nothing

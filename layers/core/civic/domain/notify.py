@@ -393,8 +393,18 @@ def render(kind: str, language: str, channel: str, values: dict[str, str]) -> tu
     return tpl["title"].format(**clipped), tpl["text"].format(**clipped)
 
 
-def _values(event: Event, report: ReportFacts, language: str, web_base: str) -> dict[str, str]:
+UnitName = Callable[[str, str], str]  # (unit code, language) → the unit's name
+
+
+def _code(code: str, language: str) -> str:
+    return code
+
+
+def _values(event: Event, report: ReportFacts, language: str, web_base: str, unit_name: UnitName = _code) -> dict[str, str]:
     data = event.data or {}
+
+    def named(code: Any) -> str:  # people read a unit's name, never its code
+        return unit_name(str(code), language) if code else ""
     reason = data.get("reason") or {}
     reason_text = reason.get("en" if language == "en" else "vi", "") if isinstance(reason, dict) else str(reason)
     answer = data.get("answer") or {}
@@ -410,12 +420,12 @@ def _values(event: Event, report: ReportFacts, language: str, web_base: str) -> 
         "link": tracking_link(web_base, report.tracking_code),
         "reason": reason_text,
         "answer": answer.get("text", "") if isinstance(answer, dict) else str(answer),
-        "to_unit": str(data.get("to_unit") or ""),
+        "to_unit": named(data.get("to_unit")),
         "due": local_time(due, language),
         "resolve_due": local_time(resolve_due, language),
         "question": str(data.get("question") or ""),
-        "from_unit": str(data.get("from_unit") or ""),
-        "unit": str(report.unit_code or ""),
+        "from_unit": named(data.get("from_unit")),
+        "unit": named(report.unit_code),
         "status": status_label(event.status).get(language) if event.status in STATUSES else "",
         "rating": "" if satisfied is None else
         ("satisfied" if en else "hài lòng") if satisfied else ("not satisfied" if en else "không hài lòng"),
@@ -490,7 +500,8 @@ def _for_person(prefs: Preferences, source_id: str, now: str, urgent: bool,
 
 
 def compose(event: Event, report: ReportFacts, targets: list[Target], people: dict[str, Preferences],
-            web_base: str, now: str, withheld: Counter[str] | None = None) -> list[Message]:
+            web_base: str, now: str, withheld: Counter[str] | None = None,
+            unit_name: UnitName = _code) -> list[Message]:
     """One message per target and channel, in each person's language, deferred in quiet hours."""
     messages = []
     for target in targets:
@@ -498,7 +509,7 @@ def compose(event: Event, report: ReportFacts, targets: list[Target], people: di
         lang = prefs.language if prefs.language in LANGUAGES else "vi"
 
         def build(channel: str, language: str, kind: str = target.kind) -> tuple[str, str]:
-            return render(kind, language, channel, _values(event, report, language, web_base))
+            return render(kind, language, channel, _values(event, report, language, web_base, unit_name))
 
         for channel, address, title, body, not_before in _for_person(prefs, event.event_id, now, False, build,
                                                                      withheld):

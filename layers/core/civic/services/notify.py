@@ -44,7 +44,8 @@ def event_from_image(image: Mapping[str, Any]) -> Event:
 
 
 def on_timeline_event(event: Event, *, reports: ReportStore, store: NotifyStore, queue: NotifyQueue,
-                      settings: Settings, now: str, withheld: Counter[str] | None = None) -> int:
+                      settings: Settings, now: str, withheld: Counter[str] | None = None,
+                      tree: UnitTree | None = None) -> int:
     """Decide who hears about one event and enqueue their messages; returns how many.
 
     Replaying an event enqueues the same message ids again: the sender delivers each id once.
@@ -75,7 +76,8 @@ def on_timeline_event(event: Event, *, reports: ReportStore, store: NotifyStore,
     if not targets:
         return 0
     people = store.preferences(t.user_id for t in targets)
-    messages = core.compose(event, facts, targets, people, settings.web_base_url, now, withheld)
+    messages = core.compose(event, facts, targets, people, settings.web_base_url, now, withheld,
+                            unit_name=lambda code, lang: unit_name(tree, code, lang))
     if messages:
         queue.send_messages(messages, now)
     return len(messages)
@@ -95,6 +97,12 @@ def deliver(message: Message, *, send_once: Callable[[Message], dict[str, Any]],
         return "deferred"
     send_once(message)
     return "sent"
+
+
+def unit_name(tree: UnitTree | None, code: str, language: str) -> str:
+    """A unit's name in a language (its code when the tree does not know it)."""
+    unit = tree.get(code) if tree is not None else None
+    return code if unit is None else unit.name_en if language == "en" else unit.name_vi
 
 
 def fan_out(job: Mapping[str, Any], *, store: NotifyStore, queue: NotifyQueue, now: str,
