@@ -214,12 +214,12 @@ def version_tag(report: Report, viewer: str, image_format: str, settings: Settin
     return f'W/"{report.version}-{digest}"'
 
 
-def _named(view: dict[str, Any], report: Report, names: UnitNames | None) -> dict[str, Any]:
+def named(view: dict[str, Any], report: Report, names: UnitNames | None) -> dict[str, Any]:
     view["unit_name"] = names(report.unit_code) if names and report.unit_code else None
     return view
 
 
-def _named_event(event: dict[str, Any], names: UnitNames | None) -> dict[str, Any]:
+def named_event(event: dict[str, Any], names: UnitNames | None) -> dict[str, Any]:
     if names:
         data = event["data"]
         for key, name_key in _NAMED_UNITS.items():
@@ -255,7 +255,7 @@ def view_report_tagged(
         view = owner_view(report, category, settings.media_base_url, image_format)
     else:
         view = public_view(report, category, settings.media_base_url, image_format)
-    _named(view, report, names)
+    named(view, report, names)
     if follows is not None:
         view["followers"] = follows.count(report.id)
         if viewer_id and viewer_id != report.citizen_id:
@@ -299,8 +299,8 @@ def track_tagged(store: ReportStore, code: str, settings: Settings, image_format
     tag = version_tag(report, "public", image_format, settings, names)
     if tag in seen:
         return Tagged(tag, None)
-    view = _named(public_view(report, category, settings.media_base_url, image_format), report, names)
-    view["timeline"] = [_named_event(public_event(e), names) for e in store.timeline(report.id) if e.public]
+    view = named(public_view(report, category, settings.media_base_url, image_format), report, names)
+    view["timeline"] = [named_event(public_event(e), names) for e in store.timeline(report.id) if e.public]
     return Tagged(tag, view)
 
 

@@ -140,7 +140,7 @@ def flag_details(report: Report, store: ReportStore, member: StaffMember, tree: 
 
 def staff_view(
     report: Report, events: list[TimelineEvent], member: StaffMember, settings: Settings,
-    flags: list[dict[str, Any]] | None = None, handles: bool = True,
+    flags: list[dict[str, Any]] | None = None, handles: bool = True, tree: UnitTree | None = None,
 ) -> dict[str, Any]:
     """Everything staff work with: internal notes, the whole timeline, what they may do next."""
     category = all_categories().get(report.category)
@@ -178,6 +178,12 @@ def staff_view(
             for e in events
         ],
     )
+    if tree is not None:  # units by name, as the public pages show them (codes stay for links and filters)
+        from civic.services.intake import named, named_event, unit_names
+
+        names = unit_names(tree)
+        named(view, report, names)
+        view["timeline"] = [named_event(e, names) for e in view["timeline"]]
     if report.anonymous:
         view["citizen"] = "anonymous"
     return view
@@ -188,7 +194,7 @@ def detail(
 ) -> dict[str, Any]:
     report = _visible(store, member, report_id, tree)
     return staff_view(report, store.timeline(report.id), member, settings, flag_details(report, store, member, tree),
-                      can_handle(member, report, tree))
+                      can_handle(member, report, tree), tree)
 
 
 def inbox(
@@ -308,7 +314,7 @@ def act(
         raise _conflict(store.get(report.id) or report) from None
     # After a transfer my unit follows it read-only: the answer shows it so, not as if I still handled it.
     return staff_view(updated, store.timeline(report.id), member, settings, flag_details(updated, store, member, tree),
-                      can_handle(member, updated, tree))
+                      can_handle(member, updated, tree), tree)
 
 
 def request_evidence(
