@@ -58,9 +58,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_stack(state_dir: Path) -> tuple[subprocess.Popen, dict]:
+def start_stack(state_dir: Path, meter: bool = True) -> tuple[subprocess.Popen, dict]:
+    """`civic local --fresh` (with its call meter on) in `state_dir`, on free ports; (process, stack.json)."""
     ports = [str(_free_port()) for _ in range(3)]
-    cmd = [sys.executable, "-m", "civic_dev.cli", "local", "--fresh", "--meter", "--api-port", ports[0],
+    cmd = [sys.executable, "-m", "civic_dev.cli", "local", "--fresh", *(["--meter"] if meter else []), "--api-port", ports[0],
            "--web-port", ports[1], "--aws-port", ports[2], "--state-dir", str(state_dir), "--root", str(ROOT),
            *QUOTAS]
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT")}
