@@ -12,9 +12,10 @@ request from outside, such as the phone's presigned upload):
 
 Each step waits on POST /_local/settle, so no polling read is counted. Prices come from
 bench/prices-ap-southeast-1.json (dated, each with its source). DynamoDB is priced by the capacity
-units the meter estimates; Lambda by the measured duration of each invocation on this machine × the
-function's MemorySize from the template (an over-estimate: moto answers slower than DynamoDB and the
-first tier of rounding is ignored); API Gateway per API request. Calls made by the dispatcher's event
+units the meter estimates; Lambda's GB-seconds by a stated model: each invocation's own CPU time
+measured here plus AWS_CALL_MS (10 ms) for each AWS call it made, × the function's MemorySize from the
+template (the wall time measured here is printed too: moto answers in the same process on a shared
+machine, so it is an upper bound); API Gateway per API request. Calls made by the dispatcher's event
 sources that Lambda makes for free (DynamoDB Streams reads, the S3 listing that stands in for S3's
 notifications) and empty SQS long polls (a fixed cost per month, not per lifecycle) are shown apart
 and not priced; scheduled functions that happen to run meanwhile are shown apart too.
@@ -45,6 +46,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 PRICES = Path(__file__).with_name("prices-ap-southeast-1.json")
+# Assumed latency of one DynamoDB / S3 / SQS / SES / SNS call from Lambda in the region (Lambda bills the wait).
+AWS_CALL_MS = 10
 QUOTAS = [a for q in ("QuotaReportsPerHour", "QuotaReportsPerDay", "QuotaAnonymousReadsPerMinute")
           for a in ("--param", f"{q}=1000000")]
 FREE_IN_AWS = {("dynamodb", "DescribeStream"), ("dynamodb", "GetShardIterator"), ("dynamodb", "GetRecords"),
@@ -263,12 +266,24 @@ def report(snapshot: dict, n: int, prices: dict, log_bytes: int, sms: int, memor
     invocations = [i for i in snapshot["invocations"] if i["trigger"] not in ("Schedule", "ScheduleV2")]
     api = sum(1 for i in invocations if i["trigger"] == "API") / n
     lam = len(invocations) / n
-    gb_s = sum(i["duration_ms"] / 1000 * (i["memory_mb"] or memory.get(i["function"], 256)) / 1024
-               for i in invocations) / n
-    per_function: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+    # Lambda's duration, two ways: the wall time measured here (moto in the same process, a machine that
+    # may be busy: an upper bound), and the model priced: the invocation's own CPU time measured here
+    # plus AWS_CALL_MS for each AWS call it made (what DynamoDB and S3 take in the region, assumed).
+    gb_s_wall = sum(i["duration_ms"] / 1000 * (i["memory_mb"] or memory.get(i["function"], 256)) / 1024
+                    for i in invocations) / n
+    calls_of: dict[str, float] = defaultdict(float)
+    for row in snapshot["calls"]:
+        calls_of[row["caller"]] += row["calls"]
+    mem_of = {i["function"]: i["memory_mb"] or memory.get(i["function"], 256) for i in invocations}
+    cpu_of: dict[str, float] = defaultdict(float)
+    for i in invocations:
+        cpu_of[i["function"]] += i.get("cpu_ms", i["duration_ms"])
+    gb_s = sum((cpu_of[f] + calls_of.get(f, 0) * AWS_CALL_MS) / 1000 * mem_of[f] / 1024 for f in cpu_of) / n
+    per_function: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
     for i in invocations:
         per_function[i["function"]][0] += 1 / n
         per_function[i["function"]][1] += i["duration_ms"] / n
+        per_function[i["function"]][2] += i.get("cpu_ms", 0.0) / n
     extra = {
         "apigateway REST requests": api * _price(prices, "apigw_rest_request"),
         "lambda requests": lam * _price(prices, "lambda_request"),
@@ -280,8 +295,9 @@ def report(snapshot: dict, n: int, prices: dict, log_bytes: int, sms: int, memor
     by_service["logs"] += extra["cloudwatch logs"]
     total_usd += sum(extra.values())
     return {"lifecycles": n, "rows": lines, "billable_calls": total_calls, "api_requests": api,
-            "lambda_invocations": lam, "gb_seconds": gb_s, "log_bytes": log_bytes / n,
-            "per_function": {k: {"invocations": v[0], "ms": v[1]} for k, v in sorted(per_function.items())},
+            "lambda_invocations": lam, "gb_seconds": gb_s, "gb_seconds_wall": gb_s_wall,
+            "lambda_gb_s_wall_usd_per_million": gb_s_wall * _price(prices, "lambda_gb_second") * 1e6, "log_bytes": log_bytes / n,
+            "per_function": {k: {"invocations": v[0], "ms": v[1], "cpu_ms": v[2]} for k, v in sorted(per_function.items())},
             "extra_usd_per_million": {k: v * 1e6 for k, v in extra.items()},
             "by_service_usd_per_million": {k: v * 1e6 for k, v in sorted(by_service.items(), key=lambda kv: -kv[1])},
             "usd_per_million": total_usd * 1e6,
@@ -311,8 +327,12 @@ def print_report(r: dict) -> None:
         print(f"{name:<42}{'':>8}  {'':<34}{usd:>18.2f}")
     print(f"billable AWS calls per lifecycle: {r['billable_calls']:.1f}   (goal ≤ 60)")
     print(f"API requests {r['api_requests']:.1f}, Lambda invocations {r['lambda_invocations']:.1f}, "
-          f"{r['gb_seconds']:.3f} GB-s measured, {r['log_bytes'] / 1024:.1f} KiB of logs")
-    print("per function: " + ", ".join(f"{k} {v['invocations']:g}× {v['ms']:.0f} ms" for k, v in r["per_function"].items()))
+          f"{r['gb_seconds']:.3f} GB-s priced (CPU measured + {AWS_CALL_MS} ms a call), "
+          f"{r['log_bytes'] / 1024:.1f} KiB of logs")
+    print(f"(wall time measured here instead: {r['gb_seconds_wall']:.3f} GB-s, "
+          f"${r['lambda_gb_s_wall_usd_per_million']:.2f} per million: moto in-process on a shared machine, an upper bound)")
+    print("per function, all its invocations in a lifecycle, wall / CPU: " + ", ".join(
+        f"{k} {v['invocations']:g}× {v['ms']:.0f}/{v['cpu_ms']:.0f} ms" for k, v in r["per_function"].items()))
     print("by service, $ per million lifecycles: "
           + ", ".join(f"{k} {v:.2f}" for k, v in r["by_service_usd_per_million"].items()))
     print(f"TOTAL: ${r['usd_per_million']:.2f} per million lifecycles   (goal ≤ $100)")
