@@ -11,7 +11,7 @@ export UV_PYTHON := $(shell command -v $(PY))
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test test-unit lint lock package bench cost fuzz clean web chromium openapi
+.PHONY: install run test test-unit lint lock package bench fuzz clean web chromium openapi
 
 $(UV): uv-bootstrap.txt
 	test -x $(TOOLS)/bin/python || $(PY) -m venv $(TOOLS)
@@ -87,6 +87,7 @@ bench: install
 
 # The AWS calls of whole report lifecycles on the local stack, counted and priced (bench/cost.py, prices in
 # bench/prices-ap-southeast-1.json): with the demo citizen's channels (all of them), then push and in-app only.
+.PHONY: cost
 cost: install
 	$(BIN)/python bench/cost.py --lifecycles 3
 	$(BIN)/python bench/cost.py --lifecycles 3 --channels inbox,push
