@@ -87,6 +87,14 @@ bench: install
 	$(BIN)/python bench/bench_routing.py
 	$(BIN)/python bench/bench_media.py
 	$(BIN)/python bench/bench_alerts.py
+	$(BIN)/python bench/bench_coldstart.py
+
+# The AWS calls of whole report lifecycles on the local stack, counted and priced (bench/cost.py, prices in
+# bench/prices-ap-southeast-1.json): with the demo citizen's channels (all of them), then push and in-app only.
+.PHONY: cost
+cost: install
+	$(BIN)/python bench/cost.py --lifecycles 3
+	$(BIN)/python bench/cost.py --lifecycles 3 --channels inbox,push
 
 clean:
 	rm -rf build .local .pytest_cache web/dist

@@ -1,5 +1,6 @@
-"""NotifyQueue → channel adapters, each message id delivered once (Powertools idempotency on the
-Idempotency table); alert fan-out jobs → recipients' messages. Failures are reported per message
+"""NotifyQueue → channel adapters, each message id delivered once: Powertools idempotency on the
+Idempotency table for the channels that leave AWS (two writes a message), and for the in-app inbox the
+inbox write itself, conditional on the message's key (no extra write); alert fan-out jobs → recipients' messages. Failures are reported per message
 (partial batch response) after pushing their next attempt back (exponential backoff); the queue's
 redrive policy moves a message to NotifyDeadLetterQueue after maxReceiveCount receives."""
 
@@ -45,6 +46,7 @@ def _setup() -> None:
         return channels.deliver(Message.from_json(message))
 
     _ports.update(settings=settings, store=wired.notify_store, config=config, send=send, queue=wired.notify_queue,
+                  channels=channels,
                   sqs=boto3.client("sqs", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url))
 
 
@@ -72,8 +74,14 @@ def _send(record) -> None:
             observability.count(f"Notify_unverified_{channel}", dropped)
         return
     message = Message.from_json(body)
+    if _ports["channels"].once_by_itself(message.channel):
+        def send_once(m: Message) -> dict:
+            return _ports["channels"].deliver(m)
+    else:
+        def send_once(m: Message) -> dict:
+            return _ports["send"](message=body)
     try:
-        outcome = deliver(message, send_once=lambda m: _ports["send"](message=body), queue=_ports["queue"], now=now)
+        outcome = deliver(message, send_once=send_once, queue=_ports["queue"], now=now)
     except Exception as exc:
         # The message id, channel and error code only: never the address, the text or a token.
         logger.warning("delivery failed", extra={"id": message.id, "channel": message.channel,

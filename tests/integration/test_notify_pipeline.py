@@ -225,3 +225,37 @@ def test_inbox_lists_newest_first_and_marks_read(stack):
     assert store.unread(AUTHOR) == unread - 1
     assert store.mark_read(AUTHOR, "2026-01-01T00:00:00.000Z.nope") is False
     assert store.mark_read(FOLLOWER, items[1]["id"]) is False  # another user's item is not found
+
+
+def test_inbox_write_is_its_own_idempotency_record(stack):
+    """A message delivered twice (SQS redelivers at least once): the inbox item and the SMS are each
+    written once; only the SMS, which leaves AWS, takes an Idempotency record (the inbox write is
+    conditional on the message's key, so it needs none: two writes a message fewer)."""
+    from civic.adapters.dynamo.notify import DynamoNotifyStore
+    from civic.domain.notify import Message
+
+    seed_people()
+    ddb = client(stack, "dynamodb")
+    table = stack["settings"].idempotency_table
+
+    def records() -> int:
+        return ddb.scan(TableName=table, Select="COUNT")["Count"]
+
+    base = dict(user_id=AUTHOR, kind="accepted", event_type="accept", title="HN-ONCE77", text="Đã tiếp nhận HN-ONCE77",
+                language="vi", at="2026-11-23T05:00:00.000Z", report_id="r-once", tracking_code="HN-ONCE77")
+    inbox = Message(id="m-once-inbox", channel="inbox", address=AUTHOR, **base)
+    sms = Message(id="m-once-sms", channel="sms", address="+84900000001", **base)
+    before = records()
+    for attempt in (1, 2):
+        event = {"Records": [{"messageId": f"sqs-{m.id}-{attempt}", "receiptHandle": "h", "body": m.to_json(),
+                              "attributes": {"ApproximateReceiveCount": str(attempt)}, "messageAttributes": {},
+                              "md5OfBody": "", "eventSource": "aws:sqs", "awsRegion": REGION,
+                              "eventSourceARN": "arn:aws:sqs:ap-southeast-1:123456789012:notify"}
+                             for m in (inbox, sms)]}
+        rec = stack["dispatcher"].invoke("SendFunction", event, trigger="SQS", report_failures="SQS",
+                                         valid_ids=[r["messageId"] for r in event["Records"]])
+        assert rec.outcome == "ok", rec.error_message
+    items, _ = DynamoNotifyStore().inbox(AUTHOR, None, 100)
+    assert [i["id"] for i in items if i["tracking_code"] == "HN-ONCE77"] == [f"{inbox.at}.{inbox.id}"]
+    assert [i["channel"] for i in sent(stack, "HN-ONCE77") if i["channel"] == "sms"] == ["sms"]
+    assert records() - before == 1  # the SMS's record; none for the inbox

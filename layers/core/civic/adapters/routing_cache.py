@@ -1,5 +1,8 @@
-"""What routing needs, cached per container: the unit tree and rules (re-read every minute, so an
-operator's change takes effect without a deploy) and the published routing index."""
+"""What routing needs, cached per container: the unit tree and rules and the published routing index.
+
+Units and rules are checked every minute, so an operator's change takes effect without a deploy: the
+check reads the store's version (one item) and re-reads both tables only when it moved. A store
+without a version (an in-memory fake) is re-read every minute."""
 
 from __future__ import annotations
 
@@ -26,18 +29,25 @@ class Directory:
         self._loaded_at = -1e9
         self._tree = UnitTree([])
         self._rules: list[RoutingRule] = []
+        self._version: int | None = None  # the store's version when the tables were last read
 
     def _refresh(self) -> None:
         with self._lock:
             if time.monotonic() - self._loaded_at < UNITS_TTL_SECONDS:
                 return
-            self._tree = self.units_store.tree()
-            self._rules = self.units_store.rules()
+            versioned = getattr(self.units_store, "version", None)
+            # Read before the tables: a change landing meanwhile moves it again, and the next check re-reads.
+            version = versioned() if versioned is not None else None
+            if version is None or version != self._version:
+                self._tree = self.units_store.tree()
+                self._rules = self.units_store.rules()
+                self._version = version
             self._loaded_at = time.monotonic()
 
     def invalidate(self) -> None:
-        """After an admin change in this process: the next read goes to the table."""
+        """After an admin change in this process: the next read goes to the tables."""
         self._loaded_at = -1e9
+        self._version = None
 
     @property
     def tree(self) -> UnitTree:

@@ -80,6 +80,7 @@ def _local(args: argparse.Namespace) -> int:
         parameters=parameters,
         fresh=args.fresh,
         profile=Path(args.profile).resolve() if args.profile else None,
+        meter=args.meter,
     )
     return run_forever(options)
 
@@ -175,6 +176,9 @@ def register(sub) -> None:
                                                               "terminal (default: <state dir>/local.log)")
     local.add_argument("--demo-reports", type=int, default=27, metavar="N",
                        help="how many demo reports to load (default 27; a few hundred give the statistics a history)")
+    local.add_argument("--meter", action="store_true",
+                       help="count every AWS call by caller, service and operation (GET /_local/meter on the web "
+                            "port; `make cost`)")
     local.add_argument("--param", action="append", metavar="NAME=VALUE",
                        help="override a template parameter, as `sam deploy --parameter-overrides` does "
                             "(repeatable), e.g. --param QuotaReportsPerHour=100")

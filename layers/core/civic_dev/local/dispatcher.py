@@ -37,7 +37,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from civic_dev.local import logcontext
+from civic_dev.local import logcontext, meter
 from civic_dev.local.async_invoke import AsyncInvoker, invoke_async
 from civic_dev.local.lambda_runtime import (
     DEFAULT_ACCOUNT,
@@ -290,7 +290,7 @@ class Dispatcher:
             t0 = time.perf_counter()
             try:
                 handler = fn.load()
-                with logcontext.invocation(ctx):
+                with logcontext.invocation(ctx), meter.caller(fn.logical_id, trigger, fn.memory):
                     result = handler(payload, ctx)
                 try:
                     rec.response = json.loads(json.dumps(result)) if result is not None else None

@@ -46,7 +46,7 @@ from chalice.local import (
 )
 
 from civic.auth import InvalidToken, JWKSUnavailable, TokenVerifier, apigw_claims, bearer_token
-from civic_dev.local import cognito_front, logcontext, ports
+from civic_dev.local import cognito_front, logcontext, meter, ports
 
 __all__ = ["LocalGateway", "GatewayResponse"]
 
@@ -364,7 +364,7 @@ class LocalGateway:
             if denied is not None:
                 return denied
 
-        with logcontext.invocation(context):
+        with logcontext.invocation(context), meter.caller("Api", "API", int(self.memory_size)):
             response = self.app(event, context)
         return self._render(response, out_headers)
 

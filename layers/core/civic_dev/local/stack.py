@@ -48,6 +48,8 @@ class StackOptions:
     fresh: bool = False
     # `--profile DIR`: a province's units, boundaries, rules, staff and settings instead of the demo city.
     profile: Path | None = None
+    # `--meter`: count every AWS call (civic_dev.local.meter), served at GET /_local/meter (`make cost`).
+    meter: bool = False
 
 
 class AlreadyRunning(RuntimeError):
@@ -141,7 +143,14 @@ class LocalStack:
                 kept.erase()  # --fresh, or an earlier first start that never finished seeding
             kept.prepare()
             stable_ids()
-        moto = EmbeddedAWS(sockets["AWS"], wrap=kept.wrap if kept else None).start()
+        wrap = kept.wrap if kept else None
+        if o.meter:
+            from civic_dev.local import meter
+
+            meter.install()
+            inner = wrap
+            wrap = (lambda app: meter.wsgi(inner(app))) if inner else meter.wsgi  # noqa: E731
+        moto = EmbeddedAWS(sockets["AWS"], wrap=wrap).start()
         self._stoppers.append(moto.stop)
         if kept is not None:
             self._stoppers.append(kept.close)

@@ -42,6 +42,8 @@ class _Handler(SimpleHTTPRequestHandler):
             return self._media(head=False)
         if self.path.split("?", 1)[0] == "/config.js":
             return self._config()
+        if self.path.split("?", 1)[0] == "/_local/meter":
+            return self._meter(reset=False)
         if self.path.startswith("/_local/"):  # notifications: what the local stack sent (civic_dev.local.outbox)
             return self._local_outbox()
         if self.path.startswith("/track/"):  # links in messages (WEB_BASE_URL/track/<code>): the app routes them
@@ -51,6 +53,8 @@ class _Handler(SimpleHTTPRequestHandler):
     def do_POST(self):
         if self.path.split("?", 1)[0] == "/_local/settle":
             return self._settle()
+        if self.path.split("?", 1)[0] == "/_local/meter/reset":
+            return self._meter(reset=True)
         if self.path.startswith("/_local/"):  # the Zalo OA stand-in and its failure switch
             return self._local_outbox()
         return self.send_error(405)
@@ -63,6 +67,23 @@ class _Handler(SimpleHTTPRequestHandler):
         data = json.dumps(body, ensure_ascii=False).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _meter(self, reset: bool) -> None:
+        """GET /_local/meter: the AWS calls counted since the last POST /_local/meter/reset, by caller,
+        service and operation, and the invocations with their durations (civic_dev.local.meter; the
+        stack counts only when started with --meter, else 404)."""
+        from civic_dev.local import meter
+
+        if not meter.is_installed():
+            return self.send_error(404)
+        if reset:
+            meter.reset()
+        data = json.dumps({"reset": True} if reset else meter.snapshot()).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

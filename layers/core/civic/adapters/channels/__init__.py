@@ -33,6 +33,13 @@ class Channels:
     def __init__(self, settings, store, ses=None, sns=None, http=None):
         self.context = ChannelContext(settings, store, ses=ses, sns=sns, http=http)
 
+    @staticmethod
+    def once_by_itself(channel: str) -> bool:
+        """Whether the channel's delivery is a conditional write keyed by the message, so delivering a
+        message twice changes nothing (the in-app inbox): it needs no idempotency record of its own."""
+        module = REGISTRY.get(channel)
+        return bool(module and getattr(importlib.import_module(module), "ONCE_BY_ITSELF", False))
+
     def deliver(self, message: Message) -> dict[str, Any]:
         module = REGISTRY.get(message.channel)
         if module is None or not message.address:

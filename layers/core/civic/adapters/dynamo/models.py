@@ -266,6 +266,9 @@ class UnitModel(Model):
     contact = MapAttribute(null=True)
     synthetic = BooleanAttribute(default=False)
     requires_approval = BooleanAttribute(default=False)
+    # Only on the one row `civic.adapters.dynamo.units.VERSION_CODE`: bumped by every change of a unit or
+    # a rule, so caches check one item instead of scanning both tables.
+    data_version = NumberAttribute(null=True)
 
     by_parent = ByParent()
 

@@ -8,6 +8,10 @@ from civic.adapters.dynamo.models import FollowModel, RuleModel, UnitModel, User
 from civic.adapters.dynamo.reports import condition_failed
 from civic.domain.units import RoutingRule, Unit, UnitTree
 
+# The Units table's version row: its `data_version` is bumped after every write of a unit or a rule
+# (never a unit: '#' is not in any unit code), so a cache reads one item to learn whether to re-read.
+VERSION_CODE = "#version"
+
 
 def _unit(model: UnitModel) -> Unit:
     contact = model.contact.as_dict() if model.contact is not None and hasattr(model.contact, "as_dict") else dict(model.contact or {})
@@ -39,7 +43,17 @@ def _rule(model: RuleModel) -> RoutingRule:
 
 class DynamoUnitStore:
     def units(self) -> list[Unit]:
-        return sorted((_unit(m) for m in UnitModel.scan()), key=lambda u: u.code)
+        return sorted((_unit(m) for m in UnitModel.scan() if m.code != VERSION_CODE), key=lambda u: u.code)
+
+    def version(self) -> int:
+        """The units' and rules' version: changes whenever a unit or a rule was written since."""
+        try:
+            return int(UnitModel.get(VERSION_CODE, consistent_read=True).data_version or 0)
+        except DoesNotExist:
+            return 0
+
+    def _changed(self) -> None:
+        UnitModel(code=VERSION_CODE).update(actions=[UnitModel.data_version.add(1)])
 
     def tree(self) -> UnitTree:
         return UnitTree(self.units())
@@ -56,10 +70,12 @@ class DynamoUnitStore:
             synthetic=unit.synthetic,
             requires_approval=unit.requires_approval,
         ).save()
+        self._changed()
 
     def delete(self, code: str) -> bool:
         try:
             UnitModel(code=code).delete(condition=UnitModel.code.exists())
+            self._changed()
             return True
         except DeleteError as exc:
             if not condition_failed(exc):
@@ -74,10 +90,12 @@ class DynamoUnitStore:
             id=rule.id, category=rule.category, scope=rule.scope, target=rule.target, where=rule.where,
             priority=rule.priority, enabled=rule.enabled, note=rule.note,
         ).save()
+        self._changed()
 
     def delete_rule(self, rule_id: str) -> bool:
         try:
             RuleModel(id=rule_id).delete(condition=RuleModel.id.exists())
+            self._changed()
             return True
         except DeleteError as exc:
             if not condition_failed(exc):
