@@ -70,6 +70,10 @@ class MediaItem:
     uploader: str | None = None  # who may upload it (None: the report's author)
     hidden: bool = False  # taken down by a moderator: staff and the author still see it
     pages: int | None = None  # a document's page count, shown beside its link
+    # Where the author's phone read the photo was taken (its EXIF, before shrinking it): used when the
+    # uploaded file carries no position of its own. Never shown; only its distance is kept.
+    declared_lat: float | None = None
+    declared_lon: float | None = None
 
 
 @dataclass
@@ -186,6 +190,8 @@ def new_report(
                 kind=media_kind(m.content_type),
                 content_type=m.content_type,
                 declared_size=m.size,
+                declared_lat=m.lat,
+                declared_lon=m.lon,
             )
             for m in submission.media
         ],
