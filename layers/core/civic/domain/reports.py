@@ -283,6 +283,7 @@ def media_detail(item: MediaItem, media_base_url: str, image_format: str = "jpeg
     """A media item with its state for those who may see every state (its author, the staff)."""
     entry = _media_public(item, media_base_url, image_format)
     entry["content_type"] = item.content_type
+    entry["size"] = item.declared_size  # a file chosen again for a pending item must fit it
     entry["role"] = item.role
     if item.hidden:
         entry["hidden"] = True

@@ -35,6 +35,8 @@ class _Handler(SimpleHTTPRequestHandler):
             self.send_header("X-Content-Type-Options", "nosniff")
             self.send_header("X-Frame-Options", "DENY")
             self.send_header("Referrer-Policy", "strict-origin-when-cross-origin")
+        if self.path in ("/index.html", "/dist/sw.js", "/"):  # the entry points are always revalidated
+            self.send_header("Cache-Control", "no-cache")
         super().end_headers()
 
     def do_GET(self):
@@ -46,6 +48,8 @@ class _Handler(SimpleHTTPRequestHandler):
             return self._local_outbox()
         if self.path.startswith("/track/"):  # links in messages (WEB_BASE_URL/track/<code>): the app routes them
             self.path = "/index.html"
+        if self.path.split("?", 1)[0] == "/sw.js":  # the service worker, at the root so that it controls every page
+            self.path = "/dist/sw.js"
         return super().do_GET()
 
     def do_POST(self):
