@@ -4,6 +4,7 @@
 // `make run` / `make test` run this when the sources change.
 import { build } from "esbuild";
 import { createHash } from "node:crypto";
+import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 
 rmSync("dist", { recursive: true, force: true });
@@ -54,4 +55,17 @@ await build({
   logLevel: "warning",
 });
 console.log(`  dist/sw.js precaches ${listed.length} files`);
+
+// Brotli and gzip copies of the text files, which the local web server sends to browsers that accept
+// them (CloudFront compresses by itself in AWS; the deploy skips these copies).
+let packed = 0;
+for (const path of walk("dist")) {
+  if (!/\.(js|css|webmanifest|svg)$/.test(path)) continue;
+  const raw = readFileSync(path);
+  writeFileSync(path + ".gz", gzipSync(raw, { level: 9 }));
+  const br = brotliCompressSync(raw, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } });
+  writeFileSync(path + ".br", br);
+  if (path === "dist/app.js") packed = [raw.length, readFileSync(path + ".gz").length, br.length];
+}
+console.log(`  dist/app.js ${(packed[0] / 1024).toFixed(1)} KiB, gzip ${(packed[1] / 1024).toFixed(1)} KiB, brotli ${(packed[2] / 1024).toFixed(1)} KiB`);
 writeFileSync("dist/.built", new Date().toISOString() + "\n");

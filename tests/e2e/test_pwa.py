@@ -8,11 +8,13 @@ from __future__ import annotations
 import io
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
 
 from tests.e2e.test_citizen_pages import auth, new_citizen
+from tests.e2e.test_moderation import submit_routed
 from tests.e2e.test_web_app import LAT, LON, Person, browser  # noqa: F401  (browser: the fixture)
 
 pytestmark = pytest.mark.e2e
@@ -160,3 +162,43 @@ def test_a_report_written_offline_is_sent_once_with_its_shrunk_photos(browser, s
     assert "photo_far_from_location" in staff["flags"]
     assert not person.errors
     person.close()
+
+
+AXE = Path(__file__).resolve().parents[2] / "web" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def test_the_tracking_pages_small_map_takes_no_focus_while_hidden(browser, stack):  # noqa: F811
+    """axe-core (WCAG 2.1 A and AA) on #/track/<code> in both languages at 390 px: the small Leaflet map is
+    aria-hidden and nothing inside it is in the tab order (the `aria-hidden-focus` violation of issue #20)."""
+    if not AXE.exists():
+        pytest.skip("axe-core is missing: run `make web`")
+    _, token = new_citizen(stack)
+    view = submit_routed(stack, token, f"Nắp cống bị vỡ giữa ngõ {uuid.uuid4().hex[:4]}")
+    found = {}
+    for lang in ("vi", "en"):
+        person = Person(browser, stack, width=390, lang=lang)
+        page = person.open(f"/track/{view['tracking_code']}")
+        page.wait_for_selector("#track-result .map.tiny.leaflet-container")
+        page.evaluate(AXE.read_text())  # through the DevTools protocol: the page's CSP allows no inline script
+        result = page.evaluate("axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})")
+        found[lang] = sorted(v["id"] for v in result["violations"])
+        assert page.locator("#track-result .map.tiny [tabindex='0']").count() == 0
+        person.close()
+    assert "aria-hidden-focus" not in found["vi"] + found["en"], found
+    print("axe violations on #/track/<code> at 390 px:", found)
+
+
+def test_the_local_web_server_sends_the_app_compressed_and_the_manifest(stack):
+    plain = requests.get(f"{stack.web}/dist/app.js", headers={"Accept-Encoding": "identity"}, timeout=10)
+    assert plain.status_code == 200 and "Content-Encoding" not in plain.headers
+    for encoding in ("br", "gzip"):
+        packed = requests.get(f"{stack.web}/dist/app.js", headers={"Accept-Encoding": encoding}, timeout=10, stream=True)
+        raw = packed.raw.read()
+        assert packed.headers["Content-Encoding"] == encoding and packed.headers["Vary"] == "Accept-Encoding"
+        assert packed.headers["Content-Type"].startswith(("application/javascript", "text/javascript"))
+        assert len(raw) < len(plain.content) / 3, (encoding, len(raw), len(plain.content))
+        print(f"dist/app.js: {len(plain.content)} bytes, {encoding} {len(raw)} bytes")
+    manifest = requests.get(f"{stack.web}/dist/manifest.webmanifest", timeout=10).json()
+    assert manifest["start_url"] == "/#/" and {i["sizes"] for i in manifest["icons"]} == {"192x192", "512x512"}
+    worker = requests.get(f"{stack.web}/sw.js", timeout=10)
+    assert worker.status_code == 200 and worker.headers["Cache-Control"] == "no-cache" and "civic-outbox" in worker.text

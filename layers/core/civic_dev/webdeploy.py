@@ -50,8 +50,8 @@ def web_objects(web_root: Path, api_url: str, tile_url: str | None = None, tile_
     ]
     for path in sorted(p for p in dist.rglob("*") if p.is_file() and not p.name.startswith(".")):
         key = path.relative_to(web_root).as_posix()
-        if path.suffix == ".map":
-            continue  # source maps stay out of the public site
+        if path.suffix in (".map", ".gz", ".br"):
+            continue  # source maps stay out of the public site; CloudFront compresses by itself
         kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         if kind.startswith("text/") or kind in ("application/javascript",):
             kind += "; charset=utf-8"

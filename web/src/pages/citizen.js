@@ -613,6 +613,9 @@ async function renderTracked(out, report, reload) {
   );
   const map = newMap(mapEl, { center: [report.location.lat, report.location.lon], zoom: 15 });
   pin([report.location.lat, report.location.lon]).addTo(map);
+  // The small map only repeats the place (hidden from screen readers): nothing in it may take the focus
+  // either (axe: aria-hidden-focus), so Leaflet's container, zoom buttons, links and pin leave the tab order.
+  for (const el of [mapEl, ...mapEl.querySelectorAll("a, button, [tabindex]")]) el.setAttribute("tabindex", "-1");
   return () => map.remove();
 }
 
