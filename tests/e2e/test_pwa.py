@@ -130,6 +130,7 @@ def test_a_report_written_offline_is_sent_once_with_its_shrunk_photos(browser, s
     page.wait_for_selector("li.prepared >> nth=1")
     shrunk = page.locator("li.prepared").evaluate_all("els => els.map(e => Number(e.dataset.bytes))")
     assert len(shrunk) == 2 and all(0 < n <= LIMIT for n in shrunk), shrunk
+    print("phone photos", [(tmp_path / n).stat().st_size for n in ("far.jpg", "near.jpg")], "shrunk to", shrunk)
 
     person.context.set_offline(True)
     page.get_by_role("button", name="Gửi phản ánh").click()
