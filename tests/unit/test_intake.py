@@ -63,6 +63,11 @@ def test_submit_creates_report_event_and_uploads(store):
         ({**GOOD, "answers": {"danger": "extreme"}}, "invalid_answers", "answers.danger"),
         ({**GOOD, "answers": {"live_wire": "yes"}}, "invalid_answers", "answers.live_wire"),  # not traffic's
         ({**GOOD, "answers": "high"}, "invalid_request", "answers"),
+        # A photo's declared position: both coordinates, in range, for photos only.
+        ({**GOOD, "media": [{"content_type": "image/jpeg", "size": 9, "lat": 21.0}]}, "invalid_request", "media.0"),
+        ({**GOOD, "media": [{"content_type": "video/mp4", "size": 9, "lat": 21.0, "lon": 105.8}]}, "invalid_request", "media.0"),
+        ({**GOOD, "media": [{"content_type": "image/jpeg", "size": 9, "lat": 91, "lon": 105.8}]}, "invalid_request", "media.0.lat"),
+        ({**GOOD, "media": [{"content_type": "image/jpeg", "size": 9, "lat": "21", "lon": 105.8}]}, "invalid_request", "media.0.lat"),
     ],
 )
 def test_bad_input_is_refused_and_writes_nothing(store, body, code, field):
@@ -212,3 +217,39 @@ def test_answers_to_the_categorys_questions_reach_staff_not_the_public(store):
     assert submitted.data["answers"] == {"live_wire": "yes", "pole_number": "C-12"}
     public = intake.track(store, created["tracking_code"], SETTINGS)
     assert public["id"] == created["id"] and "C-12" not in str(public) and "answers" not in str(public)
+
+
+def test_a_new_upload_slot_for_a_photo_that_has_not_arrived(store):
+    from dataclasses import replace
+
+    body = dict(GOOD, media=[{"content_type": "image/jpeg", "size": 2000, "lat": 21.03, "lon": 105.85},
+                             {"content_type": "image/png", "size": 3000}])
+    created = submit(store, body)
+    report_id, first, second = created["id"], created["uploads"][0]["media_id"], created["uploads"][1]["media_id"]
+    assert store.get(report_id).media[0].declared_lat == 21.03  # kept for the media function
+    signer = FakeUploadSigner()
+    slot = intake.upload_again(store, signer, SETTINGS, report_id, second, "citizen-1")
+    assert slot["media_id"] == second and slot["url"] and slot["fields"]
+    assert signer.signed == [(f"uploads/{report_id}/{second}", "image/png", 3000)]  # that item alone, as declared
+    version = store.get(report_id).version
+    refused = []
+    for media_id, citizen, kind, code in (
+        (second, "someone-else", "forbidden", "forbidden"),
+        ("nope", "citizen-1", "not_found", "media_not_found"),
+    ):
+        with pytest.raises(DomainError) as err:
+            intake.upload_again(store, signer, SETTINGS, report_id, media_id, citizen)
+        refused.append((err.value.kind, err.value.code))
+        assert err.value.body("vi")["error"]["message"] != err.value.body("en")["error"]["message"]
+        assert (kind, code) == refused[-1]
+    with pytest.raises(DomainError) as err:
+        intake.upload_again(store, signer, SETTINGS, "0" * 32, second, "citizen-1")
+    assert err.value.kind == "not_found"
+    # Once the file arrived, no new slot: the report changes nothing either way.
+    report = store.reports[report_id]
+    report.media[0] = replace(report.media[0], status="ready")
+    with pytest.raises(DomainError) as err:
+        intake.upload_again(store, signer, SETTINGS, report_id, first, "citizen-1")
+    assert (err.value.kind, err.value.code) == ("conflict", "media_not_pending")
+    assert "đã được nhận" in err.value.body("vi")["error"]["message"]
+    assert store.get(report_id).version == version and len(signer.signed) == 1

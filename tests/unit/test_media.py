@@ -59,10 +59,12 @@ def mp4(with_gps=True) -> bytes:
     return box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2mp41") + moov + box(b"mdat", b"\x00" * 64)
 
 
-def setup(content_type, data, lat=21.0285, lon=105.8542, owner=OWNER, store=None, photos=None):
+def setup(content_type, data, lat=21.0285, lon=105.8542, owner=OWNER, store=None, photos=None, declared=None):
     store = store or InMemoryReportStore()
-    sub = ReportSubmission(category="traffic", description="x", lat=lat, lon=lon,
-                           media=[{"content_type": content_type, "size": max(len(data), 1)}])
+    item = {"content_type": content_type, "size": max(len(data), 1)}
+    if declared:
+        item.update(lat=declared[0], lon=declared[1])
+    sub = ReportSubmission(category="traffic", description="x", lat=lat, lon=lon, media=[item])
     report, event = new_report(sub, citizen_id=OWNER, tracking_code=f"HN-{len(store.reports):06d}", now="2026-11-20T00:00:00.000Z")
     store.create(report, event)
     key = f"uploads/{report.id}/{report.media[0].media_id}"
@@ -103,6 +105,21 @@ def test_photo_far_from_the_reported_place_is_flagged():
     assert run(store, key, blobs, photos, len(data)) == "ready"
     stored = store.get(report.id)
     assert "photo_far_from_location" in stored.flags and stored.media[0].gps_distance_m > 1_000_000
+
+
+def test_a_photo_shrunk_on_the_phone_is_checked_against_its_declared_position():
+    data = jpeg()  # what a canvas writes: no EXIF at all
+    store, report, key, blobs, photos = setup("image/jpeg", data, declared=(10.77, 106.70))
+    assert run(store, key, blobs, photos, len(data)) == "ready"
+    stored = store.get(report.id)
+    assert "photo_far_from_location" in stored.flags and stored.media[0].gps_distance_m > 1_000_000
+    # Declared near the place: no flag. And the file's own EXIF position wins over a declared one.
+    for declared, gps in (((21.0286, 105.8543), None), ((10.77, 106.70), (21.0285, 105.8542))):
+        data = jpeg(size=(300, 200), gps=gps)
+        store, report, key, blobs, photos = setup("image/jpeg", data, declared=declared)
+        assert run(store, key, blobs, photos, len(data)) == "ready"
+        stored = store.get(report.id)
+        assert stored.flags == [] and stored.media[0].gps_distance_m < 100
 
 
 def test_photo_reused_from_another_report_is_flagged():

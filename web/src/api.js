@@ -1,6 +1,6 @@
 // The public HTTP API, Cognito sign-in (USER_PASSWORD_AUTH over Cognito's JSON API; no SDK) and
 // presigned uploads. The id token lives in sessionStorage: it goes when the tab closes.
-import { lang } from "./i18n.js";
+import { lang, t } from "./i18n.js";
 
 const TOKEN_KEY = "civic.idToken";
 let configPromise = null;
@@ -28,6 +28,26 @@ export function config() {
   return configPromise;
 }
 
+/** The request never reached the server (offline, weak signal, DNS): said in the page's language, with
+ * what to do next, instead of the browser's "Failed to fetch". */
+export class NetworkError extends Error {
+  constructor() {
+    super(t("network_error"));
+    this.status = 0;
+    this.code = "network";
+    this.fields = {};
+  }
+}
+
+async function send(url, init) {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    if (err && err.name === "AbortError") throw err;
+    throw new NetworkError();
+  }
+}
+
 export async function api(path, { method = "GET", body, auth = false, headers = {}, raw = false } = {}) {
   const h = { "Accept-Language": lang(), Accept: "application/json, image/webp", ...headers };
   const token = getToken();
@@ -36,7 +56,7 @@ export async function api(path, { method = "GET", body, auth = false, headers = 
     h.Authorization = `Bearer ${token}`;
   }
   if (body !== undefined) h["Content-Type"] = "application/json";
-  const res = await fetch(apiBase() + path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await send(apiBase() + path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
   if (raw) {
     if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null));
     return res;
@@ -56,7 +76,7 @@ export async function poll(path, etag, { auth = false } = {}) {
   if (etag) headers["If-None-Match"] = etag;
   const token = auth ? getToken() : null;
   if (token) headers.Authorization = `Bearer ${token}`;
-  const res = await fetch(apiBase() + path, { headers, cache: "no-store" });
+  const res = await send(apiBase() + path, { headers, cache: "no-store" });
   if (res.status === 304) return { changed: false, etag };
   const data = await res.json().catch(() => null);
   if (!res.ok) throw new ApiError(res.status, data);
@@ -84,7 +104,7 @@ const COGNITO_ERRORS = {
 
 async function cognito(action, payload) {
   const cfg = await config();
-  const res = await fetch(cfg.cognito_endpoint_url, {
+  const res = await send(cfg.cognito_endpoint_url, {
     method: "POST",
     headers: {
       "Content-Type": "application/x-amz-json-1.1",
@@ -199,9 +219,36 @@ export function upload(slot, file, onProgress) {
     xhr.open("POST", slot.url);
     xhr.upload.onprogress = (e) => e.lengthComputable && onProgress && onProgress(e.loaded / e.total);
     xhr.onload = () => (xhr.status >= 200 && xhr.status < 300 ? (onProgress && onProgress(1), resolve()) : reject(new Error(`HTTP ${xhr.status}`)));
-    xhr.onerror = () => reject(new Error("network"));
+    xhr.onerror = () => reject(new NetworkError());
+    xhr.onabort = () => reject(new NetworkError());
     xhr.send(form);
   });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** One media item's upload, retried with backoff (1 s, 3 s, 9 s; a page may set window.CIVIC_RETRY_MS as the
+ * first delay, tests do). Every retry asks for a fresh slot (POST /v1/reports/{id}/media/{media_id}/upload):
+ * the first form may have expired. A refusal of the API (the file arrived meanwhile, not the author) stops. */
+export async function uploadMedia(reportId, mediaId, file, { slot = null, onProgress, onRetry, tries = 4 } = {}) {
+  const first = window.CIVIC_RETRY_MS || 1000;
+  let last = null;
+  for (let attempt = 0; attempt < tries; attempt++) {
+    if (attempt) {
+      onRetry && onRetry(attempt);
+      await sleep(first * 3 ** (attempt - 1));
+    }
+    try {
+      const current = attempt === 0 && slot ? slot
+        : await api(`/v1/reports/${reportId}/media/${mediaId}/upload`, { method: "POST", auth: true });
+      await upload(current, file, onProgress);
+      return;
+    } catch (err) {
+      last = err;
+      if (err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 429) throw err;
+    }
+  }
+  throw last;
 }
 
 /** A random Idempotency-Key for one submission (reused when the same form is sent again). */

@@ -12,6 +12,8 @@ import { dashboardPage } from "./pages/dashboard.js";
 import { contactsPage, verifyPage } from "./pages/contacts.js";
 import { adminPage } from "./pages/admin.js";
 import { alertsPage, notificationsPage, preferencesPage } from "./pages/notifications.js";
+import { startOutbox } from "./outbox.js";
+import { forgetPersonalCache, registerServiceWorker } from "./pwa.js";
 
 const ROUTES = [
   [/^\/?$/, homePage],
@@ -80,7 +82,7 @@ function renderHeader() {
           t("switch_lang"),
         ),
         u
-          ? h("button", { type: "button", class: "link", onclick: () => (signOut(), go("/")) }, t("sign_out"))
+          ? h("button", { type: "button", class: "link", onclick: () => (signOut(), forgetPersonalCache(), go("/")) }, t("sign_out"))
           : h("a", { href: "#/signin" }, t("sign_in")),
       ),
     ),
@@ -147,5 +149,8 @@ window.addEventListener("hashchange", () => {
   render();
 });
 window.addEventListener("civic:auth", renderHeader);
+// Reports written offline wait on the phone and go when the connection returns; the app shell works offline.
+startOutbox(main);
+registerServiceWorker();
 // The server's kinds first (labels, colours); offline, pages still render and show status codes.
 config().then(useConfig, () => {}).finally(render);

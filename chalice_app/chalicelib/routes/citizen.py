@@ -114,6 +114,16 @@ def follow(report_id):
     )
 
 
+@bp.route("/v1/reports/{report_id}/media/{media_id}/upload", methods=["POST"], authorizer=authorizer, cors=CORS)
+@endpoint
+def upload_again(report_id, media_id):
+    """A new upload slot for one of the author's photos that has not arrived (cut, or its form expired)."""
+    request = bp.current_request
+    return intake.upload_again(
+        services().store, services().signer, services().settings, report_id, media_id, claims(request)["sub"]
+    )
+
+
 @bp.route("/v1/reports/{report_id}/reply", methods=["POST"], authorizer=authorizer, cors=CORS, content_types=BODY_TYPES)
 @endpoint
 def reply_to_unit(report_id):

@@ -201,6 +201,7 @@ class Media(BaseModel):
     )
     pages: int = Field(None, ge=1, description="A document's page count (ready documents)")
     content_type: str = Field(None, description="Owner and staff views")
+    size: int = Field(None, ge=1, description="The declared size in bytes, which an upload may not exceed (owner and staff views)")
     role: Literal["report", "evidence"] = Field(None, description="Owner and staff views")
     hidden: Literal[True] = Field(None, description="Taken down by a moderator (owner and staff views)")
     reason: CodedText = Field(None, description="Why it was refused (owner and staff views)")

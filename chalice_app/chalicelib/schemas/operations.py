@@ -136,6 +136,15 @@ OPERATIONS: tuple[Op, ...] = (
        security="bearer", parameters=("ReportId",)),
     Op("/v1/reports/{report_id}/follow", "delete", "unfollowReport", ("citizen",), "Stop following a report",
        "FollowState", (401, 404, 409), security="bearer", parameters=("ReportId",)),
+    Op("/v1/reports/{report_id}/media/{media_id}/upload", "post", "uploadMediaAgain", ("citizen",),
+       "A new upload slot for one of my photos that has not arrived",
+       Answer("A fresh presigned POST for that item", a.UploadSlot), (401, 403, 404, 409), security="bearer",
+       description=(
+           "For the author only, while the item is still `pending`: the first upload was cut or its form\n"
+           "expired (15 minutes). A file that arrived (`ready`) or was refused answers 409\n"
+           "(`media_not_pending`); another account's report 403; an unknown item 404 (`media_not_found`).\n"),
+       parameters=("ReportId", path_param("media_id", NON_EMPTY, "The media item's id (`media[].media_id`)"),
+                   "AcceptLanguage")),
     Op("/v1/reports/{report_id}/reply", "post", "replyToUnit", ("citizen",),
        "The author answers the unit's request for information",
        Answer("The answer is recorded; the deadline clock runs again, pushed back by the wait", a.Replied),

@@ -19,7 +19,7 @@ from pathlib import Path
 # Entry files keep their names across builds, so browsers revalidate them; the rest is content-hashed.
 REVALIDATE = "no-cache"
 IMMUTABLE = "public, max-age=31536000, immutable"
-ENTRY_FILES = ("index.html", "config.js", "dist/app.js", "dist/app.css")
+ENTRY_FILES = ("index.html", "config.js", "dist/app.js", "dist/app.css", "dist/sw.js", "dist/manifest.webmanifest")
 
 
 @dataclass(frozen=True)
@@ -50,12 +50,14 @@ def web_objects(web_root: Path, api_url: str, tile_url: str | None = None, tile_
     ]
     for path in sorted(p for p in dist.rglob("*") if p.is_file() and not p.name.startswith(".")):
         key = path.relative_to(web_root).as_posix()
-        if path.suffix == ".map":
-            continue  # source maps stay out of the public site
+        if path.suffix in (".map", ".gz", ".br"):
+            continue  # source maps stay out of the public site; CloudFront compresses by itself
         kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         if kind.startswith("text/") or kind in ("application/javascript",):
             kind += "; charset=utf-8"
         out.append(WebObject(key, path.read_bytes(), kind, REVALIDATE if key in ENTRY_FILES else IMMUTABLE))
+        if key == "dist/sw.js":  # the service worker is served from the root, so that it controls every page
+            out.append(WebObject("sw.js", path.read_bytes(), kind, REVALIDATE))
     return out
 
 

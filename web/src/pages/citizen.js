@@ -1,11 +1,14 @@
 // Citizen pages: home, sign in / sign up, submit a report, track it (timeline, result, rating), my reports.
-import { api, ApiError, config, confirmSignUp, newKey, poll, qs, setNewPassword, signIn, signUp, upload, user } from "../api.js";
+import { api, ApiError, config, confirmSignUp, NetworkError, newKey, poll, qs, setNewPassword, signIn, signUp, uploadMedia, user } from "../api.js";
+import { dropDraft, forgetFile, missingFile, saveDraft, sendDraft } from "../outbox.js";
+import { preparePhoto } from "../photos.js";
 import { EVENTS, label, lang, pick, REFUSAL, ROLES, STATUS, t } from "../i18n.js";
 import { FLAG_REASONS } from "../kinds.js";
 import { newMap, pin, bboxBounds, L } from "../map.js";
 import { errorBox, field, gallery, h, loading, mount, select, statusBadge, when } from "../ui.js";
 
 const MAX_FILES = 5;
+const kb = (bytes) => (bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${Math.ceil(bytes / 1024)} KB`);
 const ACCEPT = "image/jpeg,image/png,image/webp,image/heic,video/mp4,video/quicktime";
 
 export function homePage(main, { go }) {
@@ -318,22 +321,34 @@ export async function submitPage(main, { go }) {
     }, 300);
   }
 
+  // Photos are shrunk as soon as they are chosen (photos.js); the list shows the size that will go up.
   let chosen = [];
+  let prepared = Promise.resolve([]);
   files.addEventListener("change", () => {
     chosen = Array.from(files.files || []);
     if (chosen.length > MAX_FILES) {
       mount(fileList, h("li", { class: "alert error", role: "alert" }, t("too_many_files")));
       chosen = [];
       files.value = "";
+      prepared = Promise.resolve([]);
       return;
     }
-    mount(fileList, chosen.map((f) => h("li", {}, `${f.name} (${Math.ceil(f.size / 1024)} KB)`)));
+    const items = chosen.map((f) => h("li", {}, `${f.name} (${kb(f.size)})`));
+    mount(fileList, items, chosen.length ? h("li", { class: "muted", role: "status" }, t("preparing_photos")) : null);
+    const mine = (prepared = Promise.all(chosen.map((f) => preparePhoto(f))));
+    mine.then((ready) => {
+      if (mine !== prepared) return;
+      mount(fileList, ready.map((p, i) => h("li", { class: "prepared", "data-bytes": String(p.blob.size) },
+        `${chosen[i].name} (${p.blob === chosen[i] ? kb(p.blob.size) : `${kb(chosen[i].size)} → ${kb(p.blob.size)}`})`)));
+    });
   });
 
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     if (!form.reportValidity()) return;
     submitBtn.disabled = true;
+    mount(out, h("p", { role: "status" }, t("preparing_photos")));
+    const ready = await prepared;
     mount(out, h("p", { role: "status" }, t("sending")));
     const body = {
       category: category.value,
@@ -341,36 +356,54 @@ export async function submitPage(main, { go }) {
       lat: Number(lat.value),
       lon: Number(lon.value),
       anonymous: anonymous.checked,
-      media: chosen.map((f) => ({ content_type: f.type || "application/octet-stream", size: f.size })),
+      // The position each photo's EXIF held before it was shrunk goes with its item.
+      media: ready.map((p) => ({ content_type: p.type || "application/octet-stream", size: p.blob.size, ...(p.lat !== undefined ? { lat: p.lat, lon: p.lon } : {}) })),
     };
     if (address.value.trim()) body.address = address.value.trim();
     const answers = answerOf();
     if (Object.keys(answers).length) body.answers = answers;
-    let created;
+    // Kept on the phone first (with its key and its photos): if the connection is gone, it goes later.
+    let kept = true;
     try {
-      created = await api("/v1/reports", { method: "POST", body, auth: true, headers: { "Idempotency-Key": idempotencyKey } });
+      await saveDraft({ key: idempotencyKey, body, files: ready.map(({ blob, type, name }) => ({ blob, type, name })) });
+    } catch {
+      kept = false; // no IndexedDB (private mode): sent now or not at all
+    }
+    const bars = ready.map((p) => h("progress", { max: 1, value: 0, "aria-label": `${t("uploading")} ${p.name}` }));
+    const notes = ready.map(() => h("span", { class: "muted" }));
+    let sent;
+    try {
+      if (!kept) throw new NetworkError();
+      sent = await sendDraft(idempotencyKey, {
+        onProgress: (i, p) => {
+          if (!bars[i].isConnected) mount(fileList, ready.map((f, j) => h("li", {}, f.name, " ", bars[j], " ", notes[j])));
+          bars[i].value = p;
+        },
+        onRetry: (i, n) => (notes[i].textContent = t("upload_retrying", { n })),
+      });
     } catch (err) {
       submitBtn.disabled = false;
       if (err.status === 401) return go("/signin?next=/submit");
+      if (err instanceof NetworkError && kept) {
+        return mount(main, h("h1", {}, t("submit_title")),
+          h("p", { class: "alert", role: "status", id: "saved-offline" }, t("saved_offline")));
+      }
+      if (kept && !(err instanceof NetworkError) && err.status >= 400 && err.status < 500 && err.status !== 429) await dropDraft(idempotencyKey);
       return mount(out, errorBox(err));
     }
-    const bars = chosen.map((f) => h("progress", { max: 1, value: 0, "aria-label": `${t("uploading")} ${f.name}` }));
-    mount(fileList, chosen.map((f, i) => h("li", {}, f.name, " ", bars[i])));
-    const failures = [];
-    await Promise.all(
-      (created.uploads || []).map((slot, i) =>
-        upload(slot, chosen[i], (p) => (bars[i].value = p)).catch(() => failures.push(chosen[i].name)),
-      ),
-    );
+    if (!sent || sent.state !== "sent") { // refused meanwhile (sent by another tab): its reason is in the list above
+      submitBtn.disabled = false;
+      return mount(out, errorBox(new Error(sent && sent.message ? sent.message : t("network_error"))));
+    }
     mount(
       main,
       h("h1", {}, t("submitted_title")),
       h("section", { class: "card done" },
         h("p", {}, t("your_code")),
-        h("p", { class: "code", id: "tracking-code" }, created.tracking_code),
+        h("p", { class: "code", id: "tracking-code" }, sent.report.code),
         h("p", {}, t("keep_code")),
-        failures.length ? h("p", { class: "alert error", role: "alert" }, t("upload_failed"), ": ", failures.join(", ")) : null,
-        h("a", { class: "button", href: "#/track/" + created.tracking_code }, t("track_it")),
+        sent.missing ? h("p", { class: "alert error", role: "alert", id: "uploads-missing" }, t("uploads_missing_after")) : null,
+        h("a", { class: "button", href: "#/track/" + sent.report.code }, t("track_it")),
       ),
     );
   });
@@ -580,6 +613,9 @@ async function renderTracked(out, report, reload) {
   );
   const map = newMap(mapEl, { center: [report.location.lat, report.location.lon], zoom: 15 });
   pin([report.location.lat, report.location.lon]).addTo(map);
+  // The small map only repeats the place (hidden from screen readers): nothing in it may take the focus
+  // either (axe: aria-hidden-focus), so Leaflet's container, zoom buttons, links and pin leave the tab order.
+  for (const el of [mapEl, ...mapEl.querySelectorAll("a, button, [tabindex]")]) el.setAttribute("tabindex", "-1");
   return () => map.remove();
 }
 
@@ -612,8 +648,55 @@ function flagForm(report) {
   return h("details", { class: "card action-box" }, h("summary", {}, t("flag_title")), form);
 }
 
+/** The author's photos that have not arrived (the upload was cut, or the phone was offline): each one is
+ * uploaded again from this page, from the copy kept on this phone or from a file chosen again. */
+function missingPhotos(mine) {
+  const pending = mine.media.filter((m) => m.status === "pending" && m.role === "report");
+  if (!pending.length) return null;
+  return h("section", { class: "card", id: "missing-photos" },
+    h("h2", {}, t("missing_title")),
+    h("p", { class: "hint" }, t("missing_lead")),
+    h("ul", { class: "files" }, pending.map((m, i) => h("li", { "data-media-id": m.media_id }, missingRow(mine, m, i + 1)))));
+}
+
+function missingRow(report, item, n) {
+  const out = h("span", { "aria-live": "polite" });
+  const bar = h("progress", { max: 1, value: 0, hidden: true, "aria-label": `${t("uploading")} ${t("missing_item", { n })}` });
+  const send = async (blob) => {
+    bar.hidden = false;
+    mount(out);
+    try {
+      await uploadMedia(report.id, item.media_id, blob, { onProgress: (p) => (bar.value = p), onRetry: (k) => (out.textContent = t("upload_retrying", { n: k })) });
+      await forgetFile(report.id, item.media_id);
+      mount(row, h("span", { class: "ok", role: "status" }, t("missing_item", { n }), ": ", t("uploaded_wait")));
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 409) await forgetFile(report.id, item.media_id);
+      mount(out, errorBox(err));
+    }
+  };
+  const again = h("button", { type: "button", hidden: true }, t("upload_again"));
+  const picker = h("input", { type: "file", name: `again-${item.media_id}`, accept: item.content_type });
+  picker.addEventListener("change", async () => {
+    const file = picker.files && picker.files[0];
+    if (!file) return;
+    // Shrunk like the first time, and it must fit what was declared (type and size).
+    const ready = item.content_type === "image/jpeg" ? await preparePhoto(file, { maxBytes: Math.min(item.size || Infinity, 600 * 1024) }) : { blob: file, type: file.type };
+    if (ready.type !== item.content_type || (item.size && ready.blob.size > item.size)) {
+      return mount(out, h("span", { class: "alert error", role: "alert" }, t("file_too_big_for_slot")));
+    }
+    send(ready.blob);
+  });
+  const row = h("span", {}, `${t("missing_item", { n })} `, again, " ", field(t("choose_again"), picker), " ", bar, " ", out);
+  missingFile(report.id, item.media_id).then((kept) => {
+    if (!kept) return;
+    again.hidden = false;
+    again.addEventListener("click", () => (again.disabled = true, send(kept.blob).finally(() => (again.disabled = false))));
+  });
+  return row;
+}
+
 function ownerPanel(mine, reload) {
-  const parts = [];
+  const parts = [missingPhotos(mine)];
   if (mine.hidden) {
     parts.push(h("p", { class: "alert", id: "hidden-notice", role: "status" }, t("hidden_notice"), ": ", pick(mine.hidden)));
   }

@@ -83,6 +83,10 @@ class MediaItem:
     uploader: str | None = None  # who may upload it (None: the report's author)
     hidden: bool = False  # taken down by a moderator: staff and the author still see it
     pages: int | None = None  # a document's page count, shown beside its link
+    # Where the author's phone read the photo was taken (its EXIF, before shrinking it): used when the
+    # uploaded file carries no position of its own. Never shown; only its distance is kept.
+    declared_lat: float | None = None
+    declared_lon: float | None = None
 
 
 @dataclass
@@ -201,6 +205,8 @@ def new_report(
                 kind=media_kind(m.content_type),
                 content_type=m.content_type,
                 declared_size=m.size,
+                declared_lat=m.lat,
+                declared_lon=m.lon,
             )
             for m in submission.media
         ],
@@ -292,6 +298,7 @@ def media_detail(item: MediaItem, media_base_url: str, image_format: str = "jpeg
     """A media item with its state for those who may see every state (its author, the staff)."""
     entry = _media_public(item, media_base_url, image_format)
     entry["content_type"] = item.content_type
+    entry["size"] = item.declared_size  # a file chosen again for a pending item must fit it
     entry["role"] = item.role
     if item.hidden:
         entry["hidden"] = True

@@ -8,7 +8,8 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from civic.domain.errors import Invalid
 from civic.domain.reports import MAX_ADDRESS, MAX_DESCRIPTION, MAX_MEDIA
@@ -23,6 +24,23 @@ class MediaDeclaration(BaseModel):
 
     content_type: Literal["image/jpeg", "image/png", "image/webp", "image/heic", "video/mp4", "video/quicktime"]
     size: int = Field(gt=0)
+    # Where the photo was taken, read on the phone from its EXIF before it was shrunk (a shrunk photo
+    # carries no EXIF): the media function uses it when the file has no position of its own.
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+
+    @field_validator("lat", "lon", mode="before")
+    @classmethod
+    def _coordinate(cls, value: Any) -> Any:
+        return _finite(value)
+
+    @model_validator(mode="after")
+    def _both(self) -> MediaDeclaration:
+        if (self.lat is None) != (self.lon is None) or (
+            self.lat is not None and not self.content_type.startswith("image/")
+        ):
+            raise PydanticCustomError("media_position", "a photo's lat and lon go together, for photos only")
+        return self
 
 
 class EvidenceDeclaration(BaseModel):
@@ -54,20 +72,24 @@ class ReportSubmission(BaseModel):
     @field_validator("lat", "lon", mode="before")
     @classmethod
     def _number(cls, value: Any) -> Any:
-        # JSON integers are fine for coordinates; booleans are not numbers here.
-        if isinstance(value, int) and not isinstance(value, bool):
-            try:
-                return float(value)
-            except OverflowError:
-                raise ValueError("must be a number within range") from None
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError("must be a finite number")
-        return value
+        return _finite(value)
 
     @field_validator("address")
     @classmethod
     def _strip(cls, value: str | None) -> str | None:
         return printable(value).strip() or None if value is not None else None
+
+
+def _finite(value: Any) -> Any:
+    # JSON integers are fine for coordinates; booleans are not numbers here.
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except OverflowError:
+            raise ValueError("must be a number within range") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
 
 
 def not_blank(value: str) -> str:
@@ -94,6 +116,10 @@ _FIELD_MESSAGES: dict[str, Text] = {
     "greater_than_equal": text("Giá trị nằm ngoài phạm vi cho phép", "Value out of range"),
     "less_than_equal": text("Giá trị nằm ngoài phạm vi cho phép", "Value out of range"),
     "greater_than": text("Giá trị phải lớn hơn 0", "Must be greater than 0"),
+    "media_position": text(
+        "Vị trí chụp ảnh cần cả vĩ độ và kinh độ, và chỉ dành cho ảnh",
+        "A photo's position needs both lat and lon, and is for photos only",
+    ),
     "literal_error": text(
         "Định dạng không được hỗ trợ (JPEG, PNG, WebP, HEIC, MP4, MOV)",
         "Unsupported type (JPEG, PNG, WebP, HEIC, MP4, MOV)",

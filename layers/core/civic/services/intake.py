@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from civic.clock import now_iso
 from civic.domain import geo
 from civic.domain.categories import all_categories, require_category
-from civic.domain.errors import Conflict, Invalid, NotFound, TooLarge
+from civic.domain.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from civic.domain.moderation import FLAG_REASONS_DATA, REVIEW_PENDING, hide_reason, is_public
 from civic.domain.ports import (
     AlreadyFlagged,
@@ -30,6 +30,7 @@ from civic.domain.ports import (
 from civic.domain.questions import check_answers
 from civic.domain.reports import (
     REPORT_ID,
+    MediaItem,
     Report,
     TimelineEvent,
     change,
@@ -135,18 +136,39 @@ def upload_slots(
 
     Signed on every answer, also when a retried submission replays the first one, so a client
     that retries after the URLs expired still gets URLs that work."""
-    slots = []
-    for item in report.media:
-        if item.status != "pending" or item.role != role:
-            continue
-        limit = settings.max_upload_bytes(item.kind)
-        # The declared size is what the citizen promised; allow it exactly, never more than the limit.
-        post = signer.presign_post(
-            upload_key(report.id, item.media_id), item.content_type, min(item.declared_size, limit),
-            item.uploader or report.citizen_id,
+    return [_slot(report, item, signer, settings) for item in report.media if item.status == "pending" and item.role == role]
+
+
+def _slot(report: Report, item: MediaItem, signer: UploadSigner, settings: Settings) -> dict[str, Any]:
+    limit = settings.max_upload_bytes(item.kind)
+    # The declared size is what the citizen promised; allow it exactly, never more than the limit.
+    post = signer.presign_post(
+        upload_key(report.id, item.media_id), item.content_type, min(item.declared_size, limit),
+        item.uploader or report.citizen_id,
+    )
+    return {"media_id": item.media_id, "url": post["url"], "fields": post["fields"]}
+
+
+def upload_again(
+    store: ReportStore, signer: UploadSigner, settings: Settings, report_id: str, media_id: str, citizen_id: str,
+) -> dict[str, Any]:
+    """A new presigned POST for one of the author's photos that has not arrived (the first upload was
+    cut, or its form expired). Only the author, only while the item is still waiting for its file."""
+    report = _load(store, report_id)
+    if report.citizen_id != citizen_id:
+        raise Forbidden(text("Chỉ người gửi phản ánh mới tải ảnh lên được", "Only the report's author can upload its photos"))
+    item = next((m for m in report.media if m.media_id == media_id and m.role == "report"), None)
+    if item is None:
+        raise NotFound("Không tìm thấy tệp này trong phản ánh", "This file is not part of the report", code="media_not_found")
+    if item.status != "pending":
+        raise Conflict(
+            "media_not_pending",
+            text("Tệp này đã được nhận, không cần tải lên lại", "This file has already arrived; no need to upload it again")
+            if item.status == "ready"
+            else text("Tệp này đã bị từ chối; hãy gửi phản ánh mới với ảnh khác",
+                      "This file was refused; send a new report with another photo"),
         )
-        slots.append({"media_id": item.media_id, "url": post["url"], "fields": post["fields"]})
-    return slots
+    return _slot(report, item, signer, settings)
 
 
 def submit(

@@ -197,8 +197,13 @@ def _photo(
         blobs.write(media_bucket, f"{stems[name]}.{EXTENSIONS[fmt]}", blob, f"image/{fmt}")
     flags: set[str] = set()
     distance = None
-    if rendered.gps:
-        distance = round(geo.distance_m(report.lat, report.lon, *rendered.gps))
+    # The file's own EXIF position first; a photo shrunk on the phone has none, and its position was
+    # declared with the item instead.
+    position = rendered.gps or (
+        (item.declared_lat, item.declared_lon) if item.declared_lat is not None and item.declared_lon is not None else None
+    )
+    if position:
+        distance = round(geo.distance_m(report.lat, report.lon, *position))
         if distance > far_m:
             flags.add("photo_far_from_location")
     digest = hashlib.sha256(data).hexdigest()

@@ -35,6 +35,8 @@ class _Handler(SimpleHTTPRequestHandler):
             self.send_header("X-Content-Type-Options", "nosniff")
             self.send_header("X-Frame-Options", "DENY")
             self.send_header("Referrer-Policy", "strict-origin-when-cross-origin")
+        if self.path in ("/index.html", "/dist/sw.js", "/"):  # the entry points are always revalidated
+            self.send_header("Cache-Control", "no-cache")
         super().end_headers()
 
     def do_GET(self):
@@ -48,7 +50,32 @@ class _Handler(SimpleHTTPRequestHandler):
             return self._local_outbox()
         if self.path.startswith("/track/"):  # links in messages (WEB_BASE_URL/track/<code>): the app routes them
             self.path = "/index.html"
+        if self.path.split("?", 1)[0] == "/sw.js":  # the service worker, at the root so that it controls every page
+            self.path = "/dist/sw.js"
+        if self._precompressed():
+            return None
         return super().do_GET()
+
+    def _precompressed(self) -> bool:
+        """The build's brotli (.br) or gzip (.gz) copy of a file of dist/, when the browser accepts it, as
+        CloudFront compresses in AWS."""
+        path = self.path.split("?", 1)[0]
+        if not path.startswith("/dist/") or ".." in path:
+            return False
+        accepted = {part.split(";")[0].strip() for part in self.headers.get("Accept-Encoding", "").split(",")}
+        for encoding, suffix in (("br", ".br"), ("gzip", ".gz")):
+            packed = Path(self.directory) / (path.lstrip("/") + suffix)
+            if encoding in accepted and packed.is_file():
+                data = packed.read_bytes()
+                self.send_response(200)
+                self.send_header("Content-Type", self.guess_type(path))
+                self.send_header("Content-Encoding", encoding)
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Vary", "Accept-Encoding")
+                self.end_headers()
+                self.wfile.write(data)
+                return True
+        return False
 
     def do_POST(self):
         if self.path.split("?", 1)[0] == "/_local/settle":

@@ -103,6 +103,8 @@ class MediaMap(MapAttribute):
     uploader = UnicodeAttribute(null=True)
     hidden = BooleanAttribute(null=True)
     pages = NumberAttribute(null=True)
+    declared_lat = NumberAttribute(null=True)
+    declared_lon = NumberAttribute(null=True)
 
 
 class ReportModel(Model):

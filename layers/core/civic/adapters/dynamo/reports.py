@@ -115,6 +115,8 @@ def report_to_model(report: Report) -> ReportModel:
                 uploader=m.uploader,
                 hidden=m.hidden or None,
                 pages=m.pages,
+                declared_lat=m.declared_lat,
+                declared_lon=m.declared_lon,
             )
             for m in report.media
         ],
@@ -183,6 +185,8 @@ def model_to_report(model: ReportModel) -> Report:
                 uploader=m.uploader,
                 hidden=bool(m.hidden),
                 pages=int(m.pages) if m.pages is not None else None,
+                declared_lat=float(m.declared_lat) if m.declared_lat is not None else None,
+                declared_lon=float(m.declared_lon) if m.declared_lon is not None else None,
             )
             for m in (model.media or [])
         ],
