@@ -622,4 +622,6 @@ def test_a_transfer_with_a_deadline_then_the_sender_follows_it_in_its_transferre
         lambda: requests.get(f"{stack.api}/v1/me/notifications", headers={"Authorization": f"Bearer {leader}"},
                              timeout=10).json()["items"],
         lambda items: any(i["event_type"] == "transfer" and i["tracking_code"] == routed["tracking_code"] for i in items))
-    assert any(i["event_type"] == "transfer" and ward in i["title"] for i in told)
+    # Messages name the unit (in the reader's language), never its code.
+    name = requests.get(f"{stack.api}/v1/units/{ward}", timeout=10).json()["name_vi"]
+    assert any(i["event_type"] == "transfer" and name in i["title"] and ward not in i["title"] for i in told)

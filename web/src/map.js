@@ -112,7 +112,7 @@ function addLegend(map, items) {
 
 /** A cluster group: nearby points merge into a numbered circle until zoomed in. */
 export function clusterGroup() {
-  return L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 45, spiderfyOnMaxZoom: true });
+  return L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 45, spiderfyOnMaxZoom: true, animate: false });
 }
 
 /** A report point coloured by its status (the statuses table's colour), drawn without image files. */

@@ -146,10 +146,11 @@ export async function dashboardPage(main, { go }) {
           mapEl.dataset.points = String(points.features.length);
           note.textContent = points.truncated ? t("points_cut", { shown: points.features.length, total: points.total })
             : `${t("report_points")}: ${num(points.total)}`;
-          if (cluster.getBounds().isValid() && !drawn.getBounds().isValid()) m.fitBounds(cluster.getBounds().pad(0.2));
+          if (cluster.getBounds().isValid() && !drawn.getBounds().isValid()) m.fitBounds(cluster.getBounds().pad(0.2), { animate: false });
         }
         if (map !== m) return;
-        if (drawn.getBounds().isValid()) m.fitBounds(drawn.getBounds());
+        // No animation: a zoom still running when the page reloads its panels (or removes the map) throws in Leaflet.
+        if (drawn.getBounds().isValid()) m.fitBounds(drawn.getBounds(), { animate: false });
       }),
     ]);
   }
