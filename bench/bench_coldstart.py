@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -34,7 +33,7 @@ import time
 from pathlib import Path
 
 from benchlib import child_env
-from cost import start_stack
+from cost import start_stack, stop_stack
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -164,11 +163,7 @@ def main() -> int:
                     argv, extra = targets[n]
                     ours[n].append(run_child(argv, {**env, **extra}))
         finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_stack(proc)
 
     def fmt(values: list[float]) -> str:
         ms = [v * 1000 for v in values]

@@ -61,6 +61,15 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def stop_stack(proc: subprocess.Popen) -> None:
+    """Stop a stack from start_stack as Ctrl-C would (it saves nothing with --fresh), killed if it hangs."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def start_stack(state_dir: Path, meter: bool = True) -> tuple[subprocess.Popen, dict]:
     """`civic local --fresh` (with its call meter on) in `state_dir`, on free ports; (process, stack.json)."""
     ports = [str(_free_port()) for _ in range(3)]
@@ -385,11 +394,7 @@ def main() -> int:
             log_bytes = (log.stat().st_size if log.exists() else 0) - log_before
             sms = _sms_sent(info, sms_before)
         finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_stack(proc)
     # Lambda adds START/END/REPORT lines (about 350 bytes) to every invocation's log.
     log_bytes += 350 * len(snapshot["invocations"])
     result = report(snapshot, args.lifecycles, prices, log_bytes, max(0, sms), {})

@@ -32,6 +32,8 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+from civic.media import Refused
+
 PDF_TYPE = "application/pdf"
 SIGNATURE = b"%PDF-"
 MAX_BYTES = 20 * 1024 * 1024
@@ -49,14 +51,10 @@ _EMBEDDED_KEYS = {"/EmbeddedFiles", "/EF"}
 _PRIVATE_KEYS = ("/Metadata", "/PieceInfo")
 
 
-class DocumentRefused(ValueError):
-    """The file is refused; ``code`` is one of REFUSALS (mapped to readable text by the media service)."""
+class DocumentRefused(Refused):
+    """A PDF is refused."""
 
-    def __init__(self, code: str, detail: str = ""):
-        assert code in REFUSALS, code
-        super().__init__(f"{code}: {detail}" if detail else code)
-        self.code = code
-        self.detail = detail
+    REFUSALS = REFUSALS
 
 
 @dataclass(frozen=True)

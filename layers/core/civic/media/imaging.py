@@ -49,6 +49,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from civic.media import Refused
+
 RENDITIONS = {"large": 1600, "card": 640, "thumb": 200}  # long edge in px, largest first
 REFUSALS = (
     "empty",
@@ -106,14 +108,10 @@ _ZIP_EOCD = b"PK\x05\x06"
 _EDGE = 65_557  # 64 KB ZIP comment + 22-byte end-of-central-directory record
 
 
-class ImageRefused(ValueError):
-    """The file is refused; ``code`` is one of REFUSALS (mapped to citizen-readable text)."""
+class ImageRefused(Refused):
+    """An image is refused."""
 
-    def __init__(self, code: str, detail: str = ""):
-        assert code in REFUSALS, code
-        super().__init__(f"{code}: {detail}" if detail else code)
-        self.code = code
-        self.detail = detail
+    REFUSALS = REFUSALS
 
 
 @dataclass
